@@ -1,0 +1,43 @@
+"""The customer file is assembled from panels.
+
+Other apps contribute panels (credit grade, lifecycle stage, RFM, churn risk,
+membership) by calling `register(...)` from their `AppConfig.ready()`; the core
+never imports them. A panel's loader takes the customer and the viewing user
+and returns the template context with a fixed number of queries.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django.contrib.auth.models import AbstractBaseUser
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    template: str
+    load: Callable[[Any, AbstractBaseUser], dict]
+    order: int = 100
+    column: str = "main"
+
+
+_registry: dict[str, Panel] = {}
+
+
+def register(*, key, title, template, load, order=100, column="main"):
+    """Add a panel to the customer file; registering the same key again replaces it."""
+    _registry[key] = Panel(
+        key=key, title=title, template=template, load=load, order=order, column=column
+    )
+
+
+def registered():
+    return sorted(_registry.values(), key=lambda panel: (panel.order, panel.key))
+
+
+def render_context(customer, user):
+    """Each panel with its loaded context, in display order."""
+    return [
+        {"panel": panel, "context": panel.load(customer, user)} for panel in registered()
+    ]

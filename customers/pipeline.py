@@ -1,0 +1,117 @@
+"""The nightly pipeline's frame.
+
+Apps register steps in order from `AppConfig.ready()`. A step is a function
+`(run) -> StepResult`: it reads set-wise, computes, and writes rows keyed by the
+run. What must change the live data (balances on the customer, for instance)
+goes into the result's `publish` callable. The frame times each step, records
+the run, and publishes every step's changes in one short transaction at the
+end, so readers see the previous complete run until the new one is complete.
+A failed run publishes nothing and keeps its error.
+"""
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+from time import perf_counter
+from typing import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.models import PipelineRun
+
+logger = logging.getLogger(__name__)
+
+# A run still marked running after this long died with its worker; it is closed as failed.
+ABANDONED_AFTER = timedelta(hours=6)
+
+
+@dataclass
+class StepResult:
+    rows: int
+    summary: dict = field(default_factory=dict)
+    publish: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    func: Callable[[PipelineRun], StepResult]
+    order: int
+
+
+_steps: dict[str, Step] = {}
+
+
+def register_step(name, func, *, order):
+    """Add a step; steps run by ascending `order`."""
+    _steps[name] = Step(name=name, func=func, order=order)
+
+
+def registered_steps():
+    return sorted(_steps.values(), key=lambda step: (step.order, step.name))
+
+
+class PipelineAlreadyRunning(Exception):
+    """Another run has not finished yet."""
+
+
+def pipeline_start(*, as_of, by=None) -> PipelineRun:
+    """Record a new run as running; raises PipelineAlreadyRunning if one is."""
+    _close_abandoned_runs()
+    try:
+        with transaction.atomic():
+            return PipelineRun.objects.create(as_of=as_of, triggered_by=by)
+    except IntegrityError as exc:
+        raise PipelineAlreadyRunning from exc
+
+
+def pipeline_execute(run: PipelineRun) -> PipelineRun:
+    """Run every registered step for `run`, then publish; never raises for a step's failure."""
+    publishers = []
+    try:
+        for step in registered_steps():
+            started = perf_counter()
+            with transaction.atomic():
+                result = step.func(run)
+            run.steps.append(
+                {
+                    "name": step.name,
+                    "rows": result.rows,
+                    "seconds": round(perf_counter() - started, 3),
+                    "summary": result.summary,
+                }
+            )
+            if result.publish is not None:
+                publishers.append(result.publish)
+            PipelineRun.objects.filter(pk=run.pk).update(steps=run.steps)
+        with transaction.atomic():
+            for publish in publishers:
+                publish()
+            now = timezone.now()
+            run.status = PipelineRun.Status.SUCCEEDED
+            run.finished_at = run.published_at = now
+            run.save(update_fields=["status", "finished_at", "published_at", "steps"])
+    except Exception as exc:
+        logger.exception("Pipeline run %s failed", run.pk)
+        run.status = PipelineRun.Status.FAILED
+        run.finished_at = timezone.now()
+        run.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=5)}"
+        run.save(update_fields=["status", "finished_at", "error", "steps"])
+    return run
+
+
+def pipeline_run(*, as_of, by=None) -> PipelineRun:
+    """Start and execute a run in this process."""
+    return pipeline_execute(pipeline_start(as_of=as_of, by=by))
+
+
+def _close_abandoned_runs():
+    PipelineRun.objects.filter(
+        status=PipelineRun.Status.RUNNING, started_at__lt=timezone.now() - ABANDONED_AFTER
+    ).update(
+        status=PipelineRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="Abandoned: the worker running it stopped before it finished.",
+    )

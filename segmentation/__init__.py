@@ -1,0 +1,1 @@
+"""RFM scores and 80/20 value tiers (价值分层), computed nightly."""
