@@ -7,6 +7,26 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from customers import pipeline, receivables
+        from customers import panels, pipeline, receivables, selectors
 
         pipeline.register_step("receivables", receivables.receivables_step, order=10)
+
+        core_panels = [
+            ("interactions", _("Contact log"), selectors.interactions_panel, 10, "main"),
+            ("receivables", _("Invoices and payments"), selectors.receivables_panel, 20, "main"),
+            ("orders", _("Purchases"), selectors.orders_panel, 30, "main"),
+            ("complaints", _("Complaints and feedback"), selectors.complaints_panel, 40, "main"),
+            ("contacts", _("Contact people"), selectors.contacts_panel, 10, "side"),
+            ("issues", _("Unresolved issues"), selectors.issues_panel, 20, "side"),
+            ("documents", _("Documents"), selectors.documents_panel, 30, "side"),
+            ("history", _("Change history"), selectors.history_panel, 90, "side"),
+        ]
+        for key, title, load, order, column in core_panels:
+            panels.register(
+                key=key,
+                title=title,
+                template=f"customers/_panel_{key}.html",
+                load=load,
+                order=order,
+                column=column,
+            )

@@ -68,9 +68,7 @@ class CustomerQuerySet(models.QuerySet):
         return self.filter(overdue_amount__gt=0)
 
     def with_open_complaint(self):
-        return self.filter(
-            Exists(Complaint.objects.open().filter(customer=OuterRef("pk")))
-        )
+        return self.filter(Exists(Complaint.objects.open().filter(customer=OuterRef("pk"))))
 
 
 class Customer(models.Model):
@@ -171,16 +169,16 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["name", "id"], name="customer_name_idx"),
-            models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
+            models.Index(fields=["created_at", "id"], name="customer_created_idx"),
             models.Index(fields=["region", "name", "id"], name="customer_region_idx"),
             models.Index(fields=["owner", "name", "id"], name="customer_owner_idx"),
             models.Index(fields=["team", "name", "id"], name="customer_team_idx"),
             models.Index(fields=["channel_role", "name", "id"], name="customer_role_idx"),
             models.Index(fields=["kind", "name", "id"], name="customer_kind_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
-            models.Index(fields=["-outstanding_amount", "id"], name="customer_outstanding_idx"),
+            models.Index(fields=["outstanding_amount", "id"], name="customer_outstanding_idx"),
             models.Index(
-                fields=["-overdue_amount", "id"],
+                fields=["overdue_amount", "id"],
                 name="customer_overdue_idx",
                 condition=Q(overdue_amount__gt=0),
             ),
@@ -232,7 +230,9 @@ class Document(models.Model):
     size = models.PositiveIntegerField(_("size in bytes"))
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("uploaded by"),
     )
     uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
@@ -266,13 +266,19 @@ class OpenIssue(models.Model):
     description = models.TextField(_("details"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.OPEN)
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("opened by"),
     )
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("closed by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
@@ -353,7 +359,9 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         indexes = [
-            models.Index(fields=["customer", "-paid_date", "-id"], name="payment_customer_date_idx"),
+            models.Index(
+                fields=["customer", "-paid_date", "-id"], name="payment_customer_date_idx"
+            ),
             models.Index(fields=["invoice", "paid_date"], name="payment_invoice_idx"),
         ]
 
@@ -376,7 +384,9 @@ class Interaction(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     channel = models.CharField(_("channel"), max_length=10, choices=Channel)
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="interactions",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="interactions",
         verbose_name=_("by"),
     )
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
@@ -425,14 +435,20 @@ class Complaint(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     received_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("recorded by"),
     )
     resolution = models.TextField(_("resolution"), blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("resolved by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
     satisfaction = models.PositiveSmallIntegerField(
         _("satisfaction"),
@@ -486,8 +502,12 @@ class PipelineRun(models.Model):
     steps = models.JSONField(_("steps"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
     triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name=_("started by"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
     )
 
     objects = PipelineRunQuerySet.as_manager()

@@ -1,7 +1,37 @@
 from django.urls import path
 
-from customers.views import customers as views
+from customers.views import customers, pipeline, records
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", customers.home, name="home"),
+    path("customers/", customers.customer_list, name="customer-list"),
+    path("customers/export/", customers.customer_export, name="customer-export"),
+    path("customers/new/", customers.customer_create, name="customer-create"),
+    path("customers/<int:pk>/", customers.customer_detail, name="customer-detail"),
+    path("customers/<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
+    path("customers/<int:pk>/reassign/", customers.customer_reassign, name="customer-reassign"),
+    path("customers/<int:pk>/contacts/new/", records.contact_create, name="contact-create"),
+    path(
+        "customers/<int:pk>/interactions/new/",
+        records.interaction_create,
+        name="interaction-create",
+    ),
+    path("customers/<int:pk>/complaints/new/", records.complaint_create, name="complaint-create"),
+    path(
+        "customers/<int:pk>/complaints/<int:complaint_pk>/",
+        records.complaint_update,
+        name="complaint-update",
+    ),
+    path("customers/<int:pk>/documents/new/", records.document_upload, name="document-upload"),
+    path(
+        "customers/<int:pk>/documents/<int:document_pk>/",
+        records.document_download,
+        name="document-download",
+    ),
+    path("customers/<int:pk>/issues/new/", records.issue_create, name="issue-create"),
+    path(
+        "customers/<int:pk>/issues/<int:issue_pk>/close/", records.issue_close, name="issue-close"
+    ),
+    path("pipeline/", pipeline.run_list, name="pipeline-runs"),
+    path("pipeline/<int:pk>/", pipeline.run_detail, name="pipeline-run-detail"),
 ]

@@ -1,5 +1,147 @@
-from django.shortcuts import render
+"""The start page, the customer list and the customer file."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from customers import panels, selectors, services
+from customers.access import can_see_all_customers, is_manager
+from customers.exporting import csv_response, xlsx_response
+from customers.forms import CustomerForm, ReassignForm
+from customers.models import PipelineRun
+from customers.paging import paginate
 
 
 def home(request):
-    return render(request, "customers/home.html")
+    context = selectors.start_page(request.user)
+    context["current_run"] = PipelineRun.objects.current()
+    return render(request, "customers/home.html", context)
+
+
+def customer_list(request):
+    customer_filter = selectors.customer_list(request.user, request.GET)
+    paginator, page = paginate(request, customer_filter.qs.prefetch_related("tags"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "customers/customer_list.html",
+        {
+            "filter": customer_filter,
+            "paginator": paginator,
+            "page": page,
+            "query": query.urlencode(),
+            "current_run": PipelineRun.objects.current(),
+        },
+    )
+
+
+EXPORT_HEADER = [
+    "customer_ref",
+    "name",
+    "kind",
+    "channel_role",
+    "region",
+    "phone",
+    "email",
+    "owner",
+    "team",
+    "outstanding",
+    "overdue",
+]
+
+
+def customer_export(request):
+    """The filtered list as CSV (default) or XLSX; only what the viewer may see."""
+    customers = selectors.customer_list(request.user, request.GET).qs
+    rows = (
+        [
+            customer.external_ref,
+            customer.name,
+            customer.kind,
+            customer.channel_role,
+            customer.region,
+            customer.phone,
+            customer.email,
+            customer.owner.username if customer.owner else "",
+            customer.team.name if customer.team else "",
+            customer.outstanding_amount,
+            customer.overdue_amount,
+        ]
+        for customer in customers.iterator(chunk_size=2000)
+    )
+    stamp = timezone.localdate().isoformat()
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(f"customers-{stamp}.xlsx", EXPORT_HEADER, rows)
+    return csv_response(f"customers-{stamp}.csv", EXPORT_HEADER, rows)
+
+
+def customer_detail(request, pk):
+    customer = selectors.customer_for(request.user, pk)
+    user = request.user
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "panels": panels.render_context(customer, user),
+            "can_reassign": _can_reassign(user, customer),
+            "current_run": PipelineRun.objects.current(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def customer_create(request):
+    form = CustomerForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        customer = services.customer_create(form=form, by=request.user)
+        messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
+        return redirect("customer-detail", pk=customer.pk)
+    return render(request, "customers/form.html", {"form": form, "title": _("New customer")})
+
+
+@require_http_methods(["GET", "POST"])
+def customer_edit(request, pk):
+    customer = selectors.customer_for(request.user, pk)
+    form = CustomerForm(request.POST or None, instance=customer, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.customer_update(form=form, by=request.user)
+        messages.success(request, _("Changes saved."))
+        return redirect("customer-detail", pk=customer.pk)
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "customer": customer, "title": _("Edit %(name)s") % {"name": customer}},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def customer_reassign(request, pk):
+    customer = selectors.customer_for(request.user, pk)
+    if not _can_reassign(request.user, customer):
+        raise PermissionDenied
+    form = ReassignForm(request.POST or None, user=request.user, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        services.customer_reassign(
+            customer=customer,
+            to=form.cleaned_data["owner"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, _("Customer reassigned."))
+        return redirect("customer-detail", pk=customer.pk)
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "customer": customer, "title": _("Reassign %(name)s") % {"name": customer}},
+    )
+
+
+def _can_reassign(user, customer):
+    if can_see_all_customers(user):
+        return True
+    return is_manager(user) and customer.team_id in {team.pk for team in user.managed_teams.all()}

@@ -1,0 +1,42 @@
+# The two commands: `make run` (embedded: SQLite, in-process tasks, demo data)
+# and `make test` (the whole suite). Both set themselves up.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+DEMO_CUSTOMERS ?= 2000
+DEMO_SEED ?= 42
+
+.PHONY: run test install lint browser messages
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --if-empty
+	DEBUG=1 $(PY) manage.py run_pipeline
+	DEBUG=1 $(PY) manage.py demo_logins
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+# Browser tests drive Debian's chromium; install it when it is missing and we may.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| { echo "chromium is required for the browser tests: apt-get install chromium"; exit 1; }
+
+test: install browser
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages -l zh_Hans

@@ -1,0 +1,218 @@
+"""Reads shared by pages and exports, always scoped to what the viewer may see."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, DecimalField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from customers.access import can_see_all_customers
+from customers.models import (
+    Complaint,
+    Customer,
+    Interaction,
+    Invoice,
+    OpenIssue,
+    Order,
+    Payment,
+    Team,
+)
+
+RECENT_ROWS = 20
+
+
+def visible_customers(user):
+    return Customer.objects.visible_to(user)
+
+
+def customer_for(user, pk, *, for_update=False):
+    """The customer `pk` if `user` may see it, else 404."""
+    queryset = visible_customers(user).select_related("owner", "team", "parent")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    return get_object_or_404(queryset, pk=pk)
+
+
+def customer_list(user, params):
+    """The filtered list the user may see, as a bound FilterSet."""
+    from customers.filters import CustomerFilter
+
+    queryset = visible_customers(user).select_related("owner", "team")
+    return CustomerFilter(params, queryset=queryset, user=user)
+
+
+def visible_teams(user):
+    if can_see_all_customers(user):
+        return Team.objects.all()
+    return Team.objects.filter(Q(managers=user) | Q(members=user)).distinct()
+
+
+def assignable_users(user):
+    """People a customer may be handed to by `user`: members of the teams they may manage."""
+    users = get_user_model().objects.filter(is_active=True)
+    teams = Team.objects.all() if can_see_all_customers(user) else user.managed_teams.all()
+    return users.filter(Q(sales_teams__in=teams) | Q(managed_teams__in=teams)).distinct()
+
+
+def filterable_owners(user):
+    """Owners offered in the list filter: only people whose customers the user may see."""
+    if can_see_all_customers(user):
+        return get_user_model().objects.filter(owned_customers__isnull=False).distinct()
+    managed = user.managed_teams.all()
+    return get_user_model().objects.filter(Q(pk=user.pk) | Q(sales_teams__in=managed)).distinct()
+
+
+# Loaders of the customer file's core panels: each runs a fixed number of queries.
+
+
+def contacts_panel(customer, user):
+    return {"contacts": list(customer.contacts.all())}
+
+
+def orders_panel(customer, user):
+    totals = Order.objects.filter(customer=customer).aggregate(
+        count=Count("id"), total=Sum("amount"), last=Max("order_date")
+    )
+    orders = list(
+        Order.objects.filter(customer=customer).order_by("-order_date", "-id")[:RECENT_ROWS]
+    )
+    return {"orders": orders, "order_totals": totals}
+
+
+def receivables_panel(customer, user):
+    paid = (
+        Payment.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    invoices = list(
+        Invoice.objects.filter(customer=customer)
+        .annotate(
+            paid=Coalesce(
+                Subquery(paid, output_field=DecimalField(max_digits=14, decimal_places=2)),
+                Value(0, output_field=DecimalField(max_digits=14, decimal_places=2)),
+            )
+        )
+        .order_by("-due_date", "-id")[:RECENT_ROWS]
+    )
+    today = timezone.localdate()
+    for invoice in invoices:
+        invoice.outstanding = max(invoice.amount - invoice.paid, 0)
+        invoice.overdue = invoice.outstanding > 0 and invoice.due_date < today
+    payments = list(
+        Payment.objects.filter(customer=customer)
+        .select_related("invoice")
+        .order_by("-paid_date", "-id")[:RECENT_ROWS]
+    )
+    return {"invoices": invoices, "payments": payments}
+
+
+def interactions_panel(customer, user):
+    interactions = (
+        Interaction.objects.filter(customer=customer)
+        .select_related("staff")
+        .order_by("-occurred_at", "-id")[:RECENT_ROWS]
+    )
+    return {"interactions": list(interactions)}
+
+
+def complaints_panel(customer, user):
+    complaints = (
+        Complaint.objects.filter(customer=customer)
+        .select_related("received_by", "resolved_by")
+        .order_by("status", "-received_at")[:RECENT_ROWS]
+    )
+    return {"complaints": list(complaints)}
+
+
+def documents_panel(customer, user):
+    documents = customer.documents.select_related("uploaded_by")[:RECENT_ROWS]
+    return {"documents": list(documents), "today": timezone.localdate()}
+
+
+def issues_panel(customer, user):
+    issues = (
+        OpenIssue.objects.filter(customer=customer)
+        .select_related("opened_by", "closed_by")
+        .order_by("status", "-opened_at")[:RECENT_ROWS]
+    )
+    return {"issues": list(issues)}
+
+
+def history_panel(customer, user):
+    """Recent changes of the file (owner, team, identity), newest first, with what changed."""
+    records = list(customer.history.select_related("history_user")[:11])
+    diffs = [
+        newer.diff_against(older).changes if older is not None else []
+        for newer, older in zip(records, [*records[1:], None], strict=True)
+    ]
+    names = _related_names(change for diff in diffs for change in diff)
+    changes = []
+    for record, diff in list(zip(records, diffs, strict=True))[:10]:
+        fields = [
+            {
+                "label": Customer._meta.get_field(change.field).verbose_name,
+                "old": names.get((change.field, change.old), change.old),
+                "new": names.get((change.field, change.new), change.new),
+            }
+            for change in diff
+        ]
+        changes.append({"record": record, "changes": fields})
+    return {"changes": changes}
+
+
+def _related_names(changes):
+    """Display names for the owner, team and parent ids in history changes: one query each."""
+    wanted = {"owner": set(), "team": set(), "parent": set()}
+    for change in changes:
+        if change.field in wanted:
+            wanted[change.field].update(pk for pk in (change.old, change.new) if pk)
+    models = {"owner": get_user_model(), "team": Team, "parent": Customer}
+    names = {}
+    for field, ids in wanted.items():
+        for obj in models[field].objects.filter(pk__in=ids) if ids else []:
+            label = obj.get_full_name() or obj.username if field == "owner" else str(obj)
+            names[(field, obj.pk)] = label
+    return names
+
+
+# The start page.
+
+
+def follow_ups_due(user, *, today=None, days_ahead=7):
+    """The user's own follow-ups due within `days_ahead` days or overdue, on visible customers."""
+    today = today or timezone.localdate()
+    return (
+        Interaction.objects.filter(
+            staff=user,
+            next_follow_up__isnull=False,
+            next_follow_up__lte=today + dt.timedelta(days=days_ahead),
+            next_follow_up__gte=today - dt.timedelta(days=60),
+            customer__in=visible_customers(user),
+        )
+        .select_related("customer")
+        .order_by("next_follow_up", "id")[:RECENT_ROWS]
+    )
+
+
+def start_page(user):
+    visible = visible_customers(user)
+    return {
+        "customer_count": visible[: settings.LIST_COUNT_CAP + 1].count(),
+        "count_cap": settings.LIST_COUNT_CAP,
+        "follow_ups": list(follow_ups_due(user)),
+        "overdue_customers": list(
+            visible.with_overdue().select_related("owner").order_by("-overdue_amount", "id")[:10]
+        ),
+        "open_complaints": list(
+            Complaint.objects.open()
+            .filter(customer__in=visible)
+            .select_related("customer")
+            .order_by("received_at")[:10]
+        ),
+        "today": timezone.localdate(),
+    }

@@ -1,0 +1,366 @@
+"""The customer pages through the test client on their real URLs."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Complaint, Customer, Interaction, OpenIssue
+from tests.factories import (
+    ComplaintFactory,
+    CustomerFactory,
+    OpenIssueFactory,
+    TagFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def listed_names(response):
+    return [customer.name for customer in response.context["page"].object_list]
+
+
+class TestCustomerList:
+    def test_search_by_name_phone_and_reference(self, cast, client_for):
+        client = client_for(cast.manager)
+        url = reverse("customer-list")
+        assert listed_names(client.get(url, {"q": "锦江"})) == ["上海锦江酒店"]
+        phone = cast.teammate_customer.phone
+        assert listed_names(client.get(url, {"q": phone})) == ["杭州联华超市"]
+        ref = cast.rep_customer.external_ref
+        assert listed_names(client.get(url, {"q": ref})) == ["上海锦江酒店"]
+
+    def test_filters_by_owner_kind_role_region_and_tag(self, cast, client_for):
+        tag = TagFactory(name="重点")
+        special = CustomerFactory(
+            owner=cast.rep, team=cast.east, name="宁波批发部", region="宁波",
+            kind=Customer.Kind.INDIVIDUAL, channel_role=Customer.ChannelRole.WHOLESALER,
+        )
+        special.tags.add(tag)
+        client = client_for(cast.manager)
+        url = reverse("customer-list")
+        assert listed_names(client.get(url, {"owner": cast.teammate.pk})) == ["杭州联华超市"]
+        for params in (
+            {"kind": "individual"},
+            {"channel_role": "wholesaler"},
+            {"region": "宁波"},
+            {"tag": tag.pk},
+        ):
+            assert listed_names(client.get(url, params)) == ["宁波批发部"], params
+
+    def test_filters_by_overdue_and_open_complaint(self, cast, client_for):
+        Customer.objects.filter(pk=cast.rep_customer.pk).update(overdue_amount=Decimal("10"))
+        ComplaintFactory(customer=cast.teammate_customer)
+        ComplaintFactory(customer=cast.rep_customer, status=Complaint.Status.RESOLVED)
+        client = client_for(cast.manager)
+        url = reverse("customer-list")
+        assert listed_names(client.get(url, {"has_overdue": "yes"})) == ["上海锦江酒店"]
+        assert listed_names(client.get(url, {"has_overdue": "no"})) == ["杭州联华超市"]
+        assert listed_names(client.get(url, {"has_open_complaint": "yes"})) == ["杭州联华超市"]
+        assert listed_names(client.get(url, {"has_open_complaint": "no"})) == ["上海锦江酒店"]
+
+    def test_sorts_by_overdue_descending(self, cast, client_for):
+        Customer.objects.filter(pk=cast.teammate_customer.pk).update(overdue_amount=5)
+        Customer.objects.filter(pk=cast.rep_customer.pk).update(overdue_amount=50)
+        response = client_for(cast.manager).get(reverse("customer-list"), {"sort": "-overdue"})
+        assert listed_names(response) == ["上海锦江酒店", "杭州联华超市"]
+
+    def test_bad_filter_values_are_ignored_with_a_message_not_an_error(self, cast, client_for):
+        response = client_for(cast.rep).get(
+            reverse("customer-list"),
+            {"owner": "abc", "tag": "999999", "sort": "password", "page": "-3", "kind": "x"},
+        )
+        assert response.status_code == 200
+        assert "were not understood" in response.content.decode()
+
+    def test_paginates_and_caps_the_count(self, cast, client_for, settings):
+        settings.CUSTOMER_LIST_PAGE_SIZE = 2
+        settings.LIST_COUNT_CAP = 3
+        CustomerFactory.create_batch(4, owner=cast.rep, team=cast.east)
+        response = client_for(cast.rep).get(reverse("customer-list"), {"page": 99})
+        assert response.context["paginator"].is_capped
+        assert response.context["page"].number == 2
+        assert "More than 3 customers" in response.content.decode()
+
+    def test_list_query_count_does_not_grow_with_rows(
+        self, cast, client_for, django_assert_num_queries
+    ):
+        tags = [TagFactory(name="连锁"), TagFactory(name="新开店")]
+        for customer in CustomerFactory.create_batch(60, owner=cast.rep, team=cast.east):
+            customer.tags.add(*tags)
+        client = client_for(cast.manager)
+        client.get(reverse("customer-list"))
+        # session, user, the user's permissions and group permissions (may they see
+        # all?), capped count, current run, is-manager check, owner choices, team
+        # choices, tag choices, the page's customers (owner and team joined), their tags.
+        with django_assert_num_queries(12):
+            response = client.get(reverse("customer-list"), {"sort": "name"})
+        assert len(response.context["page"].object_list) == 50
+
+
+class TestCustomerFile:
+    def test_shows_every_section_and_the_records(self, cast, client_for):
+        customer = cast.rep_customer
+        ComplaintFactory(customer=customer, subject="包装破损")
+        OpenIssueFactory(customer=customer, title="发票抬头错误")
+        page = client_for(cast.rep).get(reverse("customer-detail", args=[customer.pk]))
+        content = page.content.decode()
+        for key in ("interactions", "receivables", "orders", "complaints", "contacts",
+                    "issues", "documents", "history"):
+            assert f'id="panel-{key}"' in content
+        assert "包装破损" in content and "发票抬头错误" in content
+
+    def test_file_query_count_does_not_grow_with_history(
+        self, cast, client_for, django_assert_num_queries
+    ):
+        from tests.factories import InteractionFactory, OrderFactory, PaymentFactory
+
+        customer = cast.rep_customer
+
+        def add_history(count):
+            for _ in range(count):
+                OrderFactory(customer=customer)
+                PaymentFactory(invoice__customer=customer)
+                InteractionFactory(customer=customer)
+                ComplaintFactory(customer=customer)
+                OpenIssueFactory(customer=customer)
+
+        client = client_for(cast.rep)
+        url = reverse("customer-detail", args=[customer.pk])
+        add_history(2)
+        # session, user, the user's permissions and group permissions, the customer
+        # (owner, team, parent joined); panels: contacts, interactions, issues,
+        # invoices with paid sums, payments, documents, order totals, orders,
+        # complaints, history; then is-manager check, current run, tags.
+        with django_assert_num_queries(18):
+            client.get(url)
+        add_history(30)
+        with django_assert_num_queries(18):
+            client.get(url)
+
+    def test_other_apps_can_add_a_panel(self, cast, client_for):
+        from customers import panels
+
+        panels.register(
+            key="test-extra", title="Extra", template="customers/_panel_contacts.html",
+            load=lambda customer, user: {"contacts": []}, order=5, column="side",
+        )
+        try:
+            page = client_for(cast.rep).get(reverse("customer-detail", args=[cast.rep_customer.pk]))
+            assert 'id="panel-test-extra"' in page.content.decode()
+        finally:
+            panels._registry.pop("test-extra")
+
+
+class TestCustomerForms:
+    def test_rep_creates_a_customer_they_own_in_their_team(self, cast, client_for):
+        response = client_for(cast.rep).post(
+            reverse("customer-create"),
+            {"name": "苏州好又多超市", "kind": "company", "channel_role": "terminal",
+             "terminal_type": "supermarket", "region": "苏州", "phone": "0512-6688 1234"},
+        )
+        customer = Customer.objects.get(name="苏州好又多超市")
+        assert response.status_code == 302
+        assert (customer.owner, customer.team) == (cast.rep, cast.east)
+        assert customer.external_ref.startswith("C-")
+
+    def test_invalid_customer_form_rerenders_with_field_errors(self, cast, client_for):
+        response = client_for(cast.rep).post(
+            reverse("customer-create"),
+            {"name": " ", "kind": "company", "channel_role": "wholesaler",
+             "terminal_type": "hotel", "phone": "call me", "email": "nope",
+             "parent_ref": cast.outsider_customer.external_ref},
+        )
+        assert response.status_code == 200
+        errors = response.context["form"].errors
+        assert set(errors) >= {"name", "terminal_type", "phone", "email", "parent_ref"}
+        assert Customer.objects.count() == 3
+
+    def test_parent_must_be_further_up_the_network(self, cast, client_for):
+        wholesaler = CustomerFactory(
+            owner=cast.rep, team=cast.east, channel_role=Customer.ChannelRole.WHOLESALER
+        )
+        client = client_for(cast.rep)
+        url = reverse("customer-edit", args=[wholesaler.pk])
+        data = {"name": wholesaler.name, "external_ref": wholesaler.external_ref,
+                "kind": "company", "channel_role": "wholesaler",
+                "parent_ref": cast.rep_customer.external_ref}
+        response = client.post(url, data)
+        assert "cannot be supplied by" in str(response.context["form"].errors["parent_ref"])
+        distributor = CustomerFactory(
+            owner=cast.rep, team=cast.east,
+            channel_role=Customer.ChannelRole.GENERAL_DISTRIBUTOR,
+        )
+        data["parent_ref"] = distributor.external_ref
+        assert client.post(url, data).status_code == 302
+        wholesaler.refresh_from_db()
+        assert wholesaler.parent == distributor
+
+    def test_manager_reassigns_and_the_history_keeps_it(self, cast, client_for):
+        customer = cast.rep_customer
+        client = client_for(cast.manager)
+        response = client.post(
+            reverse("customer-reassign", args=[customer.pk]),
+            {"owner": cast.teammate.pk, "reason": "王伟调岗"},
+        )
+        assert response.status_code == 302
+        customer.refresh_from_db()
+        assert customer.owner == cast.teammate and customer.team == cast.east
+        latest = customer.history.first()
+        assert latest.history_change_reason == "王伟调岗"
+        assert latest.history_user == cast.manager
+        page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+        assert "王伟调岗" in page
+
+    def test_reassign_refuses_people_outside_the_managers_teams(self, cast, client_for):
+        response = client_for(cast.manager).post(
+            reverse("customer-reassign", args=[cast.rep_customer.pk]),
+            {"owner": cast.outsider.pk, "reason": "x"},
+        )
+        assert response.status_code == 200
+        assert "owner" in response.context["form"].errors
+
+
+class TestRecords:
+    def test_log_an_interaction_and_see_it_on_the_file(self, cast, client_for):
+        client = client_for(cast.rep)
+        customer = cast.rep_customer
+        response = client.post(
+            reverse("interaction-create", args=[customer.pk]),
+            {"channel": "wechat", "occurred_at": "2026-03-02T10:30",
+             "summary": "微信沟通春节备货", "outcome": "下周下单",
+             "next_follow_up": "2026-03-09"},
+            follow=True,
+        )
+        interaction = Interaction.objects.get()
+        assert (interaction.staff, interaction.customer) == (cast.rep, customer)
+        assert "微信沟通春节备货" in response.content.decode()
+
+    def test_interaction_in_the_future_or_follow_up_before_it_is_refused(self, cast, client_for):
+        future = (timezone.localtime() + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+        response = client_for(cast.rep).post(
+            reverse("interaction-create", args=[cast.rep_customer.pk]),
+            {"channel": "phone", "occurred_at": future, "summary": "  "},
+        )
+        assert set(response.context["form"].errors) == {"occurred_at", "summary"}
+        response = client_for(cast.rep).post(
+            reverse("interaction-create", args=[cast.rep_customer.pk]),
+            {"channel": "phone", "occurred_at": "2026-03-02T10:30", "summary": "回访",
+             "next_follow_up": "2026-03-01"},
+        )
+        assert set(response.context["form"].errors) == {"next_follow_up"}
+        assert not Interaction.objects.exists()
+
+    def test_complaint_workflow_resolve_needs_resolution_then_records_satisfaction(
+        self, cast, client_for
+    ):
+        client = client_for(cast.rep)
+        customer = cast.rep_customer
+        client.post(reverse("complaint-create", args=[customer.pk]), {"subject": "送货晚了两天"})
+        complaint = Complaint.objects.get()
+        url = reverse("complaint-update", args=[customer.pk, complaint.pk])
+        response = client.post(url, {"status": "resolved", "resolution": "", "satisfaction": 4})
+        assert "resolution" in response.context["form"].errors
+        response = client.post(url, {"status": "resolved", "resolution": "补发并致歉",
+                                     "satisfaction": 4})
+        complaint.refresh_from_db()
+        assert complaint.status == "resolved" and complaint.satisfaction == 4
+        assert complaint.resolved_by == cast.rep and complaint.resolved_at is not None
+
+    def test_satisfaction_is_refused_before_resolution(self, cast, client_for):
+        complaint = ComplaintFactory(customer=cast.rep_customer)
+        response = client_for(cast.rep).post(
+            reverse("complaint-update", args=[cast.rep_customer.pk, complaint.pk]),
+            {"status": "in_progress", "satisfaction": 9},
+        )
+        assert "satisfaction" in response.context["form"].errors
+
+    def test_issue_is_added_and_closed_with_a_resolution(self, cast, client_for):
+        client = client_for(cast.rep)
+        customer = cast.rep_customer
+        client.post(reverse("issue-create", args=[customer.pk]), {"title": "退货款未结清"})
+        issue = OpenIssue.objects.get()
+        url = reverse("issue-close", args=[customer.pk, issue.pk])
+        assert "resolution" in client.post(url, {"resolution": ""}).context["form"].errors
+        client.post(url, {"resolution": "已冲抵下批货款"})
+        issue.refresh_from_db()
+        assert issue.status == "closed" and issue.closed_by == cast.rep
+        assert client.get(url).status_code == 404
+
+    def test_contact_person_is_added(self, cast, client_for):
+        client_for(cast.rep).post(
+            reverse("contact-create", args=[cast.rep_customer.pk]),
+            {"name": "陈静", "title": "采购经理", "phone": "139 1234 5678", "is_primary": "on"},
+        )
+        assert cast.rep_customer.contacts.get().is_primary
+
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+
+
+class TestDocuments:
+    def upload(self, client, customer, name, content, **extra):
+        return client.post(
+            reverse("document-upload", args=[customer.pk]),
+            {"doc_type": "business_licence", "file": SimpleUploadedFile(name, content), **extra},
+        )
+
+    def test_upload_then_download_through_the_checked_view(
+        self, cast, client_for, private_media
+    ):
+        client = client_for(cast.rep)
+        response = self.upload(client, cast.rep_customer, "营业执照.pdf", PDF,
+                               expires_on="2030-12-31")
+        assert response.status_code == 302
+        document = cast.rep_customer.documents.get()
+        assert document.original_name == "营业执照.pdf" and document.size == len(PDF)
+        assert "营业执照" not in document.file.name
+        download = client.get(reverse("document-download",
+                                      args=[cast.rep_customer.pk, document.pk]))
+        assert b"".join(download.streaming_content) == PDF
+        outsider = client_for(cast.outsider)
+        url = reverse("document-download", args=[cast.rep_customer.pk, document.pk])
+        assert outsider.get(url).status_code == 404
+
+    def test_wrong_type_disguised_content_and_oversize_are_refused(
+        self, cast, client_for, private_media, settings
+    ):
+        client = client_for(cast.rep)
+        assert "file" in self.upload(client, cast.rep_customer, "x.exe", b"MZ").context[
+            "form"].errors
+        assert "file" in self.upload(client, cast.rep_customer, "x.pdf", b"MZ\x90").context[
+            "form"].errors
+        settings.DOCUMENT_MAX_BYTES = 10
+        assert "file" in self.upload(client, cast.rep_customer, "x.pdf", PDF).context[
+            "form"].errors
+        assert not cast.rep_customer.documents.exists()
+
+
+class TestExport:
+    def test_csv_neutralises_formulas(self, cast, client_for):
+        CustomerFactory(owner=cast.rep, team=cast.east, name="=HYPERLINK(\"http://x\")")
+        response = client_for(cast.rep).get(reverse("customer-export"))
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+        assert "'=HYPERLINK" in body
+        assert body.splitlines()[0].startswith("customer_ref,name")
+
+    def test_xlsx_export_opens_and_lists_visible_customers(self, cast, client_for):
+        import io
+
+        from openpyxl import load_workbook
+
+        response = client_for(cast.manager).get(reverse("customer-export"), {"format": "xlsx"})
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        names = {row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert names == {"上海锦江酒店", "杭州联华超市"}
+
+
+def test_site_speaks_chinese_by_default_and_english_on_request(cast, client, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    client.force_login(cast.rep)
+    assert "客户" in client.get(reverse("customer-list")).content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Customers" in client.get(reverse("customer-list")).content.decode()
