@@ -1,12 +1,20 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from customers.credit import grade_set
 from customers.models import (
     Complaint,
     Contact,
+    CreditRules,
     Customer,
     Document,
+    Grade,
+    GradeChange,
+    GradePolicy,
     Interaction,
     Invoice,
     OpenIssue,
@@ -60,8 +68,69 @@ class ComplaintInline(admin.TabularInline):
     show_change_link = True
 
 
+GRADE_FIELDS = ["credit_grade", "grade_locked", "grade_lock_reason", "refuses_to_pay"]
+
+
+class CustomerAdminForm(forms.ModelForm):
+    grade_change_reason = forms.CharField(
+        label=_("Reason for the grade change"),
+        required=False,
+        max_length=255,
+        help_text=_("Required when you change the grade or its lock; kept in the grade history."),
+    )
+
+    class Meta:
+        model = Customer
+        # The admin builds the real field list from its fieldsets.
+        fields = GRADE_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        if {"credit_grade", "grade_locked"} & set(self.changed_data):
+            if not cleaned.get("credit_grade"):
+                self.add_error("credit_grade", _("Choose a grade."))
+            reason = cleaned.get("grade_change_reason", "").strip()
+            if not reason and not (
+                cleaned.get("grade_locked") and cleaned.get("grade_lock_reason")
+            ):
+                self.add_error("grade_change_reason", _("Say why the grade changes."))
+        return cleaned
+
+
+class GradeChangeInline(admin.TabularInline):
+    model = GradeChange
+    extra = 0
+    fields = ["changed_at", "old_grade", "new_grade", "source", "changed_by", "locked", "reason"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-changed_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by")
+
+
+class SetGradeForm(forms.Form):
+    credit_grade = forms.ChoiceField(label=_("Credit grade"), choices=Grade.choices)
+    grade_locked = forms.BooleanField(label=_("Lock the grade"), required=False)
+    grade_lock_reason = forms.CharField(
+        label=_("Reason for the lock"), required=False, max_length=255
+    )
+    reason = forms.CharField(label=_("Reason for the change"), max_length=255)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("grade_locked") and not cleaned.get("grade_lock_reason", "").strip():
+            self.add_error("grade_lock_reason", _("Say why the grade is locked."))
+        return cleaned
+
+
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
+    form = CustomerAdminForm
+    actions = ["set_credit_grade"]
     list_display = [
         "name",
         "external_ref",
@@ -69,17 +138,26 @@ class CustomerAdmin(SimpleHistoryAdmin):
         "region",
         "owner",
         "team",
+        "credit_grade",
+        "suggested_grade",
+        "grade_locked",
         "outstanding_amount",
         "overdue_amount",
     ]
-    list_filter = ["kind", "channel_role", "team", "source", "tags"]
+    list_filter = ["credit_grade", "grade_locked", "kind", "channel_role", "team", "source", "tags"]
     search_fields = ["name", "external_ref", "phone"]
     raw_id_fields = ["parent", "owner"]
     autocomplete_fields = ["tags"]
-    readonly_fields = ["outstanding_amount", "overdue_amount", "created_at", "updated_at"]
+    readonly_fields = [
+        "outstanding_amount",
+        "overdue_amount",
+        "suggested_grade",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["owner", "team"]
     show_full_result_count = False
-    inlines = [ContactInline, OpenIssueInline, ComplaintInline, DocumentInline]
+    inlines = [GradeChangeInline, ContactInline, OpenIssueInline, ComplaintInline, DocumentInline]
     fieldsets = [
         (
             None,
@@ -87,9 +165,95 @@ class CustomerAdmin(SimpleHistoryAdmin):
         ),
         (_("Contact"), {"fields": ["region", "address", "phone", "email", "source"]}),
         (_("Handling"), {"fields": ["owner", "team", "tags", "notes"]}),
+        (
+            _("Credit grade"),
+            {
+                "fields": [
+                    "credit_grade",
+                    "suggested_grade",
+                    "grade_locked",
+                    "grade_lock_reason",
+                    "refuses_to_pay",
+                    "grade_change_reason",
+                ]
+            },
+        ),
         (_("Receivables"), {"fields": ["outstanding_amount", "overdue_amount"]}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("customers.change_credit_grade"):
+            readonly += [*GRADE_FIELDS, "grade_change_reason"]
+        return readonly
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("customers.change_credit_grade"):
+            actions.pop("set_credit_grade", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        grade_edit = change and {"credit_grade", "grade_locked", "grade_lock_reason"} & set(
+            form.changed_data
+        )
+        if not grade_edit:
+            return super().save_model(request, obj, form, change)
+        wanted = (obj.credit_grade, obj.grade_locked, obj.grade_lock_reason)
+        stored = Customer.objects.get(pk=obj.pk)
+        obj.credit_grade, obj.grade_locked, obj.grade_lock_reason = (
+            stored.credit_grade,
+            stored.grade_locked,
+            stored.grade_lock_reason,
+        )
+        super().save_model(request, obj, form, change)
+        grade_set(
+            customer=obj,
+            grade=wanted[0],
+            locked=wanted[1],
+            lock_reason=wanted[2],
+            reason=form.cleaned_data.get("grade_change_reason", ""),
+            by=request.user,
+        )
+        obj.refresh_from_db()
+
+    @admin.action(description=_("Set the credit grade of the selected customers"))
+    def set_credit_grade(self, request, queryset):
+        form = SetGradeForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            for customer in queryset:
+                grade_set(
+                    customer=customer,
+                    grade=data["credit_grade"],
+                    locked=data["grade_locked"],
+                    lock_reason=data["grade_lock_reason"],
+                    reason=data["reason"],
+                    by=request.user,
+                )
+            count = queryset.count()
+            self.message_user(
+                request,
+                ngettext(
+                    "Grade set for %(count)d customer.", "Grade set for %(count)d customers.", count
+                )
+                % {"count": count},
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/customers/customer/set_grade.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Set the credit grade"),
+                "form": form,
+                "customers": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(Order)
@@ -187,4 +351,62 @@ class PipelineRunAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(GradeChange)
+class GradeChangeAdmin(admin.ModelAdmin):
+    list_display = [
+        "customer",
+        "old_grade",
+        "new_grade",
+        "source",
+        "changed_by",
+        "changed_at",
+        "locked",
+        "reason",
+    ]
+    list_filter = ["source", "new_grade", "locked"]
+    search_fields = ["customer__name", "customer__external_ref", "reason"]
+    list_select_related = ["customer", "changed_by"]
+    date_hierarchy = "changed_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GradePolicy)
+class GradePolicyAdmin(admin.ModelAdmin):
+    list_display = ["grade", "credit_limit", "payment_terms_days", "action"]
+
+    def has_add_permission(self, request):
+        return not GradePolicy.objects.exists() or GradePolicy.objects.count() < len(Grade)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CreditRules)
+class CreditRulesAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "window_days",
+        "grace_days",
+        "c_late_count",
+        "d_overdue_days",
+        "d_silence_days",
+        "default_grade",
+    ]
+
+    def has_add_permission(self, request):
+        return not CreditRules.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -7,15 +7,17 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from customers import panels, pipeline, receivables, selectors
+        from customers import credit, dashboards, panels, pipeline, receivables, selectors
 
         pipeline.register_step("receivables", receivables.receivables_step, order=10)
+        pipeline.register_step("credit_grades", credit.credit_grades_step, order=20)
 
         core_panels = [
             ("interactions", _("Contact log"), selectors.interactions_panel, 10, "main"),
             ("receivables", _("Invoices and payments"), selectors.receivables_panel, 20, "main"),
             ("orders", _("Purchases"), selectors.orders_panel, 30, "main"),
             ("complaints", _("Complaints and feedback"), selectors.complaints_panel, 40, "main"),
+            ("credit", _("Credit grade"), selectors.credit_panel, 5, "side"),
             ("contacts", _("Contact people"), selectors.contacts_panel, 10, "side"),
             ("issues", _("Unresolved issues"), selectors.issues_panel, 20, "side"),
             ("documents", _("Documents"), selectors.documents_panel, 30, "side"),
@@ -30,3 +32,11 @@ class CustomersConfig(AppConfig):
                 order=order,
                 column=column,
             )
+
+        dashboards.register(
+            key="credit",
+            title=_("Credit grades"),
+            template="customers/_dashboard_credit.html",
+            load=selectors.grade_distribution,
+            order=10,
+        )

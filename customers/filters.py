@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
-from customers.models import Customer, Tag
+from customers.models import Customer, Grade, Tag
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
@@ -25,6 +25,9 @@ class CustomerFilter(django_filters.FilterSet):
     tag = django_filters.ModelChoiceFilter(
         label=_("Tag"), field_name="tags", queryset=Tag.objects.all()
     )
+    credit_grade = django_filters.MultipleChoiceFilter(
+        label=_("Credit grade"), choices=Grade.choices, widget=forms.CheckboxSelectMultiple
+    )
     has_overdue = django_filters.ChoiceFilter(
         label=_("Has overdue"), choices=YES_NO, method="filter_overdue"
     )
@@ -36,6 +39,7 @@ class CustomerFilter(django_filters.FilterSet):
         fields=[
             ("name", "name"),
             ("region", "region"),
+            ("credit_grade", "grade"),
             ("created_at", "created"),
             ("outstanding_amount", "outstanding"),
             ("overdue_amount", "overdue"),
@@ -43,6 +47,7 @@ class CustomerFilter(django_filters.FilterSet):
         field_labels={
             "name": _("Name"),
             "region": _("Region"),
+            "credit_grade": _("Credit grade"),
             "created_at": _("Created"),
             "outstanding_amount": _("Outstanding"),
             "overdue_amount": _("Overdue"),

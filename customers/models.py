@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -52,6 +53,20 @@ class Tag(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Grade(models.TextChoices):
+    """Credit grades (信用等级), best first."""
+
+    A = "A", _("A · good credit")
+    B = "B", _("B · late but repays")
+    C = "C", _("C · cautious")
+    D = "D", _("D · poor credit")
+
+    @classmethod
+    def rank(cls, grade):
+        """0 for A … 3 for D; larger is worse."""
+        return "ABCD".index(grade)
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -151,11 +166,32 @@ class Customer(models.Model):
     overdue_amount = models.DecimalField(
         _("overdue"), max_digits=14, decimal_places=2, default=ZERO
     )
+    # 信用等级: the grade in force, what the nightly rule suggests, and an admin's lock.
+    credit_grade = models.CharField(_("credit grade"), max_length=1, choices=Grade, blank=True)
+    suggested_grade = models.CharField(
+        _("suggested grade"), max_length=1, choices=Grade, blank=True
+    )
+    grade_locked = models.BooleanField(
+        _("grade locked"),
+        default=False,
+        help_text=_("A locked grade is kept as it is; the nightly rule only suggests."),
+    )
+    grade_lock_reason = models.CharField(_("reason for the lock"), max_length=255, blank=True)
+    refuses_to_pay = models.BooleanField(
+        _("refuses to pay"),
+        default=False,
+        help_text=_("Deliberately delays or refuses payment: the rule suggests D."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     history = HistoricalRecords(
-        excluded_fields=["outstanding_amount", "overdue_amount", "updated_at"]
+        excluded_fields=[
+            "outstanding_amount",
+            "overdue_amount",
+            "updated_at",
+            "suggested_grade",
+        ]
     )
     objects = CustomerQuerySet.as_manager()
 
@@ -166,6 +202,7 @@ class Customer(models.Model):
         permissions = [
             ("view_all_customers", _("Can see every customer")),
             ("run_pipeline", _("Can start the nightly computation")),
+            ("change_credit_grade", _("Can change and lock credit grades")),
         ]
         indexes = [
             models.Index(fields=["name", "id"], name="customer_name_idx"),
@@ -176,6 +213,7 @@ class Customer(models.Model):
             models.Index(fields=["channel_role", "name", "id"], name="customer_role_idx"),
             models.Index(fields=["kind", "name", "id"], name="customer_kind_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
+            models.Index(fields=["credit_grade", "name", "id"], name="customer_grade_idx"),
             models.Index(fields=["outstanding_amount", "id"], name="customer_outstanding_idx"),
             models.Index(
                 fields=["overdue_amount", "id"],
@@ -186,6 +224,10 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.grade_locked and not self.grade_lock_reason.strip():
+            raise ValidationError({"grade_lock_reason": _("Say why the grade is locked.")})
 
 
 class Contact(models.Model):
@@ -525,3 +567,159 @@ class PipelineRun(models.Model):
 
     def __str__(self):
         return f"{self.as_of} ({self.get_status_display()})"
+
+
+class GradeChange(models.Model):
+    """One change of a customer's credit grade: who (or the rule), when, old → new, why."""
+
+    class Source(models.TextChoices):
+        RULE = "rule", _("Rule")
+        MANUAL = "manual", _("Manual")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="grade_changes")
+    old_grade = models.CharField(_("old grade"), max_length=1, choices=Grade, blank=True)
+    new_grade = models.CharField(_("new grade"), max_length=1, choices=Grade)
+    source = models.CharField(_("source"), max_length=10, choices=Source)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    locked = models.BooleanField(_("locked"), default=False)
+    run = models.ForeignKey(
+        PipelineRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pipeline run"),
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("grade change")
+        verbose_name_plural = _("grade changes")
+        indexes = [
+            models.Index(
+                fields=["customer", "-changed_at", "-id"], name="gradechange_customer_idx"
+            ),
+            models.Index(fields=["run"], name="gradechange_run_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.old_grade or '—'} → {self.new_grade}"
+
+    @property
+    def is_worse(self):
+        return bool(self.old_grade) and Grade.rank(self.new_grade) > Grade.rank(self.old_grade)
+
+
+class GradePolicy(models.Model):
+    """What each grade means for sales: credit limit, payment terms, recommended action."""
+
+    DEFAULT_ACTIONS = {
+        Grade.A: _("Strengthen the relationship: priority service and supply (重点加强)."),
+        Grade.B: _("Consolidate: help the customer grow their business (巩固)."),
+        Grade.C: _(
+            "Be cautious: cash or short terms, help them improve, watch for a slide to D "
+            "(区别对待)."
+        ),
+        Grade.D: _(
+            "Collect what is owed (by legal means if needed), stop credit, phase out and "
+            "develop a replacement in their region (追款、淘汰)."
+        ),
+    }
+
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade, unique=True)
+    credit_limit = models.DecimalField(_("credit limit"), max_digits=14, decimal_places=2)
+    payment_terms_days = models.PositiveIntegerField(
+        _("payment terms (days)"), help_text=_("0 means cash on delivery.")
+    )
+    recommended_action = models.TextField(
+        _("recommended action"),
+        blank=True,
+        help_text=_("Left empty, the standard advice for the grade is shown, translated."),
+    )
+
+    class Meta:
+        ordering = ["grade"]
+        verbose_name = _("grade policy")
+        verbose_name_plural = _("grade policies")
+
+    def __str__(self):
+        return self.get_grade_display()
+
+    def action(self):
+        return self.recommended_action or self.DEFAULT_ACTIONS[self.grade]
+
+
+class CreditRules(models.Model):
+    """The thresholds of the nightly grading rule; one row, edited in admin."""
+
+    window_days = models.PositiveIntegerField(
+        _("look-back window (days)"),
+        default=365,
+        help_text=_("Invoices due within this many days before the run are judged."),
+    )
+    grace_days = models.PositiveIntegerField(
+        _("grace (days)"),
+        default=15,
+        help_text=_("Paid at most this many days after the due date still counts as B."),
+    )
+    c_late_count = models.PositiveIntegerField(
+        _("late payments for C"),
+        default=2,
+        help_text=_("This many invoices paid later than the grace period make a C."),
+    )
+    d_overdue_days = models.PositiveIntegerField(
+        _("days overdue for D"),
+        default=90,
+        help_text=_(
+            "An invoice unpaid this many days past due, with no payment for a while, makes a D."
+        ),
+    )
+    d_silence_days = models.PositiveIntegerField(
+        _("days without payment for D"),
+        default=60,
+        help_text=_("How long no payment at all must have arrived for the D rule to apply."),
+    )
+    default_grade = models.CharField(
+        _("grade without invoices"),
+        max_length=1,
+        choices=Grade,
+        default=Grade.B,
+        help_text=_("Given to customers who have no invoice in the window."),
+    )
+
+    class Meta:
+        verbose_name = _("credit rules")
+        verbose_name_plural = _("credit rules")
+
+    def __str__(self):
+        return str(self._meta.verbose_name)
+
+    def clean(self):
+        errors = {}
+        if self.window_days < 1:
+            errors["window_days"] = _("The window must be at least one day.")
+        if self.c_late_count < 1:
+            errors["c_late_count"] = _("At least one late payment is needed for C.")
+        if self.d_silence_days < 1:
+            errors["d_silence_days"] = _("Enter at least one day.")
+        if self.grace_days >= self.d_overdue_days:
+            errors["d_overdue_days"] = _(
+                "The D limit must be longer than the grace period that separates B from C "
+                "(%(grace)s days)."
+            ) % {"grace": self.grace_days}
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def current(cls):
+        rules = cls.objects.order_by("pk").first()
+        return rules if rules is not None else cls()

@@ -4,24 +4,30 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers.access import can_see_all_customers
 from customers.models import (
     Complaint,
     Customer,
+    Grade,
+    GradeChange,
+    GradePolicy,
     Interaction,
     Invoice,
     OpenIssue,
     Order,
     Payment,
+    PipelineRun,
     Team,
 )
 
 RECENT_ROWS = 20
+MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 def visible_customers(user):
@@ -68,6 +74,54 @@ def filterable_owners(user):
 # Loaders of the customer file's core panels: each runs a fixed number of queries.
 
 
+def credit_panel(customer, user):
+    """The grade in force with its policy, what the rule says, warnings and the history."""
+    policies = {policy.grade: policy for policy in GradePolicy.objects.all()}
+    policy = policies.get(customer.credit_grade)
+    changes = list(customer.grade_changes.select_related("changed_by")[:10])
+    warnings = []
+    if policy is not None and customer.outstanding_amount > policy.credit_limit:
+        warnings.append(
+            _("Outstanding ¥%(outstanding)s exceeds the credit limit of ¥%(limit)s.")
+            % {
+                "outstanding": f"{customer.outstanding_amount:,.2f}",
+                "limit": f"{policy.credit_limit:,.2f}",
+            }
+        )
+    if customer.credit_grade == Grade.D:
+        since = next((c.changed_at for c in changes if c.new_grade == Grade.D), None)
+        new_unpaid = _unpaid_invoices_issued_since(customer, since)
+        if new_unpaid:
+            warnings.append(
+                _("%(count)s unpaid invoice(s) issued to a D customer since the grade became D.")
+                % {"count": new_unpaid}
+            )
+    return {
+        "policy": policy,
+        "changes": changes,
+        "warnings": warnings,
+        "rule_differs": bool(customer.suggested_grade)
+        and customer.suggested_grade != customer.credit_grade,
+    }
+
+
+def _unpaid_invoices_issued_since(customer, since):
+    paid = (
+        Payment.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    invoices = Invoice.objects.filter(customer=customer)
+    if since is not None:
+        invoices = invoices.filter(issue_date__gte=timezone.localdate(since))
+    return (
+        invoices.annotate(paid=Coalesce(Subquery(paid), Value(0), output_field=MONEY))
+        .filter(amount__gt=F("paid"))
+        .count()
+    )
+
+
 def contacts_panel(customer, user):
     return {"contacts": list(customer.contacts.all())}
 
@@ -91,12 +145,7 @@ def receivables_panel(customer, user):
     )
     invoices = list(
         Invoice.objects.filter(customer=customer)
-        .annotate(
-            paid=Coalesce(
-                Subquery(paid, output_field=DecimalField(max_digits=14, decimal_places=2)),
-                Value(0, output_field=DecimalField(max_digits=14, decimal_places=2)),
-            )
-        )
+        .annotate(paid=Coalesce(Subquery(paid), Value(0), output_field=MONEY))
         .order_by("-due_date", "-id")[:RECENT_ROWS]
     )
     today = timezone.localdate()
@@ -215,4 +264,48 @@ def start_page(user):
             .order_by("received_at")[:10]
         ),
         "today": timezone.localdate(),
+    }
+
+
+# Dashboard sections.
+
+
+def grade_distribution(user):
+    """Customers per credit grade among those the user may see, and who worsened last run."""
+    counts = dict(
+        visible_customers(user)
+        .values_list("credit_grade")
+        .annotate(count=Count("id"))
+        .values_list("credit_grade", "count")
+    )
+    total = sum(counts.values())
+    rows = [
+        {
+            "grade": grade,
+            "label": label,
+            "count": counts.get(grade, 0),
+            "share": counts.get(grade, 0) / total if total else 0,
+        }
+        for grade, label in Grade.choices
+    ]
+    run = PipelineRun.objects.current()
+    worsened = []
+    if run is not None:
+        # Grades sort alphabetically from best to worst, so "worse" is "later letter".
+        worsened = list(
+            GradeChange.objects.filter(
+                run=run,
+                customer__in=visible_customers(user),
+                old_grade__gt="",
+                new_grade__gt=F("old_grade"),
+            )
+            .select_related("customer")
+            .order_by("-new_grade", "customer__name")[:50]
+        )
+    return {
+        "grades": rows,
+        "ungraded": counts.get("", 0),
+        "total": total,
+        "worsened": worsened,
+        "run": run,
     }

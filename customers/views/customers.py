@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from customers import panels, selectors, services
+from customers import dashboards, panels, selectors, services
 from customers.access import can_see_all_customers, is_manager
 from customers.exporting import csv_response, xlsx_response
 from customers.forms import CustomerForm, ReassignForm
@@ -19,6 +19,18 @@ def home(request):
     context = selectors.start_page(request.user)
     context["current_run"] = PipelineRun.objects.current()
     return render(request, "customers/home.html", context)
+
+
+def dashboard(request):
+    """Figures over the customers the viewer may see: a rep's dashboard is the rep's own."""
+    return render(
+        request,
+        "customers/dashboard.html",
+        {
+            "sections": dashboards.render_context(request.user),
+            "current_run": PipelineRun.objects.current(),
+        },
+    )
 
 
 def customer_list(request):

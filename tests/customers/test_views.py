@@ -132,13 +132,14 @@ class TestCustomerFile:
         url = reverse("customer-detail", args=[customer.pk])
         add_history(2)
         # session, user, the user's permissions and group permissions, the customer
-        # (owner, team, parent joined); panels: contacts, interactions, issues,
-        # invoices with paid sums, payments, documents, order totals, orders,
-        # complaints, history; then is-manager check, current run, tags.
-        with django_assert_num_queries(18):
+        # (owner, team, parent joined); panels: grade policies, grade changes,
+        # contacts, interactions, issues, invoices with paid sums, payments,
+        # documents, order totals, orders, complaints, history; then is-manager
+        # check, current run, tags.
+        with django_assert_num_queries(20):
             client.get(url)
         add_history(30)
-        with django_assert_num_queries(18):
+        with django_assert_num_queries(20):
             client.get(url)
 
     def test_other_apps_can_add_a_panel(self, cast, client_for):

@@ -1,0 +1,500 @@
+"""Credit grades: the rule at its boundaries, locks, the audit trail and the pages."""
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.management import call_command
+from django.urls import reverse
+
+from customers.credit import grade_set, read_payment_history, suggest_grades
+from customers.models import CreditRules, Customer, GradeChange, PipelineRun
+from customers.pipeline import pipeline_run
+from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory, UserFactory
+
+AS_OF = dt.date(2026, 6, 30)
+DUE = dt.date(2026, 5, 31)
+RULES = CreditRules(
+    window_days=365,
+    grace_days=15,
+    c_late_count=2,
+    d_overdue_days=90,
+    d_silence_days=60,
+    default_grade="B",
+)
+
+
+def history_row(**values):
+    row = {
+        "id": 1,
+        "credit_grade": "",
+        "suggested_grade": "",
+        "grade_locked": False,
+        "refuses_to_pay": False,
+        "invoices": 1,
+        "late_within_grace": 0,
+        "late_beyond_grace": 0,
+        "max_overdue_days": 0,
+        "last_payment": dt.date(2026, 6, 1),
+    }
+    row.update(values)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("values", "grade"),
+    [
+        ({}, "A"),
+        ({"invoices": 0, "last_payment": None}, "B"),
+        ({"late_within_grace": 3}, "B"),
+        ({"late_beyond_grace": 1}, "B"),
+        ({"late_beyond_grace": 2}, "C"),
+        ({"max_overdue_days": 15}, "B"),
+        ({"max_overdue_days": 16}, "C"),
+        ({"max_overdue_days": 90, "last_payment": None}, "C"),
+        ({"max_overdue_days": 91, "last_payment": None}, "D"),
+        ({"max_overdue_days": 91, "last_payment": AS_OF - dt.timedelta(days=60)}, "C"),
+        ({"max_overdue_days": 91, "last_payment": AS_OF - dt.timedelta(days=61)}, "D"),
+        ({"refuses_to_pay": True}, "D"),
+        ({"refuses_to_pay": True, "invoices": 0}, "D"),
+    ],
+)
+def test_rule_table(values, grade):
+    frame = pd.DataFrame([history_row(**values)])
+    assert list(suggest_grades(frame, RULES, AS_OF)) == [grade]
+
+
+def test_rule_on_empty_input_is_empty():
+    frame = pd.DataFrame([history_row()]).iloc[0:0]
+    assert suggest_grades(frame, RULES, AS_OF).empty
+
+
+@pytest.fixture
+def rules(db):
+    return CreditRules.current()
+
+
+def invoice_paid(customer, *, days_late, due=DUE, amount=Decimal("100.00")):
+    invoice = InvoiceFactory(
+        customer=customer, issue_date=due - dt.timedelta(days=30), due_date=due, amount=amount
+    )
+    if days_late is not None:
+        PaymentFactory(invoice=invoice, paid_date=due + dt.timedelta(days=days_late), amount=amount)
+    return invoice
+
+
+def suggested_for(customer, rules, as_of=AS_OF):
+    frame = read_payment_history(as_of, rules)
+    grades = suggest_grades(frame, rules, as_of)
+    return dict(zip(frame["id"], grades, strict=True))[customer.pk]
+
+
+@pytest.mark.django_db
+class TestRuleOnRecordedPayments:
+    def test_paid_on_the_due_date_is_on_time(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=0)
+        assert suggested_for(customer, rules) == "A"
+
+    def test_one_day_late_is_b(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=1)
+        assert suggested_for(customer, rules) == "B"
+
+    def test_paid_on_the_last_day_of_grace_is_b_and_the_day_after_counts_towards_c(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=rules.grace_days)
+        invoice_paid(customer, days_late=rules.grace_days + 1, due=DUE - dt.timedelta(days=40))
+        assert suggested_for(customer, rules) == "B"
+        invoice_paid(customer, days_late=rules.grace_days + 1, due=DUE - dt.timedelta(days=80))
+        assert suggested_for(customer, rules) == "C"
+
+    def test_overdue_now_beyond_grace_is_c(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=None, due=AS_OF - dt.timedelta(days=rules.grace_days))
+        assert suggested_for(customer, rules) == "B"
+        assert suggested_for(customer, rules, AS_OF + dt.timedelta(days=1)) == "C"
+
+    def test_due_today_and_unpaid_is_not_overdue(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=None, due=AS_OF)
+        assert suggested_for(customer, rules) == "A"
+
+    def test_long_overdue_without_payments_is_d_but_a_recent_payment_keeps_c(self, rules):
+        customer = CustomerFactory()
+        old_due = AS_OF - dt.timedelta(days=rules.d_overdue_days + 1)
+        invoice_paid(customer, days_late=None, due=old_due)
+        assert suggested_for(customer, rules) == "D"
+        recent = invoice_paid(customer, days_late=None, due=AS_OF + dt.timedelta(days=20))
+        PaymentFactory(
+            invoice=recent, paid_date=AS_OF - dt.timedelta(days=5), amount=Decimal("10.00")
+        )
+        assert suggested_for(customer, rules) == "C"
+
+    def test_a_payment_after_the_as_of_date_does_not_count(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=40, due=AS_OF - dt.timedelta(days=20))
+        assert suggested_for(customer, rules) == "C"
+
+    def test_late_payments_outside_the_window_are_forgotten(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=50, due=AS_OF - dt.timedelta(days=400))
+        invoice_paid(customer, days_late=0)
+        assert suggested_for(customer, rules) == "A"
+
+    def test_customer_without_invoices_gets_the_default(self, rules):
+        customer = CustomerFactory()
+        rules.default_grade = "C"
+        assert suggested_for(customer, rules) == "C"
+
+    def test_marked_refusing_to_pay_is_d(self, rules):
+        customer = CustomerFactory(refuses_to_pay=True)
+        invoice_paid(customer, days_late=0)
+        assert suggested_for(customer, rules) == "D"
+
+
+@pytest.mark.django_db
+class TestNightlyStep:
+    def test_unlocked_grades_follow_the_rule_and_each_change_is_recorded(self):
+        good, late = CustomerFactory(), CustomerFactory()
+        invoice_paid(good, days_late=0)
+        invoice_paid(late, days_late=None, due=AS_OF - dt.timedelta(days=30))
+        run = pipeline_run(as_of=AS_OF)
+        assert run.status == "succeeded", run.error
+        good.refresh_from_db()
+        late.refresh_from_db()
+        assert (good.credit_grade, good.suggested_grade) == ("A", "A")
+        assert late.credit_grade == "C"
+        change = late.grade_changes.get()
+        assert (change.old_grade, change.new_grade, change.source, change.run) == (
+            "",
+            "C",
+            "rule",
+            run,
+        )
+        assert change.changed_by is None
+
+    def test_rule_never_overwrites_a_locked_grade_but_updates_the_suggestion(self, cast):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=None, due=AS_OF - dt.timedelta(days=30))
+        grade_set(
+            customer=customer,
+            grade="A",
+            locked=True,
+            lock_reason="战略客户",
+            reason="总经理批准",
+            by=cast.admin,
+        )
+        pipeline_run(as_of=AS_OF)
+        customer.refresh_from_db()
+        assert (customer.credit_grade, customer.suggested_grade) == ("A", "C")
+        assert customer.grade_changes.filter(source="rule").count() == 0
+
+    def test_a_second_run_records_no_change_when_nothing_changed(self):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=3)
+        pipeline_run(as_of=AS_OF)
+        pipeline_run(as_of=AS_OF)
+        assert GradeChange.objects.filter(customer=customer).count() == 1
+
+    def test_json_summary_reports_grade_counts_and_changes(self):
+        invoice_paid(CustomerFactory(), days_late=0)
+        invoice_paid(CustomerFactory(), days_late=1)
+        out = io.StringIO()
+        call_command("run_pipeline", "--as-of", AS_OF.isoformat(), "--json", stdout=out)
+        steps = {step["name"]: step for step in json.loads(out.getvalue())["steps"]}
+        summary = steps["credit_grades"]["summary"]
+        assert summary["grades"] == {"A": 1, "B": 1, "C": 0, "D": 0}
+        assert summary["grades_changed"] == 2
+
+    def test_a_failing_later_step_leaves_grades_untouched(self, monkeypatch):
+        from customers import pipeline
+
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=0)
+
+        def broken(run):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setitem(pipeline._steps, "broken", pipeline.Step("broken", broken, 99))
+        run = pipeline_run(as_of=AS_OF)
+        customer.refresh_from_db()
+        assert run.status == "failed"
+        assert customer.credit_grade == "" and not GradeChange.objects.exists()
+
+
+@pytest.mark.django_db
+class TestManualGrades:
+    def test_manual_change_is_recorded_with_who_and_why(self, cast):
+        customer = cast.rep_customer
+        grade_set(customer=customer, grade="B", locked=False, reason="补签担保", by=cast.admin)
+        change = customer.grade_changes.get()
+        assert (change.new_grade, change.source, change.changed_by, change.reason) == (
+            "B",
+            "manual",
+            cast.admin,
+            "补签担保",
+        )
+
+    def test_lock_without_reason_and_unknown_grade_are_refused(self, cast):
+        with pytest.raises(ValueError):
+            grade_set(
+                customer=cast.rep_customer,
+                grade="A",
+                locked=True,
+                lock_reason=" ",
+                reason="",
+                by=cast.admin,
+            )
+        with pytest.raises(ValueError):
+            grade_set(
+                customer=cast.rep_customer, grade="E", locked=False, reason="x", by=cast.admin
+            )
+        assert not GradeChange.objects.exists()
+
+
+def admin_change_data(customer, **changes):
+    data = {
+        "name": customer.name,
+        "external_ref": customer.external_ref,
+        "kind": customer.kind,
+        "channel_role": customer.channel_role,
+        "owner": customer.owner_id or "",
+        "team": customer.team_id or "",
+        "credit_grade": customer.credit_grade,
+        "grade_lock_reason": "",
+        "grade_change_reason": "",
+    }
+    for prefix in ("grade_changes", "contacts", "open_issues", "complaints", "documents"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not False}
+
+
+@pytest.mark.django_db
+class TestAdmin:
+    def url(self, customer):
+        return reverse("admin:customers_customer_change", args=[customer.pk])
+
+    def test_admin_locks_a_grade_and_the_history_shows_it(self, cast, client_for):
+        customer = cast.rep_customer
+        client = client_for(cast.admin)
+        response = client.post(
+            self.url(customer),
+            admin_change_data(
+                customer,
+                credit_grade="A",
+                grade_locked="on",
+                grade_lock_reason="集团担保",
+            ),
+        )
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        customer.refresh_from_db()
+        assert (customer.credit_grade, customer.grade_locked) == ("A", True)
+        change = customer.grade_changes.get()
+        assert (change.changed_by, change.locked, change.source) == (cast.admin, True, "manual")
+        assert "集团担保" in client.get(self.url(customer)).content.decode()
+        rep_page = client_for(cast.rep).get(reverse("customer-detail", args=[customer.pk]))
+        assert "集团担保" in rep_page.content.decode()
+
+    def test_lock_without_a_reason_is_refused_with_a_message(self, cast, client_for):
+        customer = cast.rep_customer
+        response = client_for(cast.admin).post(
+            self.url(customer),
+            admin_change_data(
+                customer,
+                credit_grade="A",
+                grade_locked="on",
+            ),
+        )
+        assert response.status_code == 200
+        assert "grade_lock_reason" in response.context["adminform"].form.errors
+        assert not GradeChange.objects.exists()
+
+    def test_changing_the_grade_needs_a_reason_and_a_known_grade(self, cast, client_for):
+        customer = cast.rep_customer
+        client = client_for(cast.admin)
+        errors = (
+            client.post(
+                self.url(customer),
+                admin_change_data(
+                    customer,
+                    credit_grade="B",
+                ),
+            )
+            .context["adminform"]
+            .form.errors
+        )
+        assert "grade_change_reason" in errors
+        errors = (
+            client.post(
+                self.url(customer),
+                admin_change_data(
+                    customer,
+                    credit_grade="E",
+                    grade_change_reason="x",
+                ),
+            )
+            .context["adminform"]
+            .form.errors
+        )
+        assert "credit_grade" in errors
+
+    def test_staff_without_the_permission_cannot_change_grades(self, cast, client_for):
+        clerk = UserFactory(username="clerk", is_staff=True)
+        clerk.user_permissions.add(
+            *Permission.objects.filter(codename__in=["change_customer", "view_customer"])
+        )
+        customer = cast.rep_customer
+        client_for(clerk).post(
+            self.url(customer),
+            admin_change_data(
+                customer,
+                credit_grade="D",
+                grade_change_reason="x",
+            ),
+        )
+        customer.refresh_from_db()
+        assert customer.credit_grade == "" and not GradeChange.objects.exists()
+
+    def test_sales_staff_cannot_open_the_admin(self, cast, client_for):
+        response = client_for(cast.rep).get(self.url(cast.rep_customer))
+        assert response.status_code == 302
+
+    def test_bulk_action_sets_and_locks_grades(self, cast, client_for):
+        customers = [cast.rep_customer, cast.teammate_customer]
+        client = client_for(cast.admin)
+        changelist = reverse("admin:customers_customer_changelist")
+        data = {"action": "set_credit_grade", "_selected_action": [c.pk for c in customers]}
+        assert client.post(changelist, data).status_code == 200
+        response = client.post(
+            changelist,
+            {
+                **data,
+                "apply": "1",
+                "credit_grade": "C",
+                "grade_locked": "on",
+                "grade_lock_reason": "",
+                "reason": "年度复核",
+            },
+        )
+        assert "grade_lock_reason" in response.context["form"].errors
+        client.post(
+            changelist,
+            {
+                **data,
+                "apply": "1",
+                "credit_grade": "C",
+                "grade_locked": "on",
+                "grade_lock_reason": "年度复核锁定",
+                "reason": "年度复核",
+            },
+        )
+        assert set(Customer.objects.filter(credit_grade="C", grade_locked=True)) == set(customers)
+        assert GradeChange.objects.filter(source="manual", reason="年度复核").count() == 2
+
+    def test_contradicting_thresholds_are_refused(self, cast, client_for):
+        rules = CreditRules.current()
+        url = reverse("admin:customers_creditrules_change", args=[rules.pk])
+        response = client_for(cast.admin).post(
+            url,
+            {
+                "window_days": 365,
+                "grace_days": 120,
+                "c_late_count": 2,
+                "d_overdue_days": 90,
+                "d_silence_days": 60,
+                "default_grade": "B",
+            },
+        )
+        assert "d_overdue_days" in response.context["adminform"].form.errors
+        rules.refresh_from_db()
+        assert rules.grace_days == 15
+
+
+@pytest.mark.django_db
+class TestPages:
+    def test_file_warns_when_outstanding_exceeds_the_credit_limit(self, cast, client_for):
+        customer = cast.rep_customer
+        grade_set(customer=customer, grade="C", locked=False, reason="复核", by=cast.admin)
+        Customer.objects.filter(pk=customer.pk).update(outstanding_amount=Decimal("60000"))
+        page = client_for(cast.rep).get(reverse("customer-detail", args=[customer.pk]))
+        content = page.content.decode()
+        assert "exceeds the credit limit of ¥50,000.00" in content
+        assert "cash or short terms" in content
+
+    def test_file_warns_about_new_unpaid_invoices_of_a_d_customer(self, cast, client_for):
+        customer = cast.rep_customer
+        grade_set(
+            customer=customer,
+            grade="D",
+            locked=True,
+            lock_reason="恶意拖欠",
+            reason="恶意拖欠",
+            by=cast.admin,
+        )
+        InvoiceFactory(
+            customer=customer,
+            issue_date=dt.date.today(),
+            due_date=dt.date.today() + dt.timedelta(days=30),
+        )
+        page = client_for(cast.rep).get(reverse("customer-detail", args=[customer.pk]))
+        assert "1 unpaid invoice(s) issued to a D customer" in page.content.decode()
+
+    def test_list_filters_and_sorts_by_grade(self, cast, client_for):
+        Customer.objects.filter(pk=cast.rep_customer.pk).update(credit_grade="D")
+        Customer.objects.filter(pk=cast.teammate_customer.pk).update(credit_grade="A")
+        client = client_for(cast.manager)
+        response = client.get(reverse("customer-list"), {"credit_grade": ["D"]})
+        assert [c.name for c in response.context["page"]] == ["上海锦江酒店"]
+        response = client.get(reverse("customer-list"), {"sort": "grade"})
+        assert [c.name for c in response.context["page"]] == ["杭州联华超市", "上海锦江酒店"]
+
+    def test_dashboard_shows_the_visible_grade_distribution_and_who_worsened(
+        self, cast, client_for
+    ):
+        for customer in (cast.rep_customer, cast.teammate_customer, cast.outsider_customer):
+            invoice_paid(customer, days_late=0)
+        pipeline_run(as_of=AS_OF)
+        invoice_paid(cast.rep_customer, days_late=None, due=AS_OF)
+        later = AS_OF + dt.timedelta(days=30)
+        run = pipeline_run(as_of=later)
+        assert run == PipelineRun.objects.current()
+        client = client_for(cast.manager)
+        section = client.get(reverse("dashboard")).context["sections"][0]["context"]
+        assert {row["grade"]: row["count"] for row in section["grades"]} == {
+            "A": 1,
+            "B": 0,
+            "C": 1,
+            "D": 0,
+        }
+        assert [change.customer for change in section["worsened"]] == [cast.rep_customer]
+        rep_section = client_for(cast.rep).get(reverse("dashboard")).context["sections"][0]
+        assert rep_section["context"]["total"] == 1
+
+
+@pytest.mark.django_db
+def test_export_scores_lists_only_what_the_user_may_see(cast, tmp_path):
+    grade_set(
+        customer=cast.rep_customer,
+        grade="A",
+        locked=True,
+        lock_reason="x",
+        reason="x",
+        by=cast.admin,
+    )
+    out = io.StringIO()
+    call_command("export_scores", "--user", "rep", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("customer_ref,credit_grade,suggested_grade,grade_locked")
+    assert lines[1:] == [f"{cast.rep_customer.external_ref},A,,true"]
+    target = tmp_path / "scores.xlsx"
+    call_command("export_scores", "--format", "xlsx", "--output", str(target), stdout=out)
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(target).active.iter_rows(values_only=True))
+    assert len(rows) == 4
