@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -7,6 +10,56 @@ from customers import selectors
 from customers.models import Customer, Grade, Tag
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+@dataclass(frozen=True)
+class ListOrdering:
+    label: str
+    field: str
+    prepare: Callable
+
+
+# Other apps add filters and sort keys to the customer list from their
+# AppConfig.ready(), so that the core never imports them.
+_extra_filters: dict[str, Callable[[], django_filters.Filter]] = {}
+_extra_orderings: dict[str, ListOrdering] = {}
+
+
+def register_list_filter(name, make_filter):
+    """Add a filter to the customer list; `make_filter()` returns a fresh Filter."""
+    _extra_filters[name] = make_filter
+
+
+def register_list_ordering(key, *, label, field, prepare=lambda queryset: queryset):
+    """Add a sort key `key` (and `-key`) ordering by `field` of the queryset that
+    `prepare(queryset)` returns (e.g. one annotated with FilteredRelation)."""
+    _extra_orderings[key] = ListOrdering(label=label, field=field, prepare=prepare)
+
+
+# Sort keys of the list: URL value → (model field, label).
+SORT_KEYS = {
+    "name": ("name", _("Name")),
+    "region": ("region", _("Region")),
+    "grade": ("credit_grade", _("Credit grade")),
+    "created": ("created_at", _("Created")),
+    "outstanding": ("outstanding_amount", _("Outstanding")),
+    "overdue": ("overdue_amount", _("Overdue")),
+}
+
+
+def _sort_filter(filterset):
+    keys = {key: field for key, (field, _label) in SORT_KEYS.items()}
+    labels = dict(SORT_KEYS.values())
+    for key, ordering in _extra_orderings.items():
+        keys[key] = ordering.field
+        labels[ordering.field] = ordering.label
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=[(field, key) for key, field in keys.items()],
+        field_labels=labels,
+    )
+    sort.model, sort.parent = Customer, filterset
+    return sort
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -34,34 +87,22 @@ class CustomerFilter(django_filters.FilterSet):
     has_open_complaint = django_filters.ChoiceFilter(
         label=_("Has open complaint"), choices=YES_NO, method="filter_open_complaint"
     )
-    sort = django_filters.OrderingFilter(
-        label=_("Sort by"),
-        fields=[
-            ("name", "name"),
-            ("region", "region"),
-            ("credit_grade", "grade"),
-            ("created_at", "created"),
-            ("outstanding_amount", "outstanding"),
-            ("overdue_amount", "overdue"),
-        ],
-        field_labels={
-            "name": _("Name"),
-            "region": _("Region"),
-            "credit_grade": _("Credit grade"),
-            "created_at": _("Created"),
-            "outstanding_amount": _("Outstanding"),
-            "overdue_amount": _("Overdue"),
-        },
-    )
 
     class Meta:
         model = Customer
         fields = []
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, queryset=None, *, user, **kwargs):
+        requested = (data or {}).get("sort", "").lstrip("-")
+        if queryset is not None and requested in _extra_orderings:
+            queryset = _extra_orderings[requested].prepare(queryset)
+        super().__init__(data, queryset, **kwargs)
         self.filters["owner"].queryset = selectors.filterable_owners(user)
         self.filters["team"].queryset = selectors.visible_teams(user)
+        for name, make_filter in _extra_filters.items():
+            self.filters[name] = make_filter()
+        # Built per instance so that sort keys registered by other apps are offered.
+        self.filters["sort"] = _sort_filter(self)
 
     def search(self, queryset, name, value):
         value = value.strip()

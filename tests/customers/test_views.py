@@ -365,3 +365,28 @@ def test_site_speaks_chinese_by_default_and_english_on_request(cast, client, set
     assert "客户" in client.get(reverse("customer-list")).content.decode()
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert "Customers" in client.get(reverse("customer-list")).content.decode()
+
+
+def test_other_apps_can_add_list_filters_and_sort_keys(cast, client_for):
+    import django_filters
+    from django.db.models.functions import Length
+
+    from customers import filters
+
+    CustomerFactory(owner=cast.rep, team=cast.east, name="长号码客户", phone="021-5555-12345")
+    filters.register_list_filter(
+        "phone_prefix",
+        lambda: django_filters.CharFilter(field_name="phone", lookup_expr="startswith"),
+    )
+    filters.register_list_ordering(
+        "phone_length", label="Phone length", field="phone_length",
+        prepare=lambda queryset: queryset.annotate(phone_length=Length("phone")),
+    )
+    try:
+        client = client_for(cast.rep)
+        url = reverse("customer-list")
+        assert listed_names(client.get(url, {"phone_prefix": "021"})) == ["长号码客户"]
+        assert listed_names(client.get(url, {"sort": "-phone_length"}))[0] == "长号码客户"
+    finally:
+        filters._extra_filters.pop("phone_prefix")
+        filters._extra_orderings.pop("phone_length")
