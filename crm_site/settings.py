@@ -174,6 +174,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With late acknowledgement Redis hands an unacknowledged task to another worker
+# after this timeout; it must outlast the longest run (runs are abandoned at 6 h).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7 * 3600}
 
 # Security: HTTPS=1 in production turns on redirects, secure cookies and HSTS.
 HTTPS = env_bool("HTTPS", default=False)

@@ -8,7 +8,7 @@ import csv
 import io
 
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 
 
 def is_postgresql():
@@ -56,8 +56,10 @@ def copy_rows(table, frame):
     return len(frame)
 
 
+@transaction.atomic
 def update_rows(table, frame, key="id"):
     """Set the frame's columns on the rows of `table` whose `key` matches."""
+    # Atomic because the PostgreSQL staging table lives until the end of the transaction.
     if frame.empty:
         return 0
     quote = connection.ops.quote_name

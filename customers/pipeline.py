@@ -7,14 +7,17 @@ goes into the result's `publish` callable. The frame times each step, records
 the run, and publishes every step's changes in one short transaction at the
 end, so readers see the previous complete run until the new one is complete.
 A failed run publishes nothing and keeps its error.
+
+Tasks are acknowledged late, so a run whose worker died is executed again from
+its first step: a step must replace, not add to, the rows it wrote for the run.
 """
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from time import perf_counter
-from typing import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -70,6 +73,8 @@ def pipeline_start(*, as_of, by=None) -> PipelineRun:
 def pipeline_execute(run: PipelineRun) -> PipelineRun:
     """Run every registered step for `run`, then publish; never raises for a step's failure."""
     publishers = []
+    # A redelivered task executes the run again: start its record afresh.
+    run.steps = []
     try:
         for step in registered_steps():
             started = perf_counter()
@@ -97,7 +102,7 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
         logger.exception("Pipeline run %s failed", run.pk)
         run.status = PipelineRun.Status.FAILED
         run.finished_at = timezone.now()
-        run.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=5)}"
+        run.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=-8)}"
         run.save(update_fields=["status", "finished_at", "error", "steps"])
     return run
 

@@ -6,6 +6,9 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 
+from crm_site.celery import app as celery_app
+from customers import pipeline
+from customers.pipeline import StepResult, register_step
 from tests.factories import CustomerFactory, TeamFactory, UserFactory
 
 
@@ -60,3 +63,31 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def steps(monkeypatch):
+    """An empty step registry for the test; the real one comes back afterwards."""
+    monkeypatch.setattr(pipeline, "_steps", {})
+    calls = []
+
+    def add(name, *, order, rows=1, publish=None, fails=False):
+        def step(run):
+            calls.append(name)
+            if fails:
+                raise ValueError(f"{name} broke")
+            return StepResult(rows=rows, summary={"seen": rows}, publish=publish)
+
+        register_step(name, step, order=order)
+
+    add.calls = calls
+    return add
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process even when the environment names a broker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

@@ -1,0 +1,118 @@
+"""The nightly pipeline's pages: its runs, one run, and starting a run by hand."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from customers.access import can_run_pipeline
+from customers.models import PipelineRun
+from customers.paging import paginate
+from customers.pipeline import PipelineAlreadyRunning, pipeline_start
+from customers.tasks import queue_pipeline_run
+
+RUNS_PER_PAGE = 20
+
+
+class RunStartForm(forms.Form):
+    as_of = forms.DateField(
+        label=gettext_lazy("Data as of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy(
+            "Leave empty for today. Payments and invoices after it are ignored."
+        ),
+        error_messages={"invalid": gettext_lazy("Enter the date as YYYY-MM-DD, e.g. 2026-01-31.")},
+    )
+
+    def clean_as_of(self):
+        as_of = self.cleaned_data["as_of"] or timezone.localdate()
+        if as_of > timezone.localdate():
+            raise forms.ValidationError(
+                gettext_lazy("The date cannot be in the future: there are no data for it yet.")
+            )
+        return as_of
+
+
+def _require_pipeline_access(user):
+    # Sales reps see the "data as of" line on their pages, not the runs themselves.
+    if not can_run_pipeline(user):
+        raise PermissionDenied
+
+
+@require_http_methods(["GET", "POST"])
+def run_list(request):
+    _require_pipeline_access(request.user)
+    data = request.POST if request.method == "POST" else None
+    form = RunStartForm(data, initial={"as_of": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = pipeline_start(as_of=form.cleaned_data["as_of"], by=request.user)
+        except PipelineAlreadyRunning:
+            form.add_error(
+                None, _("Another run is still running; start again once it has finished.")
+            )
+        else:
+            queue_pipeline_run(run.pk)
+            messages.success(
+                request, _("The run as of %(date)s has started.") % {"date": run.as_of}
+            )
+            return redirect("pipeline-run-detail", pk=run.pk)
+    paginator, page = paginate(
+        request, PipelineRun.objects.select_related("triggered_by"), per_page=RUNS_PER_PAGE
+    )
+    return render(
+        request,
+        "customers/pipeline_run_list.html",
+        {
+            "form": form,
+            "paginator": paginator,
+            "page": page,
+            "runs": [_with_display_fields(run) for run in page],
+            "current_run": PipelineRun.objects.current(),
+        },
+    )
+
+
+@require_GET
+def run_detail(request, pk):
+    _require_pipeline_access(request.user)
+    run = get_object_or_404(PipelineRun.objects.select_related("triggered_by"), pk=pk)
+    return render(
+        request,
+        "customers/pipeline_run_detail.html",
+        {"run": _with_display_fields(run), "current_run": PipelineRun.objects.current()},
+    )
+
+
+def _with_display_fields(run):
+    """Add what the templates show but the row does not hold: duration, error headline,
+    summaries as (key, text) pairs. For display only; the run is not saved afterwards."""
+    end = run.finished_at or timezone.now()
+    run.duration = format_duration(max(0.0, (end - run.started_at).total_seconds()))
+    run.error_headline = run.error.splitlines()[0] if run.error else ""
+    for step in run.steps:
+        step["summary_items"] = [
+            (key, _summary_value(value)) for key, value in step.get("summary", {}).items()
+        ]
+    return run
+
+
+def _summary_value(value):
+    # Steps may count by category ({"A": 3, "B": 1}); show that as "A 3, B 1".
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {count}" for key, count in value.items())
+    return value
+
+
+def format_duration(seconds):
+    """`4.2 s` under a minute, `1:02:03` (h:mm:ss) from a minute on."""
+    if seconds < 60:
+        return _("%(seconds).1f s") % {"seconds": seconds}
+    minutes, whole_seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{whole_seconds:02d}"

@@ -1,0 +1,223 @@
+"""The pipeline frame and its tasks: order, all-or-nothing publishing, no overlap."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from customers import tasks
+from customers.models import Customer, PipelineRun
+from customers.pipeline import (
+    ABANDONED_AFTER,
+    PipelineAlreadyRunning,
+    pipeline_execute,
+    pipeline_run,
+    pipeline_start,
+)
+from tests.factories import CustomerFactory
+
+AS_OF = dt.date(2026, 2, 1)
+
+
+def rename_customer(customer, name):
+    return lambda: Customer.objects.filter(pk=customer.pk).update(name=name)
+
+
+@pytest.mark.django_db
+def test_steps_run_in_registered_order(steps):
+    steps("segments", order=30)
+    steps("receivables", order=10)
+    steps("grades", order=20)
+
+    run = pipeline_run(as_of=AS_OF)
+
+    assert steps.calls == ["receivables", "grades", "segments"]
+    assert [step["name"] for step in run.steps] == ["receivables", "grades", "segments"]
+    assert run.status == PipelineRun.Status.SUCCEEDED
+    assert run.finished_at is not None and run.published_at is not None
+
+
+@pytest.mark.django_db
+def test_succeeded_run_records_rows_seconds_and_summary(steps):
+    steps("receivables", order=10, rows=7)
+
+    run = pipeline_run(as_of=AS_OF)
+    run.refresh_from_db()
+
+    (recorded,) = run.steps
+    assert recorded["rows"] == 7
+    assert recorded["summary"] == {"seen": 7}
+    assert recorded["seconds"] >= 0
+
+
+@pytest.mark.django_db
+def test_step_failure_fails_the_run_with_its_error_and_publishes_nothing(steps):
+    customer = CustomerFactory(name="旧名")
+    steps("warm-up", order=1)
+    previous = pipeline_run(as_of=dt.date(2026, 1, 31))
+    steps("renames", order=10, publish=rename_customer(customer, "新名"))
+    steps("breaks", order=20, fails=True)
+
+    run = pipeline_run(as_of=AS_OF)
+
+    run.refresh_from_db()
+    customer.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error.startswith("ValueError: breaks broke")
+    assert "Traceback" in run.error
+    assert run.finished_at is not None and run.published_at is None
+    assert [step["name"] for step in run.steps] == ["warm-up", "renames"]
+    assert customer.name == "旧名"
+    assert PipelineRun.objects.current() == previous
+
+
+@pytest.mark.django_db
+def test_failure_while_publishing_rolls_back_every_publish(steps):
+    customer = CustomerFactory(name="旧名")
+
+    def broken_publish():
+        raise RuntimeError("disk full")
+
+    steps("renames", order=10, publish=rename_customer(customer, "新名"))
+    steps("publishes badly", order=20, publish=broken_publish)
+
+    run = pipeline_run(as_of=AS_OF)
+
+    customer.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED
+    assert "RuntimeError: disk full" in run.error
+    assert customer.name == "旧名"
+    assert PipelineRun.objects.current() is None
+
+
+@pytest.mark.django_db
+def test_two_runs_cannot_overlap(steps):
+    running = pipeline_start(as_of=AS_OF)
+
+    with pytest.raises(PipelineAlreadyRunning):
+        pipeline_start(as_of=AS_OF)
+
+    assert list(PipelineRun.objects.all()) == [running]
+
+
+@pytest.mark.django_db
+def test_a_new_run_can_start_once_the_last_has_finished(steps):
+    pipeline_run(as_of=AS_OF)
+
+    assert pipeline_start(as_of=AS_OF).status == PipelineRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_abandoned_running_run_is_closed_and_a_new_one_starts(steps):
+    abandoned = PipelineRun.objects.create(
+        as_of=AS_OF, started_at=timezone.now() - ABANDONED_AFTER - dt.timedelta(minutes=1)
+    )
+
+    new = pipeline_start(as_of=AS_OF)
+
+    abandoned.refresh_from_db()
+    assert abandoned.status == PipelineRun.Status.FAILED
+    assert abandoned.error.startswith("Abandoned")
+    assert abandoned.finished_at is not None
+    assert new.status == PipelineRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_running_run_younger_than_the_abandon_limit_still_blocks(steps):
+    PipelineRun.objects.create(
+        as_of=AS_OF, started_at=timezone.now() - ABANDONED_AFTER + dt.timedelta(minutes=1)
+    )
+
+    with pytest.raises(PipelineAlreadyRunning):
+        pipeline_start(as_of=AS_OF)
+
+
+@pytest.mark.django_db
+def test_executing_a_run_again_starts_its_step_record_afresh(steps):
+    # A worker died after the first step; the redelivered task runs it from the start.
+    steps("receivables", order=10)
+    run = pipeline_start(as_of=AS_OF)
+    PipelineRun.objects.filter(pk=run.pk).update(
+        steps=[{"name": "receivables", "rows": 1, "seconds": 0.1, "summary": {}}]
+    )
+    run.refresh_from_db()
+
+    pipeline_execute(run)
+
+    run.refresh_from_db()
+    assert [step["name"] for step in run.steps] == ["receivables"]
+
+
+@pytest.mark.django_db
+def test_task_executes_a_running_run(steps):
+    steps("receivables", order=10)
+    run = pipeline_start(as_of=AS_OF)
+
+    assert tasks.run_pipeline_task(run.pk) == PipelineRun.Status.SUCCEEDED
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_task_for_a_finished_run_changes_nothing(steps):
+    steps("receivables", order=10)
+    run = pipeline_run(as_of=AS_OF)
+    steps.calls.clear()
+    before = PipelineRun.objects.values().get(pk=run.pk)
+
+    assert tasks.run_pipeline_task(run.pk) is None
+
+    assert steps.calls == []
+    assert PipelineRun.objects.values().get(pk=run.pk) == before
+
+
+@pytest.mark.django_db
+def test_task_for_a_deleted_run_does_nothing(steps):
+    steps("receivables", order=10)
+
+    assert tasks.run_pipeline_task(123456) is None
+    assert steps.calls == []
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("eager_tasks")
+def test_nightly_pipeline_runs_as_of_today(steps, django_capture_on_commit_callbacks):
+    steps("receivables", order=10)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = tasks.nightly_pipeline()
+
+    run = PipelineRun.objects.get(pk=run_id)
+    assert run.as_of == timezone.localdate()
+    assert run.status == PipelineRun.Status.SUCCEEDED
+    assert run.triggered_by is None
+
+
+@pytest.mark.django_db
+def test_nightly_pipeline_with_a_run_running_returns_quietly(steps, caplog):
+    running = pipeline_start(as_of=AS_OF)
+
+    assert tasks.nightly_pipeline() is None
+
+    assert list(PipelineRun.objects.all()) == [running]
+    assert "another run is still running" in caplog.text
+
+
+@pytest.mark.django_db
+def test_run_that_cannot_be_sent_to_a_worker_is_closed(
+    steps, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.run_pipeline_task, "delay", broker_down)
+    run = pipeline_start(as_of=AS_OF)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.queue_pipeline_run(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED
+    assert "broker unreachable" in run.error
+    assert pipeline_start(as_of=AS_OF).status == PipelineRun.Status.RUNNING

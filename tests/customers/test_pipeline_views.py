@@ -1,0 +1,273 @@
+"""The nightly runs pages and the run_pipeline command."""
+
+import datetime as dt
+import json
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import PipelineRun
+from customers.pipeline import pipeline_run, pipeline_start, register_step
+from customers.views.pipeline import format_duration
+from tests.factories import CustomerFactory, InvoiceFactory, UserFactory
+
+RUNS = reverse("pipeline-runs")
+
+
+def detail_url(run):
+    return reverse("pipeline-run-detail", args=[run.pk])
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("eager_tasks")
+@pytest.mark.parametrize("who", ["manager", "admin"])
+def test_manager_and_admin_start_a_run_that_completes_in_eager_mode(
+    cast, client_for, who, django_capture_on_commit_callbacks
+):
+    InvoiceFactory(customer=cast.rep_customer, due_date=dt.date(2026, 1, 31))
+    client = client_for(getattr(cast, who))
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(RUNS, {"as_of": "2026-02-01"})
+
+    run = PipelineRun.objects.get()
+    assert response.status_code == 302
+    assert response.url == detail_url(run)
+    assert len(queued) == 1
+    assert run.status == PipelineRun.Status.SUCCEEDED
+    assert run.as_of == dt.date(2026, 2, 1)
+    assert run.triggered_by == getattr(cast, who)
+    cast.rep_customer.refresh_from_db()
+    assert cast.rep_customer.overdue_amount == 1000
+
+    page = client.get(response.url)
+    assert "The run as of 2026-02-01 has started." in page.text
+    assert "Succeeded" in page.text
+    assert "receivables" in page.text
+
+
+@pytest.mark.django_db
+def test_empty_date_starts_a_run_as_of_today(cast, client_for, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        client_for(cast.manager).post(RUNS, {"as_of": ""})
+
+    assert PipelineRun.objects.get().as_of == timezone.localdate()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["rep", "outsider"])
+def test_sales_rep_gets_403_and_cannot_start_a_run(
+    cast, client_for, who, django_capture_on_commit_callbacks
+):
+    run = pipeline_run(as_of=dt.date(2026, 2, 1))
+    client = client_for(getattr(cast, who))
+
+    with django_capture_on_commit_callbacks() as queued:
+        posted = client.post(RUNS, {"as_of": "2026-02-01"})
+
+    assert posted.status_code == 403
+    assert client.get(RUNS).status_code == 403
+    assert client.get(detail_url(run)).status_code == 403
+    assert queued == []
+    assert PipelineRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_manager_sees_the_start_form(cast, client_for):
+    response = client_for(cast.manager).get(RUNS)
+
+    assert response.status_code == 200
+    assert 'id="pipeline-start"' in response.text
+    assert "csrfmiddlewaretoken" in response.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2999-01-01", "The date cannot be in the future"),
+        ("2026-02-30", "Enter the date as YYYY-MM-DD"),
+        ("yesterday", "Enter the date as YYYY-MM-DD"),
+    ],
+)
+def test_future_or_malformed_date_is_shown_again_with_an_error(
+    cast, client_for, as_of, message, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        response = client_for(cast.manager).post(RUNS, {"as_of": as_of})
+
+    assert response.status_code == 200
+    assert message in response.text
+    assert queued == []
+    assert not PipelineRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_tomorrow_is_in_the_future(cast, client_for):
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+
+    response = client_for(cast.manager).post(RUNS, {"as_of": tomorrow.isoformat()})
+
+    assert "The date cannot be in the future" in response.text
+    assert not PipelineRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_second_start_while_one_is_running_shows_an_error_and_creates_nothing(
+    cast, client_for, django_capture_on_commit_callbacks
+):
+    running = pipeline_start(as_of=dt.date(2026, 2, 1))
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = client_for(cast.manager).post(RUNS, {"as_of": "2026-02-01"})
+
+    assert response.status_code == 200
+    assert "Another run is still running" in response.text
+    assert queued == []
+    assert list(PipelineRun.objects.all()) == [running]
+
+
+@pytest.mark.django_db
+def test_run_detail_shows_steps_and_the_full_error(cast, client_for):
+    run = PipelineRun.objects.create(
+        as_of=dt.date(2026, 2, 1),
+        status=PipelineRun.Status.FAILED,
+        finished_at=timezone.now(),
+        steps=[
+            {"name": "receivables", "rows": 12, "seconds": 0.25, "summary": {"total": "9.00"}},
+            {"name": "grades", "rows": 4, "seconds": 0.5, "summary": {"grades": {"A": 3, "B": 1}}},
+        ],
+        error="ValueError: grades broke\n\nTraceback (most recent call last):\n  line 42",
+    )
+
+    response = client_for(cast.manager).get(detail_url(run))
+
+    assert response.status_code == 200
+    assert "receivables" in response.text
+    assert "total" in response.text and "9.00" in response.text
+    assert "A 3, B 1" in response.text
+    assert "Traceback (most recent call last):\n  line 42" in response.text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0, "0.0 s"), (4.24, "4.2 s"), (59.94, "59.9 s"), (60, "0:01:00"), (3723.4, "1:02:03")],
+)
+def test_durations_read_in_seconds_then_hours_minutes_seconds(seconds, shown):
+    assert format_duration(seconds) == shown
+
+
+@pytest.mark.django_db
+def test_unknown_run_is_404(cast, client_for):
+    assert client_for(cast.manager).get("/pipeline/999999/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_data_as_of_names_the_current_run(cast, client_for):
+    client = client_for(cast.manager)
+    assert "No complete run yet" in client.get(RUNS).text
+
+    pipeline_run(as_of=dt.date(2026, 2, 1))
+
+    assert "Data as of 2026-02-01, finished" in client.get(RUNS).text
+
+
+@pytest.mark.django_db
+def test_run_list_query_count_does_not_grow_with_runs(cast, client_for, django_assert_num_queries):
+    starters = [UserFactory(), UserFactory(), None]
+    PipelineRun.objects.bulk_create(
+        PipelineRun(
+            as_of=dt.date(2026, 1, 1) + dt.timedelta(days=day),
+            status=PipelineRun.Status.SUCCEEDED if day % 4 else PipelineRun.Status.FAILED,
+            finished_at=timezone.now(),
+            published_at=timezone.now() if day % 4 else None,
+            steps=[{"name": "receivables", "rows": day, "seconds": 0.5, "summary": {}}],
+            error="" if day % 4 else "ValueError: broke\nTraceback",
+            triggered_by=starters[day % 3],
+        )
+        for day in range(30)
+    )
+    client = client_for(cast.manager)
+
+    for page in (1, 2):
+        # 1 session, 2 user, 3-4 the user's own and group permissions (may they see
+        # all customers?), 5 their managed teams (are they a manager?), 6 count of runs
+        # (capped), 7 the page of runs with who started them, 8 the current run.
+        with django_assert_num_queries(8):
+            response = client.get(RUNS, {"page": page})
+        assert response.status_code == 200
+    assert len(re.findall(r'href="/pipeline/\d+/"', response.text)) == 10
+
+
+@pytest.mark.django_db
+def test_run_pipeline_command_json_lists_the_steps():
+    InvoiceFactory(customer=CustomerFactory(), due_date=dt.date(2026, 1, 31))
+    out = StringIO()
+
+    call_command("run_pipeline", "--as-of", "2026-02-01", "--json", stdout=out)
+
+    report = json.loads(out.getvalue())
+    assert report["status"] == "succeeded"
+    assert report["as_of"] == "2026-02-01"
+    assert report["run_id"] == PipelineRun.objects.get().pk
+    assert report["error"] == ""
+    receivables = report["steps"][0]
+    assert receivables["name"] == "receivables"
+    assert receivables["rows"] == 1
+    assert receivables["summary"]["total_overdue"] == "1000.00"
+    assert set(receivables) == {"name", "rows", "seconds", "summary"}
+
+
+@pytest.mark.django_db
+def test_run_pipeline_command_prints_each_step_and_the_status():
+    out = StringIO()
+
+    call_command("run_pipeline", "--as-of", "2026-02-01", stdout=out)
+
+    assert "receivables: 0 rows" in out.getvalue()
+    assert "Succeeded" in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("steps")
+def test_run_pipeline_command_fails_when_the_run_fails():
+    def breaks(run):
+        raise ValueError("grades broke")
+
+    register_step("grades", breaks, order=20)
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="failed"):
+        call_command("run_pipeline", "--json", stdout=out)
+
+    report = json.loads(out.getvalue())
+    assert report["status"] == "failed"
+    assert report["error"].startswith("ValueError: grades broke")
+
+
+@pytest.mark.django_db
+def test_run_pipeline_command_refuses_while_a_run_is_running():
+    pipeline_start(as_of=dt.date(2026, 2, 1))
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="still running") as raised:
+        call_command("run_pipeline", "--json", stdout=out)
+
+    assert raised.value.returncode == 2
+    assert json.loads(out.getvalue())["status"] == "not_started"
+    assert PipelineRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("as_of", "message"), [("2026-02-30", "YYYY-MM-DD"), ("2999-01-01", "in the future")]
+)
+def test_run_pipeline_command_rejects_a_bad_date(as_of, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("run_pipeline", "--as-of", as_of)
+
+    assert not PipelineRun.objects.exists()
