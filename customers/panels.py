@@ -6,8 +6,9 @@ never imports them. A panel's loader takes the customer and the viewing user
 and returns the template context with a fixed number of queries.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -38,6 +39,4 @@ def registered():
 
 def render_context(customer, user):
     """Each panel with its loaded context, in display order."""
-    return [
-        {"panel": panel, "context": panel.load(customer, user)} for panel in registered()
-    ]
+    return [{"panel": panel, "context": panel.load(customer, user)} for panel in registered()]
