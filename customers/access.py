@@ -10,16 +10,19 @@ def is_admin(user):
     return user.is_authenticated and user.is_superuser
 
 
+def managed_team_ids(user):
+    """Ids of the teams the user manages, read once per request."""
+    cached = getattr(user, "_managed_team_ids", None)
+    if cached is None:
+        cached = user._managed_team_ids = list(user.managed_teams.values_list("pk", flat=True))
+    return cached
+
+
 def is_manager(user):
     """Managers lead at least one team; admins count as managers everywhere."""
     if not user.is_authenticated:
         return False
-    if can_see_all_customers(user):
-        return True
-    cached = getattr(user, "_is_manager", None)
-    if cached is None:
-        cached = user._is_manager = user.managed_teams.exists()
-    return cached
+    return can_see_all_customers(user) or bool(managed_team_ids(user))
 
 
 def can_run_pipeline(user):

@@ -17,8 +17,9 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self):
-        # COUNT over a LIMITed subquery stops at the cap instead of scanning everything.
-        return self.object_list[: self.cap + 1].count()
+        # COUNT over a LIMITed subquery stops at the cap instead of scanning everything;
+        # without ORDER BY the planner may count from any index that fits the filter.
+        return self.object_list.order_by()[: self.cap + 1].count()
 
     @property
     def is_capped(self):

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.access import can_see_all_customers
+from customers.access import can_see_all_customers, managed_team_ids
 from customers.models import (
     Complaint,
     Customer,
@@ -59,16 +59,21 @@ def visible_teams(user):
 def assignable_users(user):
     """People a customer may be handed to by `user`: members of the teams they may manage."""
     users = get_user_model().objects.filter(is_active=True)
-    teams = Team.objects.all() if can_see_all_customers(user) else user.managed_teams.all()
+    teams = Team.objects.all() if can_see_all_customers(user) else managed_team_ids(user)
     return users.filter(Q(sales_teams__in=teams) | Q(managed_teams__in=teams)).distinct()
 
 
 def filterable_owners(user):
-    """Owners offered in the list filter: only people whose customers the user may see."""
+    """Owners offered in the list filter: the sales staff whose customers the user may see."""
+    users = get_user_model().objects.all()
     if can_see_all_customers(user):
-        return get_user_model().objects.filter(owned_customers__isnull=False).distinct()
-    managed = user.managed_teams.all()
-    return get_user_model().objects.filter(Q(pk=user.pk) | Q(sales_teams__in=managed)).distinct()
+        return users.filter(
+            Q(sales_teams__isnull=False) | Q(managed_teams__isnull=False)
+        ).distinct()
+    teams = managed_team_ids(user)
+    return users.filter(
+        Q(pk=user.pk) | Q(sales_teams__in=teams) | Q(managed_teams__in=teams)
+    ).distinct()
 
 
 # Loaders of the customer file's core panels: each runs a fixed number of queries.

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from customers import dashboards, panels, selectors, services
-from customers.access import can_see_all_customers, is_manager
+from customers.access import can_see_all_customers, managed_team_ids
 from customers.exporting import csv_response, xlsx_response
 from customers.forms import CustomerForm, ReassignForm
 from customers.models import PipelineRun
@@ -156,4 +156,4 @@ def customer_reassign(request, pk):
 def _can_reassign(user, customer):
     if can_see_all_customers(user):
         return True
-    return is_manager(user) and customer.team_id in {team.pk for team in user.managed_teams.all()}
+    return customer.team_id in managed_team_ids(user)
