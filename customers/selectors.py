@@ -200,6 +200,9 @@ def issues_panel(customer, user):
 def history_panel(customer, user):
     """Recent changes of the file (owner, team, identity), newest first, with what changed."""
     records = list(customer.history.select_related("history_user")[:11])
+    if not records:
+        # Customers written by bulk imports have no history until their first edit.
+        return {"changes": []}
     diffs = [
         newer.diff_against(older).changes if older is not None else []
         for newer, older in zip(records, [*records[1:], None], strict=True)

@@ -36,8 +36,12 @@ class TestCustomerList:
     def test_filters_by_owner_kind_role_region_and_tag(self, cast, client_for):
         tag = TagFactory(name="重点")
         special = CustomerFactory(
-            owner=cast.rep, team=cast.east, name="宁波批发部", region="宁波",
-            kind=Customer.Kind.INDIVIDUAL, channel_role=Customer.ChannelRole.WHOLESALER,
+            owner=cast.rep,
+            team=cast.east,
+            name="宁波批发部",
+            region="宁波",
+            kind=Customer.Kind.INDIVIDUAL,
+            channel_role=Customer.ChannelRole.WHOLESALER,
         )
         special.tags.add(tag)
         client = client_for(cast.manager)
@@ -108,8 +112,16 @@ class TestCustomerFile:
         OpenIssueFactory(customer=customer, title="发票抬头错误")
         page = client_for(cast.rep).get(reverse("customer-detail", args=[customer.pk]))
         content = page.content.decode()
-        for key in ("interactions", "receivables", "orders", "complaints", "contacts",
-                    "issues", "documents", "history"):
+        for key in (
+            "interactions",
+            "receivables",
+            "orders",
+            "complaints",
+            "contacts",
+            "issues",
+            "documents",
+            "history",
+        ):
             assert f'id="panel-{key}"' in content
         assert "包装破损" in content and "发票抬头错误" in content
 
@@ -146,8 +158,12 @@ class TestCustomerFile:
         from customers import panels
 
         panels.register(
-            key="test-extra", title="Extra", template="customers/_panel_contacts.html",
-            load=lambda customer, user: {"contacts": []}, order=5, column="side",
+            key="test-extra",
+            title="Extra",
+            template="customers/_panel_contacts.html",
+            load=lambda customer, user: {"contacts": []},
+            order=5,
+            column="side",
         )
         try:
             page = client_for(cast.rep).get(reverse("customer-detail", args=[cast.rep_customer.pk]))
@@ -160,8 +176,14 @@ class TestCustomerForms:
     def test_rep_creates_a_customer_they_own_in_their_team(self, cast, client_for):
         response = client_for(cast.rep).post(
             reverse("customer-create"),
-            {"name": "苏州好又多超市", "kind": "company", "channel_role": "terminal",
-             "terminal_type": "supermarket", "region": "苏州", "phone": "0512-6688 1234"},
+            {
+                "name": "苏州好又多超市",
+                "kind": "company",
+                "channel_role": "terminal",
+                "terminal_type": "supermarket",
+                "region": "苏州",
+                "phone": "0512-6688 1234",
+            },
         )
         customer = Customer.objects.get(name="苏州好又多超市")
         assert response.status_code == 302
@@ -171,9 +193,15 @@ class TestCustomerForms:
     def test_invalid_customer_form_rerenders_with_field_errors(self, cast, client_for):
         response = client_for(cast.rep).post(
             reverse("customer-create"),
-            {"name": " ", "kind": "company", "channel_role": "wholesaler",
-             "terminal_type": "hotel", "phone": "call me", "email": "nope",
-             "parent_ref": cast.outsider_customer.external_ref},
+            {
+                "name": " ",
+                "kind": "company",
+                "channel_role": "wholesaler",
+                "terminal_type": "hotel",
+                "phone": "call me",
+                "email": "nope",
+                "parent_ref": cast.outsider_customer.external_ref,
+            },
         )
         assert response.status_code == 200
         errors = response.context["form"].errors
@@ -186,13 +214,18 @@ class TestCustomerForms:
         )
         client = client_for(cast.rep)
         url = reverse("customer-edit", args=[wholesaler.pk])
-        data = {"name": wholesaler.name, "external_ref": wholesaler.external_ref,
-                "kind": "company", "channel_role": "wholesaler",
-                "parent_ref": cast.rep_customer.external_ref}
+        data = {
+            "name": wholesaler.name,
+            "external_ref": wholesaler.external_ref,
+            "kind": "company",
+            "channel_role": "wholesaler",
+            "parent_ref": cast.rep_customer.external_ref,
+        }
         response = client.post(url, data)
         assert "cannot be supplied by" in str(response.context["form"].errors["parent_ref"])
         distributor = CustomerFactory(
-            owner=cast.rep, team=cast.east,
+            owner=cast.rep,
+            team=cast.east,
             channel_role=Customer.ChannelRole.GENERAL_DISTRIBUTOR,
         )
         data["parent_ref"] = distributor.external_ref
@@ -231,9 +264,13 @@ class TestRecords:
         customer = cast.rep_customer
         response = client.post(
             reverse("interaction-create", args=[customer.pk]),
-            {"channel": "wechat", "occurred_at": "2026-03-02T10:30",
-             "summary": "微信沟通春节备货", "outcome": "下周下单",
-             "next_follow_up": "2026-03-09"},
+            {
+                "channel": "wechat",
+                "occurred_at": "2026-03-02T10:30",
+                "summary": "微信沟通春节备货",
+                "outcome": "下周下单",
+                "next_follow_up": "2026-03-09",
+            },
             follow=True,
         )
         interaction = Interaction.objects.get()
@@ -249,8 +286,12 @@ class TestRecords:
         assert set(response.context["form"].errors) == {"occurred_at", "summary"}
         response = client_for(cast.rep).post(
             reverse("interaction-create", args=[cast.rep_customer.pk]),
-            {"channel": "phone", "occurred_at": "2026-03-02T10:30", "summary": "回访",
-             "next_follow_up": "2026-03-01"},
+            {
+                "channel": "phone",
+                "occurred_at": "2026-03-02T10:30",
+                "summary": "回访",
+                "next_follow_up": "2026-03-01",
+            },
         )
         assert set(response.context["form"].errors) == {"next_follow_up"}
         assert not Interaction.objects.exists()
@@ -265,8 +306,9 @@ class TestRecords:
         url = reverse("complaint-update", args=[customer.pk, complaint.pk])
         response = client.post(url, {"status": "resolved", "resolution": "", "satisfaction": 4})
         assert "resolution" in response.context["form"].errors
-        response = client.post(url, {"status": "resolved", "resolution": "补发并致歉",
-                                     "satisfaction": 4})
+        response = client.post(
+            url, {"status": "resolved", "resolution": "补发并致歉", "satisfaction": 4}
+        )
         complaint.refresh_from_db()
         assert complaint.status == "resolved" and complaint.satisfaction == 4
         assert complaint.resolved_by == cast.rep and complaint.resolved_at is not None
@@ -309,18 +351,18 @@ class TestDocuments:
             {"doc_type": "business_licence", "file": SimpleUploadedFile(name, content), **extra},
         )
 
-    def test_upload_then_download_through_the_checked_view(
-        self, cast, client_for, private_media
-    ):
+    def test_upload_then_download_through_the_checked_view(self, cast, client_for, private_media):
         client = client_for(cast.rep)
-        response = self.upload(client, cast.rep_customer, "营业执照.pdf", PDF,
-                               expires_on="2030-12-31")
+        response = self.upload(
+            client, cast.rep_customer, "营业执照.pdf", PDF, expires_on="2030-12-31"
+        )
         assert response.status_code == 302
         document = cast.rep_customer.documents.get()
         assert document.original_name == "营业执照.pdf" and document.size == len(PDF)
         assert "营业执照" not in document.file.name
-        download = client.get(reverse("document-download",
-                                      args=[cast.rep_customer.pk, document.pk]))
+        download = client.get(
+            reverse("document-download", args=[cast.rep_customer.pk, document.pk])
+        )
         assert b"".join(download.streaming_content) == PDF
         outsider = client_for(cast.outsider)
         url = reverse("document-download", args=[cast.rep_customer.pk, document.pk])
@@ -330,19 +372,21 @@ class TestDocuments:
         self, cast, client_for, private_media, settings
     ):
         client = client_for(cast.rep)
-        assert "file" in self.upload(client, cast.rep_customer, "x.exe", b"MZ").context[
-            "form"].errors
-        assert "file" in self.upload(client, cast.rep_customer, "x.pdf", b"MZ\x90").context[
-            "form"].errors
+        assert (
+            "file" in self.upload(client, cast.rep_customer, "x.exe", b"MZ").context["form"].errors
+        )
+        assert (
+            "file"
+            in self.upload(client, cast.rep_customer, "x.pdf", b"MZ\x90").context["form"].errors
+        )
         settings.DOCUMENT_MAX_BYTES = 10
-        assert "file" in self.upload(client, cast.rep_customer, "x.pdf", PDF).context[
-            "form"].errors
+        assert "file" in self.upload(client, cast.rep_customer, "x.pdf", PDF).context["form"].errors
         assert not cast.rep_customer.documents.exists()
 
 
 class TestExport:
     def test_csv_neutralises_formulas(self, cast, client_for):
-        CustomerFactory(owner=cast.rep, team=cast.east, name="=HYPERLINK(\"http://x\")")
+        CustomerFactory(owner=cast.rep, team=cast.east, name='=HYPERLINK("http://x")')
         response = client_for(cast.rep).get(reverse("customer-export"))
         body = b"".join(response.streaming_content).decode("utf-8-sig")
         assert "'=HYPERLINK" in body
@@ -379,7 +423,9 @@ def test_other_apps_can_add_list_filters_and_sort_keys(cast, client_for):
         lambda: django_filters.CharFilter(field_name="phone", lookup_expr="startswith"),
     )
     filters.register_list_ordering(
-        "phone_length", label="Phone length", field="phone_length",
+        "phone_length",
+        label="Phone length",
+        field="phone_length",
         prepare=lambda queryset: queryset.annotate(phone_length=Length("phone")),
     )
     try:
@@ -390,3 +436,20 @@ def test_other_apps_can_add_list_filters_and_sort_keys(cast, client_for):
     finally:
         filters._extra_filters.pop("phone_prefix")
         filters._extra_orderings.pop("phone_length")
+
+
+def test_file_of_a_customer_without_recorded_history_opens(cast, client_for):
+    from customers.models import Customer
+
+    Customer.objects.bulk_create(
+        [Customer(external_ref="BULK1", name="批量导入客户", owner=cast.rep, team=cast.east)]
+    )
+    customer = Customer.objects.get(external_ref="BULK1")
+    response = client_for(cast.rep).get(reverse("customer-detail", args=[customer.pk]))
+    assert response.status_code == 200
+    assert "No changes recorded." in response.content.decode()
+
+
+def test_people_are_named_family_name_first_in_chinese(cast, client_for):
+    response = client_for(cast.manager).get(reverse("customer-detail", args=[cast.rep_customer.pk]))
+    assert "王伟" in response.content.decode()
