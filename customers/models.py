@@ -308,7 +308,9 @@ class OpenIssue(models.Model):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="open_issues")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="open_issues", db_index=False
+    )
     title = models.CharField(_("issue"), max_length=200)
     description = models.TextField(_("details"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.OPEN)
@@ -345,7 +347,9 @@ class OpenIssue(models.Model):
 class Order(models.Model):
     """A purchase (进货) by the customer."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="orders", db_index=False
+    )
     external_ref = models.CharField(_("order reference"), max_length=80, unique=True)
     order_date = models.DateField(_("order date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -368,7 +372,9 @@ class Order(models.Model):
 class Invoice(models.Model):
     """A receivable: what the customer owes for goods delivered, due on a date."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invoices")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="invoices", db_index=False
+    )
     external_ref = models.CharField(_("invoice reference"), max_length=80, unique=True)
     issue_date = models.DateField(_("issue date"))
     due_date = models.DateField(_("due date"))
@@ -394,9 +400,13 @@ class Invoice(models.Model):
 class Payment(models.Model):
     """Money received against an invoice (回款)."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="payments", db_index=False
+    )
     # Denormalised from the invoice so that a customer's payments read from one index.
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payments")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="payments", db_index=False
+    )
     external_ref = models.CharField(_("payment reference"), max_length=120, unique=True)
     paid_date = models.DateField(_("paid on"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -428,7 +438,9 @@ class Interaction(models.Model):
         SMS = "sms", _("Mobile message")
         WECHAT = "wechat", _("WeChat")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="interactions", db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel)
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -476,7 +488,9 @@ class Complaint(models.Model):
         Status.RESOLVED: {Status.OPEN},
     }
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="complaints")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="complaints", db_index=False
+    )
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
@@ -581,7 +595,9 @@ class GradeChange(models.Model):
         RULE = "rule", _("Rule")
         MANUAL = "manual", _("Manual")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="grade_changes")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="grade_changes", db_index=False
+    )
     old_grade = models.CharField(_("old grade"), max_length=1, choices=Grade, blank=True)
     new_grade = models.CharField(_("new grade"), max_length=1, choices=Grade)
     source = models.CharField(_("source"), max_length=10, choices=Source)
