@@ -24,10 +24,14 @@ run: install
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 # Browser tests drive Debian's chromium; install it when it is missing and we may.
+# A CJK font is only for legible screenshots, so failing to get one is a note.
 browser:
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| { echo "chromium is required for the browser tests: apt-get install chromium"; exit 1; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei; } \
+		|| echo "note: no Chinese font; screenshots show boxes: apt-get install fonts-wqy-microhei"
 
 test: install browser
 	$(PY) manage.py makemigrations --check --dry-run
