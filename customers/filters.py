@@ -3,7 +3,6 @@ from dataclasses import dataclass
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
@@ -105,12 +104,7 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["sort"] = _sort_filter(self)
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(name__icontains=value) | Q(phone__startswith=value) | Q(external_ref=value)
-        )
+        return queryset.search(value)
 
     def filter_overdue(self, queryset, name, value):
         if value == "yes":

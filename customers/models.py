@@ -6,8 +6,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -69,6 +70,28 @@ class Grade(models.TextChoices):
         return "ABCD".index(grade)
 
 
+def _bigram_query(value):
+    """A tsquery matching names that contain every character bigram of `value`."""
+    value = value.upper()
+    bigrams = sorted({value[i : i + 2] for i in range(len(value) - 1)})
+    quoted = ("'" + bigram.replace("\\", "\\\\").replace("'", "''") + "'" for bigram in bigrams)
+    return " & ".join(quoted)
+
+
+def _name_contains(value):
+    """On PostgreSQL the bigram index (migration 0002) finds the candidates and the
+    LIKE keeps the real substrings; elsewhere, and for one character, a plain LIKE."""
+    contains = Q(name__icontains=value)
+    if connection.vendor != "postgresql" or len(value) < 2:
+        return contains
+    bigrams = RawSQL(
+        'crm_bigrams("customers_customer"."name") @@ %s::tsquery',
+        [_bigram_query(value)],
+        output_field=models.BooleanField(),
+    )
+    return Q(bigrams) & contains
+
+
 class CustomerQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one rule of record-level access: admins see all, managers their
@@ -83,6 +106,16 @@ class CustomerQuerySet(models.QuerySet):
         if not team_ids:
             return self.filter(owner=user)
         return self.filter(Q(owner=user) | Q(team__in=team_ids))
+
+    def search(self, value):
+        """Customers whose name contains `value`, or whose phone starts with it, or whose
+        reference is it."""
+        value = value.strip()
+        if not value:
+            return self
+        return self.filter(
+            _name_contains(value) | Q(phone__startswith=value) | Q(external_ref=value)
+        )
 
     def with_overdue(self):
         return self.filter(overdue_amount__gt=0)

@@ -48,7 +48,7 @@ def unschedule_nightly_pipeline(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0002_name_trigram_index"),
+        ("customers", "0002_search_indexes"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

@@ -453,3 +453,17 @@ def test_file_of_a_customer_without_recorded_history_opens(cast, client_for):
 def test_people_are_named_family_name_first_in_chinese(cast, client_for):
     response = client_for(cast.manager).get(reverse("customer-detail", args=[cast.rep_customer.pk]))
     assert "王伟" in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["锦江", "锦江酒店", "JINJIANG", "jinjiang", "江"])
+def test_search_finds_substrings_of_any_length_and_case(cast, client_for, query):
+    CustomerFactory(owner=cast.rep, team=cast.east, name="锦江酒店 Jinjiang Hotel")
+    names = listed_names(client_for(cast.rep).get(reverse("customer-list"), {"q": query}))
+    assert "锦江酒店 Jinjiang Hotel" in names
+
+
+@pytest.mark.parametrize("query", ["'", "\\", "%", "_", "a'b\\c", "'; DROP TABLE x; --", "&|!"])
+def test_search_with_special_characters_is_answered_not_an_error(cast, client_for, query):
+    response = client_for(cast.rep).get(reverse("customer-list"), {"q": query})
+    assert response.status_code == 200
+    assert listed_names(response) == []
