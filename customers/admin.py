@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from customers.admin_imports import ImportMixin
 from customers.credit import grade_set
 from customers.models import (
     Complaint,
@@ -128,7 +129,8 @@ class SetGradeForm(forms.Form):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin):
+class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
+    import_kind = "customers"
     form = CustomerAdminForm
     actions = ["set_credit_grade"]
     list_display = [
@@ -257,7 +259,8 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ImportMixin, admin.ModelAdmin):
+    import_kind = "orders"
     list_display = ["external_ref", "customer", "order_date", "amount", "quantity", "category"]
     list_filter = ["category"]
     date_hierarchy = "order_date"
@@ -274,7 +277,8 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ImportMixin, admin.ModelAdmin):
+    import_kind = "invoices"
     list_display = ["external_ref", "customer", "issue_date", "due_date", "amount"]
     date_hierarchy = "due_date"
     search_fields = ["external_ref", "customer__external_ref"]
@@ -285,7 +289,8 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ImportMixin, admin.ModelAdmin):
+    import_kind = "payments"
     list_display = ["external_ref", "invoice", "customer", "paid_date", "amount"]
     date_hierarchy = "paid_date"
     search_fields = ["external_ref", "invoice__external_ref", "customer__external_ref"]

@@ -383,7 +383,7 @@ class Order(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="orders", db_index=False
     )
-    external_ref = models.CharField(_("order reference"), max_length=80, unique=True)
+    external_ref = models.CharField(_("order reference"), max_length=80)
     order_date = models.DateField(_("order date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
@@ -397,6 +397,10 @@ class Order(models.Model):
             models.Index(fields=["customer", "-order_date", "-id"], name="order_customer_date_idx"),
             models.Index(fields=["order_date"], name="order_date_idx"),
         ]
+        constraints = [
+            # A plain unique index: bulk imports probe it; a LIKE index would only slow them.
+            models.UniqueConstraint(fields=["external_ref"], name="order_external_ref_unique"),
+        ]
 
     def __str__(self):
         return self.external_ref
@@ -408,7 +412,7 @@ class Invoice(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="invoices", db_index=False
     )
-    external_ref = models.CharField(_("invoice reference"), max_length=80, unique=True)
+    external_ref = models.CharField(_("invoice reference"), max_length=80)
     issue_date = models.DateField(_("issue date"))
     due_date = models.DateField(_("due date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -421,6 +425,8 @@ class Invoice(models.Model):
             models.Index(fields=["customer", "-due_date", "-id"], name="invoice_customer_due_idx"),
         ]
         constraints = [
+            # A plain unique index: bulk imports probe it; a LIKE index would only slow them.
+            models.UniqueConstraint(fields=["external_ref"], name="invoice_external_ref_unique"),
             models.CheckConstraint(
                 condition=Q(due_date__gte=models.F("issue_date")), name="invoice_due_after_issue"
             ),
@@ -440,7 +446,7 @@ class Payment(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="payments", db_index=False
     )
-    external_ref = models.CharField(_("payment reference"), max_length=120, unique=True)
+    external_ref = models.CharField(_("payment reference"), max_length=120)
     paid_date = models.DateField(_("paid on"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
 
@@ -453,6 +459,10 @@ class Payment(models.Model):
                 fields=["customer", "-paid_date", "-id"], name="payment_customer_date_idx"
             ),
             models.Index(fields=["invoice", "paid_date"], name="payment_invoice_idx"),
+        ]
+        constraints = [
+            # A plain unique index: bulk imports probe it; a LIKE index would only slow them.
+            models.UniqueConstraint(fields=["external_ref"], name="payment_external_ref_unique"),
         ]
 
     def __str__(self):

@@ -1,0 +1,375 @@
+"""One importer per kind of file, driven by the two passes of `services`.
+
+`validate(chunk) → (clean, errors)` is chunk-local; `remember()`,
+`repeated_key_lines()` and `file_errors()` serve the first pass's file-wide
+checks; `prepare()`, `write()` and `finish()` are the second pass's writes,
+inside one transaction, with the `staging` tables (name → columns) created
+around them.
+"""
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.imports import lookups, validation, writers
+from customers.imports.readers import LINE
+from customers.imports.validation import no_errors, row_hashes
+from customers.models import Invoice, Order, Payment
+from customers.receivables import receivables_refresh
+from customers.signals import orders_recorded
+
+# Past this many customers, one refresh of every balance is cheaper than a huge id list:
+# the balances query aggregates all invoices once either way.
+REFRESH_ALL_ABOVE = 100_000
+
+
+class Import:
+    kind = ""
+    required = ()
+    # Optional columns every chunk gets (empty when the file lacks them).
+    optional = ()
+    # Optional columns used only when the file has them.
+    other_columns = ()
+    staging = {}
+    # The column naming a row: the same value on two lines with other data is an error.
+    key_column = None
+    content_columns = ()
+
+    def __init__(self):
+        self.key_hashes = []
+
+    def remember(self, chunk, clean):
+        """Keep what the file-wide checks need from a validated chunk."""
+        if self.key_column:
+            keyed = clean.loc[clean[self.key_column] != ""]
+            self.key_hashes.append(_hashes(keyed, [self.key_column]))
+
+    def repeated_key_lines(self):
+        """The lines of clean rows whose key hash is on more than one line."""
+        hashes = _concat(self.key_hashes, [LINE, "hash"])
+        return validation.repeated(hashes)[LINE].to_numpy()
+
+    def file_errors(self, errors):
+        """Errors that only the whole file shows, given the others."""
+        return no_errors()
+
+    def prepare(self, rejected, report):
+        """Get ready to write; `rejected` are the lines that will not be written."""
+
+    def finish(self, report):
+        """Complete the writes once every chunk is written."""
+
+
+class CustomerImport(Import):
+    kind = "customers"
+    required = ("customer_ref", "name")
+    staging = {
+        "import_customers": writers.CUSTOMER_STAGING,
+        "import_customer_tags": writers.TAG_STAGING,
+    }
+    key_column = "customer_ref"
+    # A missing column, like a blank cell, leaves the customer's value as it is.
+    other_columns = (
+        "kind",
+        "channel_role",
+        "terminal_type",
+        "parent_ref",
+        "region",
+        "address",
+        "phone",
+        "email",
+        "source",
+        "owner",
+        "team",
+        "tags",
+        "notes",
+    )
+
+    def __init__(self, *, by):
+        super().__init__()
+        self.by = by
+        self.customer_ids = lookups.customer_ids()
+        self.user_ids = lookups.user_ids()
+        self.team_ids = lookups.team_ids()
+        self.refs, self.parents = [], []
+
+    def validate(self, chunk):
+        return validation.validate_customers(
+            chunk, customer_ids=self.customer_ids, user_ids=self.user_ids, team_ids=self.team_ids
+        )
+
+    def remember(self, chunk, clean):
+        super().remember(chunk, clean)
+        # Repeats are compared on every cell the file has.
+        self.content_columns = [column for column in chunk.columns if column != LINE]
+        # Every row's reference, rejected or not: a child must learn that its parent is bad.
+        self.refs.append(chunk.loc[chunk["customer_ref"] != "", [LINE, "customer_ref"]])
+        if "parent_ref" in clean.columns:
+            self.parents.append(clean.loc[~clean["parent_known"], [LINE, "parent_ref"]])
+
+    def file_errors(self, errors):
+        if not self.parents:
+            return no_errors()
+        return validation.unresolved_parents(
+            _concat(self.parents, [LINE, "parent_ref"]),
+            _concat(self.refs, [LINE, "customer_ref"]),
+            errors[LINE],
+        )
+
+    def prepare(self, rejected, report):
+        self.now = timezone.now()
+
+    def write(self, clean, report):
+        # Rows are only staged here: a parent may come after its children in the file.
+        clean = clean.drop_duplicates("customer_ref", keep="last")
+        writers.stage("import_customers", customer_rows(clean), replace=False)
+        if "tag_list" in clean.columns:
+            tags = clean[["customer_ref", "tag_list"]].explode("tag_list").dropna()
+            tags.columns = ["external_ref", "tag"]
+            writers.stage("import_customer_tags", tags, replace=False)
+
+    def finish(self, report):
+        report.updated = writers.customers_update("import_customers", now=self.now)
+        report.created = writers.customers_insert("import_customers", now=self.now)
+        writers.customers_link_parents("import_customers")
+        writers.customers_add_tags("import_customer_tags")
+        writers.customers_record_history(
+            "import_customers", now=self.now, by=self.by, reason=_("Imported from a file")
+        )
+
+
+def customer_rows(clean):
+    """Staging rows for clean customer rows; a blank cell becomes NULL (keep or default)."""
+    rows = pd.DataFrame(index=clean.index)
+    for column in writers.CUSTOMER_STAGING:
+        source = {"external_ref": "customer_ref"}.get(column, column)
+        if column in ("owner_id", "team_id"):
+            ids = clean[column] if column in clean.columns else None
+            rows[column] = pd.Series(ids, index=clean.index, dtype="Int64")
+        elif source in clean.columns:
+            rows[column] = clean[source].where(clean[source] != "")
+        else:
+            rows[column] = None
+    return rows
+
+
+def create_customers(refs, *, now):
+    """Create minimal customers named by their references; returns how many."""
+    rows = customer_rows(pd.DataFrame({"customer_ref": refs, "name": refs}))
+    with writers.staging_table("import_new_customers", writers.CUSTOMER_STAGING):
+        writers.stage("import_new_customers", rows)
+        created = writers.customers_insert("import_new_customers", now=now)
+        writers.customers_record_history(
+            "import_new_customers", now=now, by=None, reason=_("Created by an order import")
+        )
+    return created
+
+
+class FactImport(Import):
+    """Orders, invoices and payments: rows are inserted once and never updated."""
+
+    table = None
+    # Rows are inserted in (customer_id, date_column) order, as the table's main index.
+    date_column = None
+
+    def __init__(self):
+        super().__init__()
+        self.customer_ids = lookups.customer_ids()
+        self.affected_customers = []
+
+    def insert(self, rows, report):
+        """Stage `rows` and insert the new ones; returns their id and customer_id."""
+        (staging,) = self.staging
+        writers.stage(staging, rows)
+        new = writers.insert_staged(
+            self.table,
+            staging,
+            list(rows.columns),
+            returning=("id", "customer_id"),
+            order_by=("customer_id", self.date_column),
+        )
+        report.created += len(new)
+        report.already_present += len(rows) - len(new)
+        self.affected_customers.append(new["customer_id"].to_numpy(dtype="int64"))
+        return new
+
+    def refresh_receivables(self):
+        """Bring the balances of the customers with new rows up to date."""
+        ids = np.unique(np.concatenate([np.zeros(0, dtype="int64"), *self.affected_customers]))
+        if len(ids):
+            receivables_refresh(
+                customer_ids=ids.tolist() if len(ids) <= REFRESH_ALL_ABOVE else None,
+                as_of=timezone.localdate(),
+            )
+
+
+# Rows without their own reference get one derived from these (see derived_refs).
+ORDER_IDENTITY = ["customer_ref", "order_date", "amount", "quantity"]
+
+
+class OrderImport(FactImport):
+    kind = "orders"
+    required = ("customer_ref", "order_date", "amount", "quantity")
+    optional = ("order_ref", "category")
+    table = Order._meta.db_table
+    date_column = "order_date"
+    staging = {
+        "import_orders": {
+            "customer_id": "bigint",
+            "external_ref": "varchar(80)",
+            "order_date": "date",
+            "amount": "numeric(14, 2)",
+            "quantity": "integer",
+            "category": "varchar(50)",
+        }
+    }
+    key_column = "order_ref"
+    content_columns = [*ORDER_IDENTITY, "category"]
+
+    def __init__(self, *, create_missing_customers):
+        super().__init__()
+        self.create_missing = create_missing_customers
+        self.identities, self.missing = [], []
+
+    def validate(self, chunk):
+        return validation.validate_orders(
+            chunk, customer_ids=self.customer_ids, create_missing=self.create_missing
+        )
+
+    def remember(self, chunk, clean):
+        super().remember(chunk, clean)
+        self.identities.append(_hashes(clean.loc[clean["order_ref"] == ""], ORDER_IDENTITY))
+        if self.create_missing:
+            self.missing.append(clean.loc[clean["customer_id"].isna(), [LINE, "customer_ref"]])
+
+    def file_errors(self, errors):
+        self.repeats = validation.repeat_numbers(_concat(self.identities, [LINE, "hash"]))
+        return no_errors()
+
+    def prepare(self, rejected, report):
+        missing = _concat(self.missing, [LINE, "customer_ref"])
+        refs = missing.loc[~missing[LINE].isin(rejected), "customer_ref"].unique()
+        if len(refs):
+            report.customers_created = create_customers(refs, now=timezone.now())
+            self.customer_ids = pd.concat([self.customer_ids, lookups.customer_ids_for(refs)])
+
+    def write(self, clean, report):
+        refs = clean["order_ref"].copy()
+        derive = (refs == "").to_numpy()
+        refs[derive] = validation.derived_refs(clean[derive], ORDER_IDENTITY, self.repeats)
+        rows = pd.DataFrame(
+            {
+                "customer_id": clean["customer_id"],
+                "external_ref": refs,
+                "order_date": clean["order_date"],
+                "amount": clean["amount"],
+                "quantity": clean["quantity"],
+                "category": clean["category"],
+            }
+        )
+        new = self.insert(rows, report)
+        if len(new):
+            # One signal per chunk bounds each receiver's batch. Robust, so that a failing
+            # receiver neither hides that the import committed nor stops the other batches.
+            announce = partial(_announce_orders, new["id"].to_numpy(dtype="int64"))
+            transaction.on_commit(announce, robust=True)
+
+
+def _announce_orders(order_ids):
+    orders_recorded.send(sender=Order, order_ids=order_ids.tolist())
+
+
+class InvoiceImport(FactImport):
+    kind = "invoices"
+    required = ("customer_ref", "invoice_ref", "issue_date", "due_date", "amount")
+    table = Invoice._meta.db_table
+    date_column = "due_date"
+    staging = {
+        "import_invoices": {
+            "customer_id": "bigint",
+            "external_ref": "varchar(80)",
+            "issue_date": "date",
+            "due_date": "date",
+            "amount": "numeric(14, 2)",
+        }
+    }
+    key_column = "invoice_ref"
+    content_columns = ["customer_ref", "issue_date", "due_date", "amount"]
+
+    def validate(self, chunk):
+        invoices = lookups.invoices_for(chunk["invoice_ref"])
+        return validation.validate_invoices(
+            chunk, customer_ids=self.customer_ids, invoices=invoices
+        )
+
+    def write(self, clean, report):
+        rows = clean[["customer_id", "invoice_ref", "issue_date", "due_date", "amount"]]
+        self.insert(rows.rename(columns={"invoice_ref": "external_ref"}), report)
+
+    def finish(self, report):
+        self.refresh_receivables()
+
+
+# Payments carry no reference of their own; theirs is derived from these.
+PAYMENT_IDENTITY = ["invoice_ref", "paid_date", "amount"]
+
+
+class PaymentImport(FactImport):
+    kind = "payments"
+    required = ("customer_ref", "invoice_ref", "paid_date", "amount")
+    table = Payment._meta.db_table
+    date_column = "paid_date"
+    staging = {
+        "import_payments": {
+            "invoice_id": "bigint",
+            "customer_id": "bigint",
+            "external_ref": "varchar(120)",
+            "paid_date": "date",
+            "amount": "numeric(14, 2)",
+        }
+    }
+
+    def __init__(self):
+        super().__init__()
+        self.identities = []
+
+    def validate(self, chunk):
+        invoices = lookups.invoices_for(chunk["invoice_ref"])
+        return validation.validate_payments(
+            chunk, customer_ids=self.customer_ids, invoices=invoices
+        )
+
+    def remember(self, chunk, clean):
+        self.identities.append(_hashes(clean, PAYMENT_IDENTITY))
+
+    def file_errors(self, errors):
+        self.repeats = validation.repeat_numbers(_concat(self.identities, [LINE, "hash"]))
+        return no_errors()
+
+    def write(self, clean, report):
+        rows = pd.DataFrame(
+            {
+                "invoice_id": clean["invoice_id"],
+                "customer_id": clean["customer_id"],
+                "external_ref": validation.derived_refs(clean, PAYMENT_IDENTITY, self.repeats),
+                "paid_date": clean["paid_date"],
+                "amount": clean["amount"],
+            }
+        )
+        self.insert(rows, report)
+
+    def finish(self, report):
+        self.refresh_receivables()
+
+
+def _hashes(frame, columns):
+    return pd.DataFrame({LINE: frame[LINE].to_numpy(), "hash": row_hashes(frame, columns)})
+
+
+def _concat(frames, columns):
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
