@@ -11,8 +11,9 @@ from django.utils.functional import cached_property
 
 
 class CappedPaginator(Paginator):
-    def __init__(self, object_list, per_page, cap=None, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
+    def __init__(self, object_list, per_page, *args, cap=None, **kwargs):
+        # Positional extras as Django's admin passes them (orphans, allow_empty_first_page).
+        super().__init__(object_list, per_page, *args, **kwargs)
         self.cap = cap or settings.LIST_COUNT_CAP
 
     @cached_property

@@ -18,6 +18,7 @@ from customers.paging import paginate
 def home(request):
     context = selectors.start_page(request.user)
     context["current_run"] = PipelineRun.objects.current()
+    context["start_sections"] = dashboards.render_start(request)
     return render(request, "customers/home.html", context)
 
 

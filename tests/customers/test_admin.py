@@ -44,3 +44,12 @@ def test_customer_admin_page_shows_the_file_with_its_inlines(cast, client_for):
 def test_import_is_offered_on_the_lists_that_can_be_imported(cast, client_for, model):
     response = client_for(cast.admin).get(reverse(f"admin:customers_{model}_changelist"))
     assert "Import from a file" in response.content.decode()
+
+
+def test_capped_paginator_takes_the_arguments_django_admin_passes(cast, settings):
+    from customers.models import Customer
+    from customers.paging import CappedPaginator
+
+    settings.LIST_COUNT_CAP = 2
+    paginator = CappedPaginator(Customer.objects.order_by("pk"), 1, 0, True)
+    assert (paginator.count, paginator.num_pages, paginator.is_capped) == (3, 2, True)
