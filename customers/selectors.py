@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.access import can_see_all_customers, managed_team_ids
 from customers.models import (
@@ -98,7 +99,11 @@ def credit_panel(customer, user):
         new_unpaid = _unpaid_invoices_issued_since(customer, since)
         if new_unpaid:
             warnings.append(
-                _("%(count)s unpaid invoice(s) issued to a D customer since the grade became D.")
+                ngettext(
+                    "%(count)s unpaid invoice issued to a D customer since the grade became D.",
+                    "%(count)s unpaid invoices issued to a D customer since the grade became D.",
+                    new_unpaid,
+                )
                 % {"count": new_unpaid}
             )
     return {
