@@ -18,9 +18,7 @@ def test_rep_logs_in_with_the_right_password(cast, client):
     assert client.get(reverse("home")).status_code == 200
 
 
-def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(
-    cast, client, settings
-):
+def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(cast, client, settings):
     cast.rep.set_password("s3cret-Passw0rd")
     cast.rep.save()
     for _ in range(settings.AXES_FAILURE_LIMIT):

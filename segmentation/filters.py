@@ -1,0 +1,52 @@
+"""Filters and a sort key that segmentation adds to the customer list, via the current run."""
+
+import django_filters
+from django.db.models import FilteredRelation, Q
+from django.utils.translation import gettext_lazy as _
+
+from segmentation.models import Segment, ValueTier
+from segmentation.selectors import current_run_id, customers_with_score
+
+SCORE_CHOICES = [(str(score), str(score)) for score in range(1, 6)]
+
+
+def _score_filter(field):
+    def filter_customers(queryset, name, value):
+        return queryset.filter(customers_with_score(**{field: value}))
+
+    return filter_customers
+
+
+def value_tier_filter():
+    return django_filters.ChoiceFilter(
+        label=_("Value tier"), choices=ValueTier.choices, method=_score_filter("value_tier")
+    )
+
+
+def segment_filter():
+    return django_filters.ChoiceFilter(
+        label=_("RFM segment"), choices=Segment.choices, method=_score_filter("segment")
+    )
+
+
+# ChoiceFilter, not TypedChoiceFilter: only the former offers an empty "any" choice, and a
+# select without one makes the browser submit the first score with every search.
+def r_score_filter():
+    return django_filters.ChoiceFilter(
+        label=_("R score (recency)"), choices=SCORE_CHOICES, method=_score_filter("r_score")
+    )
+
+
+def f_score_filter():
+    return django_filters.ChoiceFilter(
+        label=_("F score (frequency)"), choices=SCORE_CHOICES, method=_score_filter("f_score")
+    )
+
+
+def ranked_by_value(queryset):
+    """Only the customers scored in the current run, joined to their score so that the list
+    can be ordered by `rfm_current__value_rank`. Customers who never ordered have no spend
+    to rank and are left out of this sort, on every database alike."""
+    return queryset.annotate(
+        rfm_current=FilteredRelation("rfm_scores", condition=Q(rfm_scores__run_id=current_run_id()))
+    ).filter(rfm_current__value_rank__isnull=False)

@@ -1,0 +1,197 @@
+"""The nightly RFM and value-tier step: one aggregation query, pure scoring, one COPY.
+
+Each run writes a snapshot (a score row per customer who ever ordered, and a
+summary row) keyed by the run; pages read the snapshot of the current run, so a
+run is visible only once the frame has published it. Snapshots older than the
+last `snapshots_kept` published runs are deleted at the start of the step,
+inside its own transaction, to keep the frame's publishing transaction short;
+until the next run prunes, the newly published snapshot is one more.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from customers.bulk import copy_rows, is_postgresql, read_frame
+from customers.models import Order, PipelineRun
+from customers.pipeline import StepResult
+from segmentation.binary_copy import Column, copy_binary, read_binary
+from segmentation.models import RfmRunSummary, RfmScore, SegmentationSettings
+from segmentation.rfm import rfm_scores, run_figures, value_tiers
+
+TOTALS_FIELDS = [
+    ("customer_id", "int8"),
+    ("last_order", "date"),
+    ("frequency", "int8"),
+    ("monetary_cents", "int8"),
+]
+TOTALS_COLUMNS = [name for name, _kind in TOTALS_FIELDS]
+SNAPSHOT_COLUMNS = [
+    Column("run_id", "int8"),
+    Column("customer_id", "int8"),
+    Column("recency_days", "int4"),
+    Column("frequency", "int4"),
+    Column("monetary", "cents"),
+    Column("r_score", "int2"),
+    Column("f_score", "int2"),
+    Column("m_score", "int2"),
+    Column("segment", "text"),
+    Column("value_tier", "text"),
+    Column("value_rank", "int4"),
+]
+# A million groups fit in memory with this; PostgreSQL's default (4 MB) spills to disk.
+AGGREGATION_WORK_MEM = "256MB"
+
+# One pass over the orders serves both the last order ever and the window's totals;
+# FILTER and whole cents summed as integers are the fastest form measured on PostgreSQL.
+_ORDER_TOTALS_SQL = """
+SELECT customer_id,
+       MAX(order_date) AS last_order,
+       COUNT(*) FILTER (WHERE order_date > %(window_start)s) AS frequency,
+       CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(window_start)s), 0) AS BIGINT)
+           AS monetary_cents
+FROM {table}
+WHERE order_date <= %(as_of)s
+GROUP BY customer_id
+"""
+
+
+def order_totals_sql():
+    """The aggregation, with whole cents of an amount as the database computes them exactly
+    (SQLite stores amounts as floating point, so it rounds first)."""
+    cents = "CAST(amount * 100 AS BIGINT)"
+    if not is_postgresql():
+        cents = "CAST(ROUND(amount * 100) AS INTEGER)"
+    return _ORDER_TOTALS_SQL.format(cents=cents, table=Order._meta.db_table)
+
+
+def read_order_totals(*, as_of, window_days):
+    """Per customer with an order up to `as_of`: last order, orders and spend (cents) in the
+    `window_days` days ending on `as_of`."""
+    params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=window_days)}
+    if is_postgresql():
+        frame = _copy_out(order_totals_sql(), params)
+    else:
+        frame = read_frame(order_totals_sql(), params, columns=TOTALS_COLUMNS)
+        for column in ("customer_id", "frequency", "monetary_cents"):
+            frame[column] = frame[column].astype("int64")
+        frame["last_order"] = pd.to_datetime(frame["last_order"], format="ISO8601")
+    # Credit notes larger than the purchases leave no spend, not a negative one.
+    frame["monetary_cents"] = frame["monetary_cents"].clip(lower=0)
+    # In customer order from here on: the sorts by value and the snapshot's write are cheaper.
+    return frame.sort_values("customer_id", ignore_index=True)
+
+
+def _copy_out(sql, params):
+    """The totals through binary COPY: several times faster than fetching tuples, and no
+    text to parse."""
+    with connection.cursor() as cursor:
+        # LOCAL: only for the step's transaction.
+        cursor.execute(f"SET LOCAL work_mem = '{AGGREGATION_WORK_MEM}'")
+    return read_binary(sql, params, TOTALS_FIELDS)
+
+
+def snapshots_prune(*, keep):
+    """Delete the snapshots of all runs but the last `keep` published ones (the current one
+    among them); returns how many runs lost theirs."""
+    kept = (
+        PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED)
+        .order_by("-published_at")
+        .values("pk")[:keep]
+    )
+    stale = list(RfmRunSummary.objects.exclude(run__in=kept).values_list("run_id", flat=True))
+    if stale:
+        RfmScore.objects.filter(run_id__in=stale).delete()
+        RfmRunSummary.objects.filter(run_id__in=stale).delete()
+    return len(stale)
+
+
+def score_rows(scored, run_id):
+    """The snapshot rows, spend in cents, in customer order so that the unique index grows
+    at its right end."""
+    rows = scored.iloc[np.argsort(scored["customer_id"].to_numpy(), kind="stable")]
+    return pd.DataFrame(
+        {
+            "run_id": run_id,
+            "customer_id": rows["customer_id"].to_numpy(),
+            "recency_days": rows["recency_days"].to_numpy(),
+            "frequency": rows["frequency"].to_numpy(),
+            "monetary": rows["monetary_cents"].to_numpy(),
+            "r_score": rows["r_score"].to_numpy(),
+            "f_score": rows["f_score"].to_numpy(),
+            "m_score": rows["m_score"].to_numpy(),
+            "segment": rows["segment"].to_numpy(),
+            "value_tier": rows["value_tier"].to_numpy(),
+            "value_rank": rows["value_rank"].to_numpy(),
+        }
+    )
+
+
+def write_snapshot(rows):
+    """COPY the rows into the snapshot table: binary on PostgreSQL (half the time of text
+    COPY at a million rows), batched INSERTs elsewhere."""
+    table = RfmScore._meta.db_table
+    if not is_postgresql():
+        return copy_rows(table, rows.assign(monetary=rows["monetary"] / 100))
+    written = copy_binary(table, rows, SNAPSHOT_COLUMNS)
+    with connection.cursor() as cursor:
+        # Fresh statistics before the run is published: without them the planner takes a
+        # new run for a handful of rows and filters the customer list by scanning the
+        # whole snapshot instead of probing the (run, customer) index per listed customer.
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    return written
+
+
+def rfm_step(run):
+    """Pipeline step: score every customer who ever ordered, as of the run's date."""
+    settings = SegmentationSettings.current()
+    # Also removes what an earlier, interrupted execution of this run wrote.
+    pruned = snapshots_prune(keep=settings.snapshots_kept)
+    totals = read_order_totals(as_of=run.as_of, window_days=settings.window_days)
+    scored = value_tiers(
+        rfm_scores(totals, run.as_of),
+        key_share=settings.key_share,
+        ordinary_share=settings.ordinary_share,
+    )
+    write_snapshot(score_rows(scored, run.pk))
+    figures = run_figures(scored)
+    RfmRunSummary.objects.create(
+        run=run,
+        window_days=settings.window_days,
+        key_share=settings.key_share,
+        ordinary_share=settings.ordinary_share,
+        snapshots_kept=settings.snapshots_kept,
+        customers_scored=figures["customers"],
+        total_monetary=Decimal(figures["total_cents"]).scaleb(-2),
+        tiers=figures["tiers"],
+        top20_share=figures["top20_share"],
+        pareto_customers=figures["pareto_customers"],
+        segments=figures["segments"],
+        grid=figures["grid"],
+        lorenz=figures["curve"],
+    )
+    return StepResult(rows=len(scored), summary=step_summary(figures, pruned=pruned))
+
+
+def step_summary(figures, *, pruned):
+    """What `run_pipeline --json` reports for the step."""
+    customers, total = figures["customers"], figures["total_cents"]
+    return {
+        "customers_scored": customers,
+        "revenue_in_window": f"{Decimal(total).scaleb(-2):.2f}",
+        "tiers": {
+            tier: {
+                "customers": values["customers"],
+                "customer_share": round(values["customers"] / customers, 4) if customers else 0,
+                "revenue_share": round(values["cents"] / total, 4) if total else 0,
+            }
+            for tier, values in figures["tiers"].items()
+        },
+        "top_20_percent_revenue_share": figures["top20_share"],
+        "customers_making_key_share": figures["pareto_customers"],
+        "segments": figures["segments"],
+        "snapshots_pruned": pruned,
+    }

@@ -1,0 +1,394 @@
+"""Reads of the RFM snapshots for pages and exports, always from the current run and
+scoped to the customers the viewer may see."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import RowNumber
+
+from customers.access import can_see_all_customers
+from customers.models import PipelineRun
+from customers.selectors import visible_customers
+from segmentation import charts
+from segmentation.models import RfmRunSummary, RfmScore, Segment, ValueTier
+from segmentation.rfm import (
+    SCORES,
+    TOP_STEP,
+    curve_positions,
+    pareto_curve,
+    segment_of,
+    segment_sizes,
+    top_share,
+)
+
+# Rows of the dashboard's trend table (the sparklines span every run in the trend).
+TREND_ROWS = 12
+EXPORT_HEADER = [
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "value_tier",
+]
+
+
+def current_run_id():
+    """The id of PipelineRun.objects.current() as a subquery, so that a filter costs no query
+    of its own."""
+    return Subquery(
+        PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED)
+        .order_by("-published_at")
+        .values("pk")[:1]
+    )
+
+
+def current_scores(**lookups):
+    """Scores of the current run (matching `lookups`), for correlated filters on customers."""
+    return RfmScore.objects.filter(run_id=current_run_id(), **lookups)
+
+
+def customers_with_score(**lookups):
+    """A filter for customers whose score in the current run matches `lookups`."""
+    return Exists(current_scores(customer_id=OuterRef("pk"), **lookups))
+
+
+@dataclass
+class RunFigures:
+    """One run's figures over a set of customers; absent parts were not asked for."""
+
+    run: PipelineRun
+    key_share: Decimal
+    customers: int = 0
+    total_cents: int = 0
+    tiers: dict | None = None  # tier → {"customers": n, "cents": c}
+    top20_share: float | None = None
+    pareto_customers: int | None = None
+    curve: list | None = None
+    grid: list | None = None  # grid[r - 1][f - 1]
+
+
+def published_snapshots():
+    """The current run and the summaries of the kept published runs, newest first; the list
+    is empty when the current run has no RFM snapshot. Two queries."""
+    current = PipelineRun.objects.current()
+    if current is None:
+        return None, []
+    summaries = list(
+        RfmRunSummary.objects.filter(
+            run__status=PipelineRun.Status.SUCCEEDED,
+            run__published_at__lte=current.published_at,
+        )
+        .select_related("run")
+        .order_by("-run__published_at")
+    )
+    if not summaries or summaries[0].run_id != current.pk:
+        return current, []
+    return current, summaries[: summaries[0].snapshots_kept]
+
+
+def _summary_figures(summary):
+    return RunFigures(
+        run=summary.run,
+        key_share=summary.key_share,
+        customers=summary.customers_scored,
+        total_cents=_cents(summary.total_monetary),
+        tiers=summary.tiers,
+        top20_share=summary.top20_share,
+        pareto_customers=summary.pareto_customers,
+        curve=summary.lorenz,
+        grid=summary.grid,
+    )
+
+
+def _cents(amount):
+    """Whole cents of an amount read back (a Decimal, or a float sum on SQLite)."""
+    if amount is None:
+        return 0
+    return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
+
+
+# Live figures over a viewer's customers read at most this many runs, spread over the kept
+# ones (the current and the previous run always among them): each run is another pass over
+# the viewer's rows. Admins' trend comes from the summaries and shows every kept run.
+VISIBLE_TREND_RUNS = 6
+
+
+def trend_runs(summaries, most=None):
+    """Up to `most` of the summaries (newest first), evenly spread from the newest to the
+    oldest, always with the two newest."""
+    most = VISIBLE_TREND_RUNS if most is None else most
+    last = len(summaries) - 1
+    if last < most:
+        return list(summaries)
+    picked = {0, 1} | {round(step * last / (most - 2)) for step in range(1, most - 1)}
+    return [summaries[index] for index in sorted(picked)]
+
+
+def _visible_cells(user, summaries):
+    """Customers and spend per run, tier and R×F cell among the customers `user` may see, for
+    the trend runs: one query, kept on the user object for the rest of the request so that
+    both dashboard sections share it."""
+    runs = tuple(summary.run_id for summary in summaries)
+    cached = getattr(user, "_rfm_visible_cells", None)
+    if cached is not None and cached[0] == runs:
+        return cached[1]
+    cells = list(
+        RfmScore.objects.filter(run_id__in=runs, customer__in=visible_customers(user))
+        .values_list("run_id", "value_tier", "r_score", "f_score")
+        .annotate(customers=Count("pk"), monetary=Sum("monetary"))
+        .order_by()
+    )
+    user._rfm_visible_cells = (runs, cells)
+    return cells
+
+
+def _visible_figures(user, summaries):
+    """Tier totals and R×F grids per trend run over the customers `user` may see."""
+    figures = {
+        summary.run_id: RunFigures(
+            run=summary.run,
+            key_share=summary.key_share,
+            tiers=_empty_tiers(),
+            grid=_empty_grid(),
+        )
+        for summary in summaries
+    }
+    for run_id, tier, r_score, f_score, customers, monetary in _visible_cells(user, summaries):
+        run_figures = figures[run_id]
+        run_figures.tiers[tier]["customers"] += customers
+        run_figures.tiers[tier]["cents"] += _cents(monetary)
+        run_figures.grid[r_score - 1][f_score - 1] += customers
+        run_figures.customers += customers
+        run_figures.total_cents += _cents(monetary)
+    return list(figures.values())
+
+
+def _visible_value_figures(user, summaries):
+    """The figures above, and the current run's Pareto curve over the same customers (its
+    concentration is not additive, so older runs' would cost a sort each): two queries."""
+    figures = _visible_figures(user, summaries)
+    now = figures[0]
+    positions, cumulative, crossing = _ranked_samples(user, now)
+    now.curve = pareto_curve(positions, cumulative, now.customers, now.total_cents)
+    now.top20_share = top_share(now.curve)
+    now.pareto_customers = crossing
+    return figures
+
+
+def _ranked_samples(user, figures):
+    """Cumulative spend, in value order, at the ranks that fix the curve, and the rank that
+    crosses the key share, among the customers `user` may see in the run of `figures`."""
+    if not figures.customers:
+        return [], [], 0
+    # The run's value rank orders by spend, ties by customer id: the order of the curve.
+    value_order = [F("value_rank").asc()]
+    ranked = (
+        RfmScore.objects.filter(run_id=figures.run.pk, customer__in=visible_customers(user))
+        .annotate(
+            position=Window(RowNumber(), order_by=value_order),
+            running=Window(Sum("monetary"), order_by=value_order),
+        )
+        .annotate(running_before=F("running") - F("monetary"))
+    )
+    bound = figures.key_share * Decimal(figures.total_cents).scaleb(-2)
+    rows = ranked.filter(
+        Q(position__in=curve_positions(figures.customers).tolist())
+        | Q(running__gte=bound, running_before__lt=bound)
+    ).values_list("position", "running", "running_before")
+    positions, cumulative, crossing = [], [], 0
+    for position, running, running_before in sorted(rows):
+        positions.append(position)
+        cumulative.append(_cents(running))
+        if _cents(running_before) < bound * 100 <= _cents(running):
+            crossing = position
+    return positions, cumulative, crossing
+
+
+def _empty_tiers():
+    return {tier: {"customers": 0, "cents": 0} for tier in ValueTier.values}
+
+
+def _empty_grid():
+    return [[0] * SCORES for _ in range(SCORES)]
+
+
+def _figures_for(user, loader):
+    current, summaries = published_snapshots()
+    if not summaries:
+        return current, []
+    if can_see_all_customers(user):
+        # Everyone's figures were computed by the run itself.
+        return current, [_summary_figures(summary) for summary in summaries]
+    return current, loader(user, trend_runs(summaries))
+
+
+def _pct(part, whole):
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+def _pct_or_none(share):
+    return None if share is None else round(100 * share, 1)
+
+
+# Dashboard sections.
+
+
+def value_tiers_section(user):
+    """The Pareto curve, the concentration in words, the tier split and its trend.
+    Admins: 2 queries (current run, summaries); others: 2 more (per-run totals over their
+    customers, the current curve's samples)."""
+    current, figures = _figures_for(user, _visible_value_figures)
+    if not figures:
+        return {"run": current, "has_snapshot": False}
+    now = figures[0]
+    customers, total = now.customers, now.total_cents
+    tiers = [
+        {
+            "tier": tier,
+            "label": label,
+            "customers": now.tiers[tier]["customers"],
+            "customer_pct": _pct(now.tiers[tier]["customers"], customers),
+            "revenue": Decimal(now.tiers[tier]["cents"]).scaleb(-2),
+            "revenue_pct": _pct(now.tiers[tier]["cents"], total),
+        }
+        for tier, label in ValueTier.choices
+    ]
+    oldest_first = list(reversed(figures))
+    # Only the run's own summaries hold older runs' concentration (admins' view).
+    top20_history = [f.top20_share for f in oldest_first if f.top20_share is not None]
+    return {
+        "run": now.run,
+        "has_snapshot": True,
+        "customers": customers,
+        "revenue": Decimal(total).scaleb(-2),
+        "tiers": tiers,
+        "top20_pct": round(100 * now.top20_share, 1),
+        "pareto_customers": now.pareto_customers,
+        "pareto_customer_pct": _pct(now.pareto_customers, customers),
+        "key_pct": round(100 * now.key_share, 1),
+        "curve_path": charts.pareto_path(now.curve) if total else "",
+        "chart_size": charts.PARETO_SIZE,
+        "chart_mid": charts.PARETO_SIZE // 2,
+        "top20_marker": charts.pareto_marker(TOP_STEP / 100, now.top20_share),
+        "pareto_marker": charts.pareto_marker(
+            now.pareto_customers / customers if customers else 0, float(now.key_share)
+        ),
+        "trend": [
+            {
+                "as_of": run_figures.run.as_of,
+                "customers": run_figures.customers,
+                "key": run_figures.tiers[ValueTier.KEY.value]["customers"],
+                "ordinary": run_figures.tiers[ValueTier.ORDINARY.value]["customers"],
+                "small": run_figures.tiers[ValueTier.SMALL.value]["customers"],
+                "top20_pct": _pct_or_none(run_figures.top20_share),
+            }
+            for run_figures in reversed(oldest_first[-TREND_ROWS:])
+        ],
+        # On the whole 0–100 % scale: a shift of a tenth of a point should not look like a cliff.
+        "top20_sparkline": charts.sparkline(top20_history, bounds=(0, 1)),
+        "top20_trend": len(top20_history) > 1,
+        "key_sparkline": charts.sparkline(
+            [f.tiers[ValueTier.KEY.value]["customers"] for f in oldest_first]
+        ),
+        "spark_width": charts.SPARK_WIDTH,
+        "spark_height": charts.SPARK_HEIGHT,
+        "runs_in_trend": len(figures),
+        "first_as_of": figures[-1].run.as_of,
+    }
+
+
+def rfm_grid_section(user):
+    """The R×F heat map, segment sizes and their trend.
+    Admins: 2 queries (current run, summaries); others: 1 more (per-run totals over their
+    customers), none if the value-tier section read them in the same request."""
+    current, figures = _figures_for(user, _visible_figures)
+    if not figures:
+        return {"run": current, "has_snapshot": False}
+    now = figures[0]
+    highest = max(max(row) for row in now.grid)
+    rows = [
+        {
+            "r": r,
+            "cells": [
+                {
+                    "r": r,
+                    "f": f,
+                    "customers": now.grid[r - 1][f - 1],
+                    "heat": charts.heat(now.grid[r - 1][f - 1], highest),
+                    "segment": Segment(segment_of(r, f)).label,
+                }
+                for f in range(1, SCORES + 1)
+            ],
+        }
+        for r in range(SCORES, 0, -1)
+    ]
+    oldest_first = [segment_sizes(f.grid) for f in reversed(figures)]
+    sizes = oldest_first[-1]
+    previous = oldest_first[-2] if len(oldest_first) > 1 else None
+    segments = [
+        {
+            "segment": segment,
+            "label": label,
+            "customers": sizes[segment],
+            "pct": _pct(sizes[segment], now.customers),
+            "change": sizes[segment] - previous[segment] if previous else None,
+            "sparkline": charts.sparkline([run_sizes[segment] for run_sizes in oldest_first]),
+        }
+        for segment, label in Segment.choices
+    ]
+    return {
+        "run": now.run,
+        "has_snapshot": True,
+        "customers": now.customers,
+        "grid_rows": rows,
+        "f_scores": list(range(1, SCORES + 1)),
+        "segments": segments,
+        "first_as_of": figures[-1].run.as_of,
+        "previous_as_of": figures[1].run.as_of if len(figures) > 1 else None,
+        "spark_width": charts.SPARK_WIDTH,
+        "spark_height": charts.SPARK_HEIGHT,
+        "runs_in_trend": len(figures),
+    }
+
+
+# The customer file.
+
+
+def rfm_panel(customer, user):
+    """The customer's score in the current run: two queries (the run with its summary, the
+    score)."""
+    run = PipelineRun.objects.select_related("rfm_summary").current()
+    summary = getattr(run, "rfm_summary", None) if run is not None else None
+    if summary is None:
+        return {"run": run, "summary": None, "score": None}
+    score = RfmScore.objects.filter(run=run, customer=customer).first()
+    return {
+        "run": run,
+        "summary": summary,
+        "score": score,
+        "last_order": run.as_of - dt.timedelta(days=score.recency_days) if score else None,
+    }
+
+
+# export_scores.
+
+
+def export_columns(customer_ids):
+    """{customer id: EXPORT_HEADER values} from the current run: one query per batch."""
+    rows = current_scores(customer_id__in=customer_ids).values_list(
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "segment",
+        "value_tier",
+    )
+    return {row[0]: row[1:] for row in rows}
