@@ -5,3 +5,50 @@ from django.utils.translation import gettext_lazy as _
 class RetentionConfig(AppConfig):
     name = "retention"
     verbose_name = _("Retention")
+
+    def ready(self):
+        from customers import dashboards, panels, pipeline, scores
+        from retention import exports, selectors
+        from retention.pipeline import churn_step
+
+        # After segmentation (order 30), whose spend of the same run is the customers' value.
+        pipeline.register_step("churn", churn_step, order=40)
+
+        panels.register(
+            key="churn",
+            title=_("Churn risk and follow-up"),
+            template="retention/_panel_churn.html",
+            load=selectors.churn_panel,
+            order=8,
+            column="side",
+        )
+        dashboards.register(
+            key="churn_risk",
+            title=_("Churn risk"),
+            template="retention/_dashboard_churn.html",
+            load=selectors.churn_section,
+            order=40,
+        )
+        dashboards.register(
+            key="retention",
+            title=_("Retention and win-back"),
+            template="retention/_dashboard_retention.html",
+            load=selectors.retention_section,
+            order=41,
+        )
+        scores.register(
+            key="churn", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=40
+        )
+        dashboards.register_start(
+            key="overdue_plans",
+            template="retention/_plans_reminder.html",
+            load=selectors.overdue_plans,
+            order=10,
+            placement="top",
+        )
+        dashboards.register_start(
+            key="at_risk",
+            template="retention/_home_at_risk.html",
+            load=selectors.at_risk_start_block,
+            order=20,
+        )

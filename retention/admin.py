@@ -1,0 +1,87 @@
+from django.contrib import admin
+
+from customers.paging import CappedPaginator
+from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
+
+
+@admin.register(RetentionSettings)
+class RetentionSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "high_risk",
+        "medium_risk",
+        "lost_after_intervals",
+        "lost_after_days",
+        "snapshots_kept",
+    ]
+
+    def has_add_permission(self, request):
+        return not RetentionSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the nightly run writes: looked at, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChurnScore)
+class ChurnScoreAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "run", "risk", "band", "value", "value_at_risk", "value_tier"]
+    list_filter = ["run", "band", "value_tier"]
+    list_select_related = ["customer", "run"]
+    search_fields = ["customer__external_ref", "customer__name"]
+    raw_id_fields = ["customer", "run"]
+    # A million rows a run: count up to a cap, as the customer list does.
+    paginator = CappedPaginator
+    show_full_result_count = False
+
+
+@admin.register(ChurnEpisode)
+class ChurnEpisodeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "flagged_on",
+        "flagged_risk",
+        "last_order_on",
+        "lost_from",
+        "ended_on",
+        "outcome",
+        "plan",
+    ]
+    list_filter = ["outcome", "flagged_on"]
+    list_select_related = ["customer", "plan"]
+    search_fields = ["customer__external_ref", "customer__name"]
+    raw_id_fields = ["customer", "flagged_run", "plan"]
+    paginator = CappedPaginator
+    show_full_result_count = False
+
+
+@admin.register(FollowUpPlan)
+class FollowUpPlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "customer",
+        "assignee",
+        "due_date",
+        "channel",
+        "status",
+        "outcome_code",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "outcome_code", "channel", "due_date"]
+    list_select_related = ["customer", "assignee", "created_by"]
+    search_fields = ["customer__external_ref", "customer__name", "assignee__username", "note"]
+    raw_id_fields = ["customer", "assignee", "created_by", "completed_by", "run"]
+    readonly_fields = ["created_at", "run", "risk", "value_at_risk"]
+    date_hierarchy = "due_date"

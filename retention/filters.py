@@ -1,0 +1,61 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from customers import selectors
+from customers.models import Grade
+from retention.models import Band, ChurnScore
+from segmentation.models import ValueTier
+
+
+class ChurnFilter(django_filters.FilterSet):
+    """The risk list's filters; the lifecycle stage joins them once lifecycle exists."""
+
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="search",
+        widget=forms.TextInput(attrs={"placeholder": _("Name or reference")}),
+    )
+    # No join multiplies rows, so no DISTINCT: it would stop the list from reading the
+    # (run, band, value at risk) index in order.
+    band = django_filters.MultipleChoiceFilter(
+        label=_("Risk band"),
+        choices=Band.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+    team = django_filters.ModelChoiceFilter(
+        label=_("Team"), field_name="customer__team", queryset=None
+    )
+    owner = django_filters.ModelChoiceFilter(
+        label=_("Owner"), field_name="customer__owner", queryset=None
+    )
+    credit_grade = django_filters.MultipleChoiceFilter(
+        label=_("Credit grade"),
+        field_name="customer__credit_grade",
+        choices=Grade.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+    value_tier = django_filters.MultipleChoiceFilter(
+        label=_("Value tier"),
+        choices=ValueTier.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+
+    class Meta:
+        model = ChurnScore
+        fields = []
+
+    def __init__(self, data=None, queryset=None, *, user, **kwargs):
+        super().__init__(data, queryset, **kwargs)
+        self.filters["team"].queryset = selectors.visible_teams(user)
+        self.filters["owner"].queryset = selectors.filterable_owners(user)
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(customer__name__icontains=value) | Q(customer__external_ref=value))

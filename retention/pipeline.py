@@ -1,0 +1,252 @@
+"""The nightly churn step: one aggregation over the orders, pure scoring, one COPY.
+
+Each run writes a snapshot of churn scores keyed by the run; pages read the
+snapshot of the current run, so a run is visible only once the frame has
+published it. Snapshots older than the last `snapshots_kept` published runs are
+deleted at the start of the step (which also clears what an interrupted
+execution of this run wrote). The churn episodes (retained / won back) are live
+data: the step works out their changes and the frame publishes them with the run.
+"""
+
+import io
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from customers.bulk import copy_rows, is_postgresql, update_rows
+from customers.models import Order, PipelineRun
+from customers.pipeline import StepResult
+from retention import churn, winback
+from retention.formatting import fixed_text, int_text
+from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
+from retention.reading import (
+    read_grades,
+    read_open_complaints,
+    read_order_stats,
+    read_rows,
+    signals_for,
+)
+from segmentation.models import RfmScore
+
+SCORE_COLUMNS = [
+    "run_id",
+    "customer_id",
+    "risk",
+    "band",
+    "value",
+    "value_at_risk",
+    "value_tier",
+    "reasons",
+]
+
+
+def snapshots_prune(*, keep):
+    """Delete the churn scores of all runs but the last `keep` published ones (the current
+    one among them); returns how many runs lost theirs."""
+    kept = (
+        PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED)
+        .order_by("-published_at")
+        .values("pk")[:keep]
+    )
+    stale = list(
+        PipelineRun.objects.exclude(pk__in=kept)
+        .filter(Exists(ChurnScore.objects.filter(run=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    if stale:
+        ChurnScore.objects.filter(run_id__in=stale).delete()
+    return len(stale)
+
+
+def read_values(run, stats):
+    """Each scored customer's value and value tier: segmentation's spend in its window
+    from the same run; without it, the spend of the last 365 days."""
+    segments = read_rows(
+        f"SELECT customer_id, monetary, value_tier FROM {RfmScore._meta.db_table} "
+        "WHERE run_id = %(run)s",
+        {"run": run.pk},
+        ["customer_id", "monetary", "value_tier"],
+    )
+    frame = stats[["customer_id", "spend_year"]].merge(segments, on="customer_id", how="left")
+    value = frame["monetary"].astype(float).where(frame["monetary"].notna(), frame["spend_year"])
+    return value.clip(lower=0).to_numpy(), frame["value_tier"].fillna("").to_numpy(dtype=object)
+
+
+def score_rows(run, stats, scored, reasons, value, value_tier, settings):
+    """The snapshot rows to COPY, in customer order so that the unique index grows at one end."""
+    risk = np.round(scored.risk, 4)
+    return pd.DataFrame(
+        {
+            "run_id": run.pk,
+            "customer_id": stats["customer_id"].to_numpy(),
+            "risk": risk,
+            "band": churn.risk_bands(risk, churn.Bands(settings.high_risk, settings.medium_risk)),
+            "value": np.round(value, 2),
+            "value_at_risk": np.round(risk * value, 2),
+            "value_tier": value_tier,
+            "reasons": reasons,
+        },
+        columns=SCORE_COLUMNS,
+    )
+
+
+def snapshot_write(rows):
+    """Append the snapshot rows. On PostgreSQL as COPY text built column-wise: pandas' CSV
+    writer takes several seconds for a million rows of floats and JSON."""
+    if not is_postgresql() or rows.empty:
+        return copy_rows(ChurnScore._meta.db_table, rows)
+    # The reasons are built by retention.churn from codes, numbers, dates and grade
+    # letters: no tab, newline or backslash that COPY's text format would need escaped.
+    columns = [
+        int_text(rows["run_id"]),
+        int_text(rows["customer_id"]),
+        fixed_text(rows["risk"], 4),
+        rows["band"].to_numpy(dtype=object),
+        fixed_text(rows["value"], 2),
+        fixed_text(rows["value_at_risk"], 2),
+        rows["value_tier"].to_numpy(dtype=object),
+        rows["reasons"].to_numpy(dtype=object),
+    ]
+    lines = columns[0]
+    for column in columns[1:]:
+        lines = lines + "\t" + column
+    # Bytes: a StringIO would hold the text at four bytes a character.
+    payload = io.BytesIO(("\n".join(lines.tolist()) + "\n").encode())
+    del columns, lines
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {quote(ChurnScore._meta.db_table)} "
+            f"({', '.join(quote(name) for name in SCORE_COLUMNS)}) FROM STDIN",
+            payload,
+        )
+    return len(rows)
+
+
+def _open_episodes():
+    return read_rows(
+        f"SELECT id, customer_id, last_order_on, lost_from FROM {ChurnEpisode._meta.db_table} "
+        "WHERE outcome = 'open'",
+        {},
+        ["id", "customer_id", "last_order_on", "lost_from"],
+    )
+
+
+def _next_orders(as_of):
+    """The first order after each open episode's last order, up to `as_of`."""
+    return read_rows(
+        f"""SELECT e.id, MIN(o.order_date)
+        FROM {ChurnEpisode._meta.db_table} e
+        JOIN {Order._meta.db_table} o
+          ON o.customer_id = e.customer_id AND o.order_date > e.last_order_on
+         AND o.order_date <= %(as_of)s
+        WHERE e.outcome = 'open'
+        GROUP BY e.id""",
+        {"as_of": as_of},
+        ["episode_id", "next_order"],
+    )
+
+
+def _plans():
+    rows = FollowUpPlan.objects.exclude(status=FollowUpPlan.Status.CANCELLED).values_list(
+        "pk", "customer_id", "created_at"
+    )
+    return pd.DataFrame(
+        [(pk, customer, timezone.localdate(created)) for pk, customer, created in rows],
+        columns=["id", "customer_id", "created_on"],
+    )
+
+
+def plan_episodes(run, stats, scored, bands, settings):
+    """The episodes this run ends (ordered again) and opens (flagged or lost)."""
+    rule = winback.LostRule(settings.lost_after_intervals, settings.lost_after_days)
+    open_episodes = _open_episodes()
+    ended = winback.episodes_ended(open_episodes, _next_orders(run.as_of), _plans())
+    still_open = set(open_episodes["customer_id"]) - set(ended["customer_id"])
+    customers = pd.DataFrame(
+        {
+            "customer_id": stats["customer_id"].to_numpy(),
+            "band": bands,
+            "risk": np.round(scored.risk, 4),
+            "recency": scored.purchases["recency"].to_numpy(),
+            "interval": scored.purchases["interval"].to_numpy(),
+        }
+    )
+    opened = winback.episodes_opened(customers, still_open, run.as_of, rule)
+    return ended, opened
+
+
+def _dates(values):
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+
+
+def episodes_write(run, ended, opened):
+    """Record the endings, then the new episodes (a customer may end one and open another)."""
+    table = ChurnEpisode._meta.db_table
+    update_rows(
+        table,
+        pd.DataFrame(
+            {
+                "id": ended["id"],
+                "ended_on": _dates(ended["ended_on"]),
+                "outcome": ended["outcome"],
+                "plan_id": ended["plan_id"],
+            }
+        ),
+    )
+    copy_rows(
+        table,
+        pd.DataFrame(
+            {
+                "customer_id": opened["customer_id"],
+                "flagged_on": _dates(opened["flagged_on"]),
+                "flagged_run_id": run.pk,
+                "flagged_risk": opened["flagged_risk"],
+                "last_order_on": _dates(opened["last_order_on"]),
+                "lost_from": _dates(opened["lost_from"]),
+                "outcome": ChurnEpisode.Outcome.OPEN.value,
+            }
+        ),
+    )
+
+
+def churn_step(run):
+    """Pipeline step: a churn risk with reasons for every customer who ever ordered."""
+    settings = RetentionSettings.current()
+    pruned = snapshots_prune(keep=settings.snapshots_kept)
+    # What an interrupted execution of this run wrote (pruned above unless published).
+    ChurnScore.objects.filter(run=run).delete()
+    stats = read_order_stats(run.as_of)
+    signals = signals_for(stats, read_open_complaints(run.as_of), read_grades(run.as_of))
+    scored = churn.score_customers(stats, signals)
+    reasons = churn.reasons_json(scored.purchases, signals, scored.inputs)
+    value, value_tier = read_values(run, stats)
+    rows = score_rows(run, stats, scored, reasons, value, value_tier, settings)
+    snapshot_write(rows)
+    ended, opened = plan_episodes(run, stats, scored, rows["band"].to_numpy(), settings)
+    return StepResult(
+        rows=len(rows),
+        summary=step_summary(rows, scored.params, ended, opened, pruned=pruned),
+        publish=lambda: episodes_write(run, ended, opened),
+    )
+
+
+def step_summary(rows, params, ended, opened, *, pruned):
+    """What `run_pipeline --json` reports for the step."""
+    by_band = rows.groupby("band")["value_at_risk"].agg(["size", "sum"])
+    return {
+        "customers_scored": len(rows),
+        "bands": {band: int(by_band["size"].get(band, 0)) for band in ("high", "medium", "low")},
+        "value_at_risk": f"{rows['value_at_risk'].sum():.2f}",
+        "value_at_risk_by_band": {
+            band: f"{by_band['sum'].get(band, 0.0):.2f}" for band in ("high", "medium", "low")
+        },
+        "bgnbd": params.as_dict(),
+        "episodes_opened": len(opened),
+        "retained": int((ended["outcome"] == "retained").sum()),
+        "won_back": int((ended["outcome"] == "won_back").sum()),
+        "snapshots_pruned": pruned,
+    }

@@ -1,0 +1,117 @@
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from customers import pipeline
+from customers.models import PipelineRun
+from customers.pipeline import pipeline_execute, pipeline_run
+from retention.models import ChurnEpisode, ChurnScore, RetentionSettings
+from segmentation.models import RfmScore
+from tests.factories import ComplaintFactory, CustomerFactory, OrderFactory
+from tests.retention.factories import orders_every
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+@pytest.fixture
+def history(cast):
+    """A steady monthly buyer, one who stopped last September, a single order, and a
+    customer who never ordered."""
+    orders_every(cast.rep_customer, first=dt.date(2025, 1, 5), last=dt.date(2026, 6, 5), days=30)
+    orders_every(
+        cast.teammate_customer,
+        first=dt.date(2024, 9, 1),
+        last=dt.date(2025, 9, 1),
+        days=14,
+        amount="300.00",
+    )
+    OrderFactory(customer=cast.outsider_customer, order_date=dt.date(2026, 1, 10))
+    ComplaintFactory(
+        customer=cast.teammate_customer,
+        subject="送货延迟",
+        received_at=dt.datetime(2025, 9, 3, 10, tzinfo=dt.UTC),
+    )
+    CustomerFactory(owner=cast.rep, team=cast.east, name="从未下单的客户")
+    return cast
+
+
+def scores_of(run):
+    return {score.customer_id: score for score in ChurnScore.objects.filter(run=run)}
+
+
+def test_the_step_scores_every_customer_who_ordered_with_value_from_segmentation(history):
+    run = pipeline_run(as_of=AS_OF)
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    scores = scores_of(run)
+    assert set(scores) == {
+        history.rep_customer.pk,
+        history.teammate_customer.pk,
+        history.outsider_customer.pk,
+    }
+    steady, stopped = scores[history.rep_customer.pk], scores[history.teammate_customer.pk]
+    assert stopped.risk > steady.risk
+    assert stopped.band == "high"
+    rfm = {score.customer_id: score for score in RfmScore.objects.filter(run=run)}
+    for customer_id, score in scores.items():
+        assert score.value == rfm[customer_id].monetary
+        assert score.value_tier == rfm[customer_id].value_tier
+        assert score.value_at_risk == (score.value * Decimal(str(score.risk))).quantize(
+            Decimal("0.01")
+        )
+    codes = [reason["code"] for reason in stopped.reasons]
+    assert codes[0] == "late" and "complaint" in codes
+    assert scores[history.outsider_customer.pk].reasons[0]["code"] == "single_order"
+
+
+def test_run_pipeline_json_reports_bands_and_value_at_risk(history, capsys):
+    call_command("run_pipeline", "--as-of", AS_OF.isoformat(), "--json")
+    report = json.loads(capsys.readouterr().out)
+    churn_step = next(step for step in report["steps"] if step["name"] == "churn")
+    summary = churn_step["summary"]
+    assert churn_step["rows"] == 3
+    assert sum(summary["bands"].values()) == 3
+    assert set(summary["bands"]) == {"high", "medium", "low"}
+    total = sum(ChurnScore.objects.values_list("value_at_risk", flat=True))
+    assert Decimal(summary["value_at_risk"]) == total
+
+
+def test_a_failing_later_step_leaves_the_previous_snapshot_and_episodes_current(history):
+    first = pipeline_run(as_of=AS_OF)
+    episodes = list(ChurnEpisode.objects.values_list("pk", "outcome", "ended_on"))
+
+    def broken(run):
+        raise RuntimeError("loyalty exploded")
+
+    pipeline.register_step("broken", broken, order=99)
+    OrderFactory(customer=history.teammate_customer, order_date=dt.date(2026, 7, 10))
+    second = pipeline_run(as_of=dt.date(2026, 7, 31))
+
+    assert second.status == PipelineRun.Status.FAILED
+    assert PipelineRun.objects.current() == first
+    assert list(ChurnEpisode.objects.values_list("pk", "outcome", "ended_on")) == episodes
+    # The failed run's rows exist but nobody reads them; the next run prunes them.
+    assert ChurnScore.objects.filter(run=second).exists()
+    pipeline._steps.pop("broken")
+    third = pipeline_run(as_of=dt.date(2026, 7, 31))
+    assert not ChurnScore.objects.filter(run=second).exists()
+    assert ChurnEpisode.objects.get(customer=history.teammate_customer).outcome == "won_back"
+    assert PipelineRun.objects.current() == third
+
+
+def test_old_snapshots_are_pruned_to_the_runs_kept(history):
+    RetentionSettings.objects.create(snapshots_kept=2)
+    runs = [pipeline_run(as_of=AS_OF - dt.timedelta(days=days)) for days in (3, 2, 1, 0)]
+    kept = set(ChurnScore.objects.values_list("run_id", flat=True).distinct())
+    # The fourth run pruned to the two published before it, and added its own.
+    assert kept == {runs[1].pk, runs[2].pk, runs[3].pk}
+
+
+def test_executing_a_run_again_replaces_its_scores(history):
+    run = pipeline_run(as_of=AS_OF)
+    run.status = PipelineRun.Status.RUNNING
+    run.save()
+    pipeline_execute(run)
+    assert ChurnScore.objects.filter(run=run).count() == 3

@@ -1,0 +1,102 @@
+"""What the step reads as of a date: complaints open then, grades and their falls."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from customers.models import GradeChange
+from retention import reading
+from tests.factories import ComplaintFactory, InvoiceFactory, OrderFactory
+
+D = dt.date
+
+
+def moment(day):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(15)))
+
+
+def as_dicts(frame):
+    return {row.customer_id: row._asdict() for row in frame.itertuples(index=False)}
+
+
+def test_complaints_count_when_received_by_then_and_not_resolved_by_then(cast):
+    rep, teammate, outsider = cast.rep_customer, cast.teammate_customer, cast.outsider_customer
+    ComplaintFactory(customer=rep, received_at=moment(D(2026, 5, 3)))
+    ComplaintFactory(customer=rep, received_at=moment(D(2026, 6, 1)), status="in_progress")
+    ComplaintFactory(
+        customer=teammate,
+        received_at=moment(D(2026, 5, 3)),
+        status="resolved",
+        resolved_at=moment(D(2026, 7, 2)),  # resolved, but after the date asked about
+    )
+    ComplaintFactory(
+        customer=outsider,
+        received_at=moment(D(2026, 5, 3)),
+        status="resolved",
+        resolved_at=moment(D(2026, 6, 2)),
+    )
+    ComplaintFactory(customer=outsider, received_at=moment(D(2026, 7, 1)))  # not yet received
+    frame = as_dicts(reading.read_open_complaints(D(2026, 6, 30)))
+    assert set(frame) == {rep.pk, teammate.pk}
+    assert frame[rep.pk]["open_complaints"] == 2
+    assert frame[rep.pk]["complaint_since"] == "2026-05-03"
+    assert frame[teammate.pk]["open_complaints"] == 1
+
+
+def test_grades_fall_within_the_window_and_c_or_d_are_poor(cast):
+    fell, old_fall, poor = cast.rep_customer, cast.teammate_customer, cast.outsider_customer
+    for customer, grade in ((fell, "C"), (old_fall, "C"), (poor, "D")):
+        customer.credit_grade = grade
+        customer.save()
+    GradeChange.objects.create(
+        customer=fell, old_grade="B", new_grade="C", source="rule", changed_at=moment(D(2026, 6, 1))
+    )
+    GradeChange.objects.create(
+        customer=old_fall,
+        old_grade="A",
+        new_grade="C",
+        source="rule",
+        changed_at=moment(D(2026, 1, 5)),
+    )
+    frame = as_dicts(reading.read_grades(D(2026, 6, 30)))
+    assert {key: (row["grade_before"], row["grade_now"]) for key, row in frame.items()} == {
+        fell.pk: ("B", "C"),
+        old_fall.pk: ("C", "C"),
+        poor.pk: ("D", "D"),
+    }
+
+
+def test_scoring_a_past_date_replays_grades_from_the_payments_known_then(cast):
+    customer = cast.rep_customer
+    customer.credit_grade = "A"  # today's grade must not leak into the past
+    customer.save()
+    OrderFactory(customer=customer, order_date=D(2025, 11, 1))
+    InvoiceFactory(customer=customer, issue_date=D(2025, 11, 1), due_date=D(2025, 12, 1))
+    frame = as_dicts(reading.replay_grades(D(2025, 12, 31)))
+    # Unpaid 30 days past due makes C; ninety days earlier, with no invoice yet, the default B.
+    assert (frame[customer.pk]["grade_before"], frame[customer.pk]["grade_now"]) == ("B", "C")
+
+
+def test_order_statistics_count_the_windows_up_to_the_date(cast):
+    customer = cast.rep_customer
+    for day, amount in [
+        (D(2025, 1, 10), "100"),
+        (D(2026, 2, 1), "300"),
+        (D(2026, 5, 1), "500"),
+        (D(2026, 6, 30), "700"),
+        (D(2026, 7, 1), "900"),
+    ]:
+        OrderFactory(customer=customer, order_date=day, amount=amount)
+    stats = as_dicts(reading.read_order_stats(D(2026, 6, 30)))[customer.pk]
+    assert stats == {
+        "customer_id": customer.pk,
+        "orders": 4,
+        "recency": 0,
+        "tenure": 536,
+        "spend_recent": 1200.0,  # after 2026-04-01
+        "spend_previous": 300.0,  # 2026-01-01 to 2026-04-01
+        "spend_year": 1500.0,
+        "orders_recent": 2,
+        "orders_previous": 1,
+        "orders_year": 3,
+    }
