@@ -92,11 +92,11 @@ class SegmentationSettings(models.Model):
         key, ordinary = self.key_share, self.ordinary_share
         if key is not None and not 0 < key < 1:
             errors["key_share"] = _(
-                "Enter a share between 0 and 1, for example 0.80 for 80 % of revenue."
+                "Enter a share between 0 and 1, for example 0.80 for 80 per cent of revenue."
             )
         if ordinary is not None and not 0 < ordinary < 1:
             errors["ordinary_share"] = _(
-                "Enter a share between 0 and 1, for example 0.95 for 95 % of revenue."
+                "Enter a share between 0 and 1, for example 0.95 for 95 per cent of revenue."
             )
         elif key is not None and ordinary is not None and ordinary <= key:
             errors["ordinary_share"] = _(
@@ -191,7 +191,7 @@ class RfmRunSummary(models.Model):
     )
     # {"key": {"customers": n, "monetary": "…", "customer_share": x, "revenue_share": y}, …}
     tiers = models.JSONField(_("value tiers"), default=dict)
-    top20_share = models.FloatField(_("top 20 % share of revenue"))
+    top20_share = models.FloatField(_("revenue share of the top 20 per cent"))
     pareto_customers = models.PositiveIntegerField(_("customers making the key share of revenue"))
     segments = models.JSONField(_("segment sizes"), default=dict)
     # grid[r - 1][f - 1] = customers with that R and F score.
