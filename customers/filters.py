@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
 from customers.models import Customer, Grade, Tag
+from customers.widgets import speed_up_selects
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
@@ -102,6 +103,12 @@ class CustomerFilter(django_filters.FilterSet):
             self.filters[name] = make_filter()
         # Built per instance so that sort keys registered by other apps are offered.
         self.filters["sort"] = _sort_filter(self)
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            speed_up_selects(super().form)
+        return self._form
 
     def search(self, queryset, name, value):
         return queryset.search(value)
