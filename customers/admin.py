@@ -69,6 +69,19 @@ class ComplaintInline(admin.TabularInline):
     show_change_link = True
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the nightly run or the audit trail: looked at, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 GRADE_FIELDS = ["credit_grade", "grade_locked", "grade_lock_reason", "refuses_to_pay"]
 
 
@@ -360,7 +373,7 @@ class PipelineRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(GradeChange)
-class GradeChangeAdmin(admin.ModelAdmin):
+class GradeChangeAdmin(ReadOnlyAdmin):
     list_display = [
         "customer",
         "old_grade",
@@ -376,15 +389,6 @@ class GradeChangeAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "changed_by"]
     date_hierarchy = "changed_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(GradePolicy)

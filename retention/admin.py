@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from customers.admin import ReadOnlyAdmin
 from customers.paging import CappedPaginator
 from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
 
@@ -17,19 +18,6 @@ class RetentionSettingsAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return not RetentionSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the nightly run writes: looked at, never edited."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
