@@ -108,13 +108,17 @@ def suggest_grades(frame, rules, as_of):
 
 
 def plan_grade_changes(frame, suggested):
-    """Split the outcome into suggestion updates and grade moves of unlocked customers."""
-    suggestion_changed = frame["suggested_grade"] != suggested
+    """The customer rows to rewrite (id, suggested_grade, credit_grade: each row written
+    once, whichever changed) and the grade moves of unlocked customers to record."""
     moves = (~frame["grade_locked"]) & (frame["credit_grade"] != suggested)
-    suggestions = pd.DataFrame(
+    rewrite = moves | (frame["suggested_grade"] != suggested)
+    rows = pd.DataFrame(
         {
-            "id": frame.loc[suggestion_changed, "id"],
-            "suggested_grade": suggested[suggestion_changed],
+            "id": frame.loc[rewrite, "id"],
+            "suggested_grade": suggested[rewrite],
+            "credit_grade": frame.loc[rewrite, "credit_grade"].where(
+                ~moves[rewrite], suggested[rewrite]
+            ),
         }
     )
     changes = pd.DataFrame(
@@ -124,7 +128,7 @@ def plan_grade_changes(frame, suggested):
             "new_grade": suggested[moves],
         }
     )
-    return suggestions, changes
+    return rows, changes
 
 
 def credit_grades_step(run):
@@ -132,7 +136,7 @@ def credit_grades_step(run):
     rules = CreditRules.current()
     frame = read_payment_history(run.as_of, rules)
     suggested = suggest_grades(frame, rules, run.as_of)
-    suggestions, changes = plan_grade_changes(frame, suggested)
+    rows, changes = plan_grade_changes(frame, suggested)
     final = frame["credit_grade"].where(frame["grade_locked"], suggested)
     worsened = changes[
         (changes["old_grade"] != "")
@@ -150,9 +154,7 @@ def credit_grades_step(run):
     }
 
     def publish():
-        update_rows(Customer._meta.db_table, suggestions)
-        moved = changes.rename(columns={"customer_id": "id", "new_grade": "credit_grade"})
-        update_rows(Customer._meta.db_table, moved[["id", "credit_grade"]])
+        update_rows(Customer._meta.db_table, rows)
         copy_rows(GradeChange._meta.db_table, _change_rows(changes, run))
 
     return StepResult(rows=len(frame), summary=summary, publish=publish)
