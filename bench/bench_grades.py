@@ -1,0 +1,134 @@
+"""Time the nightly credit-grading step against PostgreSQL; prints figures, asserts nothing.
+
+    .venv/bin/python bench/build_dataset.py        # once: 1M customers, 3M invoices (crm_bench)
+    .venv/bin/python bench/bench_grades.py         # median of 3
+
+Each repetition runs in a fresh subprocess, so that its peak RSS is its own, and
+times customers.credit.credit_grades_step as the frame runs it: the aggregation
+of invoices and payments, the rule in pandas, then its publish callable (moving
+the unlocked grades, recording every change).
+
+Two cases. The first grading of a database whose customers have no grade yet
+rewrites every customer row and records a change for each; it is timed once and
+committed (`--first`). A nightly run afterwards changes only the grades that
+moved; those repetitions happen inside a transaction that is rolled back. Either
+way the benchmark run is closed as failed and never becomes the current run.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+from bench.build_dataset import DEFAULT_URL, setup_django  # noqa: E402
+
+BENCH_ERROR = "benchmark run (bench/bench_grades.py), not published"
+
+
+class RolledBack(Exception):
+    """Raised to undo the benchmark's writes once they are timed."""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    parser.add_argument("-n", "--repeat", type=int, default=3)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--commit", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def worker(database_url, commit):
+    setup_django(database_url)
+    from django.db import transaction
+    from django.utils import timezone
+
+    from customers.credit import credit_grades_step
+    from customers.models import Customer, Invoice, Payment, PipelineRun
+    from customers.pipeline import pipeline_start
+
+    as_of = Invoice.objects.order_by("-due_date").values_list("due_date", flat=True).first()
+    run = pipeline_start(as_of=as_of)
+    figures = {
+        "customers": Customer.objects.count(),
+        "invoices": Invoice.objects.count(),
+        "payments": Payment.objects.count(),
+    }
+    try:
+        with transaction.atomic():
+            started = time.perf_counter()
+            result = credit_grades_step(run)
+            figures["compute_seconds"] = time.perf_counter() - started
+            started = time.perf_counter()
+            result.publish()
+            figures["publish_seconds"] = time.perf_counter() - started
+            figures["summary"] = result.summary
+            if not commit:
+                raise RolledBack
+    except RolledBack:
+        pass
+    finally:
+        PipelineRun.objects.filter(pk=run.pk).update(
+            status=PipelineRun.Status.FAILED, finished_at=timezone.now(), error=BENCH_ERROR
+        )
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures, default=str))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        return worker(args.database_url, args.commit)
+    if ungraded(args.database_url):
+        report("first grading (committed)", [spawn(args.database_url, commit=True)], 1)
+    report("nightly run", [spawn(args.database_url) for _ in range(args.repeat)], args.repeat)
+
+
+def ungraded(database_url):
+    setup_django(database_url)
+    from customers.models import Customer
+
+    return Customer.objects.filter(credit_grade="").exists()
+
+
+def spawn(database_url, commit=False):
+    command = [sys.executable, __file__, "--worker", "--database-url", database_url]
+    completed = subprocess.run(
+        command + (["--commit"] if commit else []), check=True, capture_output=True, text=True
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def report(title, results, repeat):
+    first = results[0]
+    print(f"{title}:")
+    print(
+        f"credit grades on {first['customers']:,} customers, {first['invoices']:,} invoices, "
+        f"{first['payments']:,} payments ({repeat} runs)"
+    )
+    for key, label in [
+        ("compute_seconds", "read + rule (s)"),
+        ("publish_seconds", "publish: grades moved, changes recorded (s)"),
+        ("peak_rss_mb", "peak RSS (MB)"),
+    ]:
+        values = [result[key] for result in results]
+        print(
+            f"  {label:<45} median {statistics.median(values):8.2f}   "
+            f"min {min(values):8.2f}   max {max(values):8.2f}"
+        )
+    totals = [result["compute_seconds"] + result["publish_seconds"] for result in results]
+    print(f"  {'whole step (s)':<45} median {statistics.median(totals):8.2f}")
+    print(f"  grades: {first['summary']['grades']}, changed: {first['summary']['grades_changed']}")
+
+
+if __name__ == "__main__":
+    main()
