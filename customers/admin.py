@@ -6,7 +6,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from customers.admin_imports import ImportMixin
-from customers.credit import grade_set
+from customers.credit import grade_set, grades_set
 from customers.models import (
     Complaint,
     Contact,
@@ -238,16 +238,14 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         form = SetGradeForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             data = form.cleaned_data
-            for customer in queryset:
-                grade_set(
-                    customer=customer,
-                    grade=data["credit_grade"],
-                    locked=data["grade_locked"],
-                    lock_reason=data["grade_lock_reason"],
-                    reason=data["reason"],
-                    by=request.user,
-                )
-            count = queryset.count()
+            count = grades_set(
+                customers=queryset,
+                grade=data["credit_grade"],
+                locked=data["grade_locked"],
+                lock_reason=data["grade_lock_reason"],
+                reason=data["reason"],
+                by=request.user,
+            )
             self.message_user(
                 request,
                 ngettext(

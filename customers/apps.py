@@ -9,8 +9,12 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from customers import credit, dashboards, panels, pipeline, receivables, selectors
 
-        pipeline.register_step("receivables", receivables.receivables_step, order=10)
-        pipeline.register_step("credit_grades", credit.credit_grades_step, order=20)
+        pipeline.register_step(
+            "receivables", receivables.receivables_step, order=10, label=_("Receivables")
+        )
+        pipeline.register_step(
+            "credit_grades", credit.credit_grades_step, order=20, label=_("Credit grades")
+        )
 
         core_panels = [
             ("interactions", _("Contact log"), selectors.interactions_panel, 10, "main"),

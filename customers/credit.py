@@ -176,17 +176,18 @@ def _change_rows(changes, run):
 
 
 @transaction.atomic
-def grade_set(*, customer, grade, locked, lock_reason="", reason, by) -> Customer:
-    """An admin's change of grade or lock; recorded with who, when and why."""
+def grades_set(*, customers, grade, locked, lock_reason="", reason, by) -> int:
+    """An admin's change of grade or lock for every customer of the queryset, set-wise;
+    each customer whose grade or lock changes gets a record of who, when and why.
+    Returns how many customers were set."""
     if grade not in Grade.values:
         raise ValueError(f"Unknown credit grade {grade!r}")
     if locked and not lock_reason.strip():
         raise ValueError("A locked grade needs a reason")
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    old_grade = customer.credit_grade
-    if old_grade != grade or customer.grade_locked != locked:
-        GradeChange.objects.create(
-            customer=customer,
+    current = list(customers.select_for_update().values_list("pk", "credit_grade", "grade_locked"))
+    GradeChange.objects.bulk_create(
+        GradeChange(
+            customer_id=pk,
             old_grade=old_grade,
             new_grade=grade,
             source=GradeChange.Source.MANUAL,
@@ -194,8 +195,26 @@ def grade_set(*, customer, grade, locked, lock_reason="", reason, by) -> Custome
             reason=(reason or lock_reason).strip(),
             locked=locked,
         )
-    customer.credit_grade, customer.grade_locked = grade, locked
-    customer.grade_lock_reason = lock_reason.strip() if locked else ""
-    customer._change_reason = reason
-    customer.save(update_fields=["credit_grade", "grade_locked", "grade_lock_reason", "updated_at"])
+        for pk, old_grade, was_locked in current
+        if old_grade != grade or was_locked != locked
+    )
+    return Customer.objects.filter(pk__in=[pk for pk, _grade, _locked in current]).update(
+        credit_grade=grade,
+        grade_locked=locked,
+        grade_lock_reason=lock_reason.strip() if locked else "",
+        updated_at=timezone.now(),
+    )
+
+
+def grade_set(*, customer, grade, locked, lock_reason="", reason, by) -> Customer:
+    """An admin's change of one customer's grade or lock (see grades_set)."""
+    grades_set(
+        customers=Customer.objects.filter(pk=customer.pk),
+        grade=grade,
+        locked=locked,
+        lock_reason=lock_reason,
+        reason=reason,
+        by=by,
+    )
+    customer.refresh_from_db()
     return customer

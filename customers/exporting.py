@@ -21,6 +21,51 @@ def safe_cell(value):
     return text
 
 
+def csv_cell(value):
+    """A value as CSV text: booleans as true/false, formulas neutralised."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return safe_cell(value)
+
+
+def xlsx_cell(value):
+    """A value for a worksheet: numbers stay numbers, text is neutralised."""
+    if isinstance(value, bool):
+        return csv_cell(value)
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    return safe_cell(value)
+
+
+def write_csv(handle, header, rows):
+    """Write the header and rows to an open text file; returns how many rows."""
+    writer = csv.writer(handle)
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+        count += 1
+    return count
+
+
+def write_xlsx(target, header, rows):
+    """Write the header and rows as one worksheet to a path or file; returns how many rows.
+    Rows past what a worksheet holds are left out."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(list(header))
+    count = 0
+    for row in rows:
+        if count == XLSX_ROW_LIMIT:
+            break
+        sheet.append([xlsx_cell(value) for value in row])
+        count += 1
+    workbook.save(target)
+    return count
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -33,7 +78,7 @@ def csv_response(filename, header, rows):
     def lines():
         yield "\ufeff" + writer.writerow(header)
         for row in rows:
-            yield writer.writerow([safe_cell(value) for value in row])
+            yield writer.writerow([csv_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -41,29 +86,12 @@ def csv_response(filename, header, rows):
 
 
 def xlsx_response(filename, header, rows):
-    """Write rows to an XLSX workbook; numbers stay numbers, text is neutralised."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append(list(header))
-    for count, row in enumerate(rows, start=1):
-        if count > XLSX_ROW_LIMIT:
-            break
-        sheet.append([_xlsx_value(value) for value in row])
+    """Rows as an XLSX workbook; numbers stay numbers, text is neutralised."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    write_xlsx(buffer, header, rows)
     response = HttpResponse(
         buffer.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def _xlsx_value(value):
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)
-    return safe_cell(value)

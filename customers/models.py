@@ -585,9 +585,13 @@ class Complaint(models.Model):
 
 
 class PipelineRunQuerySet(models.QuerySet):
+    def published(self):
+        """Published runs, the latest first."""
+        return self.filter(status=PipelineRun.Status.SUCCEEDED).order_by("-published_at")
+
     def current(self):
         """The last published run: what dashboards and lists read."""
-        return self.filter(status=PipelineRun.Status.SUCCEEDED).order_by("-published_at").first()
+        return self.published().first()
 
 
 class PipelineRun(models.Model):

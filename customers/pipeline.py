@@ -21,6 +21,7 @@ from time import perf_counter
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.models import PipelineRun
 
@@ -42,14 +43,21 @@ class Step:
     name: str
     func: Callable[[PipelineRun], StepResult]
     order: int
+    label: str = ""
 
 
 _steps: dict[str, Step] = {}
 
 
-def register_step(name, func, *, order):
-    """Add a step; steps run by ascending `order`."""
-    _steps[name] = Step(name=name, func=func, order=order)
+def register_step(name, func, *, order, label=""):
+    """Add a step; steps run by ascending `order`. `label` is what pages call it."""
+    _steps[name] = Step(name=name, func=func, order=order, label=label)
+
+
+def step_label(name):
+    """A recorded step's name in words, translated; the bare name for a step since removed."""
+    step = _steps.get(name)
+    return str(step.label) if step is not None and step.label else name
 
 
 def registered_steps():
@@ -118,5 +126,5 @@ def _close_abandoned_runs():
     ).update(
         status=PipelineRun.Status.FAILED,
         finished_at=timezone.now(),
-        error="Abandoned: the worker running it stopped before it finished.",
+        error=gettext("Abandoned: the worker running it stopped before it finished."),
     )

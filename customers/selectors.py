@@ -115,21 +115,24 @@ def credit_panel(customer, user):
     }
 
 
-def _unpaid_invoices_issued_since(customer, since):
+def _invoices_with_paid(customer):
+    """The customer's invoices, each annotated with `paid`: what was received against it."""
     paid = (
         Payment.objects.filter(invoice=OuterRef("pk"))
         .values("invoice")
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    invoices = Invoice.objects.filter(customer=customer)
+    return Invoice.objects.filter(customer=customer).annotate(
+        paid=Coalesce(Subquery(paid), Value(0), output_field=MONEY)
+    )
+
+
+def _unpaid_invoices_issued_since(customer, since):
+    invoices = _invoices_with_paid(customer)
     if since is not None:
         invoices = invoices.filter(issue_date__gte=timezone.localdate(since))
-    return (
-        invoices.annotate(paid=Coalesce(Subquery(paid), Value(0), output_field=MONEY))
-        .filter(amount__gt=F("paid"))
-        .count()
-    )
+    return invoices.filter(amount__gt=F("paid")).count()
 
 
 def contacts_panel(customer, user):
@@ -147,17 +150,7 @@ def orders_panel(customer, user):
 
 
 def receivables_panel(customer, user):
-    paid = (
-        Payment.objects.filter(invoice=OuterRef("pk"))
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    invoices = list(
-        Invoice.objects.filter(customer=customer)
-        .annotate(paid=Coalesce(Subquery(paid), Value(0), output_field=MONEY))
-        .order_by("-due_date", "-id")[:RECENT_ROWS]
-    )
+    invoices = list(_invoices_with_paid(customer).order_by("-due_date", "-id")[:RECENT_ROWS])
     today = timezone.localdate()
     for invoice in invoices:
         invoice.outstanding = max(invoice.amount - invoice.paid, 0)

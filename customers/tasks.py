@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.models import PipelineRun
 from customers.pipeline import PipelineAlreadyRunning, pipeline_execute, pipeline_start
@@ -48,6 +49,7 @@ def _send_run(run_id):
         PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.RUNNING).update(
             status=PipelineRun.Status.FAILED,
             finished_at=timezone.now(),
-            error=f"Could not be sent to a worker: {type(exc).__name__}: {exc}",
+            error=gettext("Could not be sent to a worker: %(error)s")
+            % {"error": f"{type(exc).__name__}: {exc}"},
         )
         raise

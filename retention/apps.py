@@ -12,7 +12,7 @@ class RetentionConfig(AppConfig):
         from retention.pipeline import churn_step
 
         # After segmentation (order 30), whose spend of the same run is the customers' value.
-        pipeline.register_step("churn", churn_step, order=40)
+        pipeline.register_step("churn", churn_step, order=40, label=_("Churn risk"))
 
         panels.register(
             key="churn",

@@ -46,11 +46,7 @@ SCORE_COLUMNS = [
 def snapshots_prune(*, keep):
     """Delete the churn scores of all runs but the last `keep` published ones (the current
     one among them); returns how many runs lost theirs."""
-    kept = (
-        PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED)
-        .order_by("-published_at")
-        .values("pk")[:keep]
-    )
+    kept = PipelineRun.objects.published().values("pk")[:keep]
     stale = list(
         PipelineRun.objects.exclude(pk__in=kept)
         .filter(Exists(ChurnScore.objects.filter(run=OuterRef("pk"))))

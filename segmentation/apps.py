@@ -12,7 +12,7 @@ class SegmentationConfig(AppConfig):
         from segmentation import selectors
         from segmentation.pipeline import rfm_step
 
-        pipeline.register_step("rfm", rfm_step, order=30)
+        pipeline.register_step("rfm", rfm_step, order=30, label=_("RFM scores and value tiers"))
 
         panels.register(
             key="rfm",

@@ -97,11 +97,7 @@ def _copy_out(sql, params):
 def snapshots_prune(*, keep):
     """Delete the snapshots of all runs but the last `keep` published ones (the current one
     among them); returns how many runs lost theirs."""
-    kept = (
-        PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED)
-        .order_by("-published_at")
-        .values("pk")[:keep]
-    )
+    kept = PipelineRun.objects.published().values("pk")[:keep]
     stale = list(RfmRunSummary.objects.exclude(run__in=kept).values_list("run_id", flat=True))
     if stale:
         RfmScore.objects.filter(run_id__in=stale).delete()

@@ -40,11 +40,7 @@ EXPORT_HEADER = [
 def current_run_id():
     """The id of PipelineRun.objects.current() as a subquery, so that a filter costs no query
     of its own."""
-    return Subquery(
-        PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED)
-        .order_by("-published_at")
-        .values("pk")[:1]
-    )
+    return Subquery(PipelineRun.objects.published().values("pk")[:1])
 
 
 def current_scores(**lookups):

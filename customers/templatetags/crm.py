@@ -1,5 +1,7 @@
 from django import template
 
+from customers.pipeline import step_label as label_of_step
+
 register = template.Library()
 
 
@@ -15,3 +17,9 @@ def person(user, empty="—"):
     if any("\u4e00" <= char <= "\u9fff" for char in first + last):
         return f"{last}{first}"
     return f"{first} {last}".strip()
+
+
+@register.filter
+def step_label(name):
+    """A pipeline step's name in words."""
+    return label_of_step(name)

@@ -271,3 +271,11 @@ def test_run_pipeline_command_rejects_a_bad_date(as_of, message):
         call_command("run_pipeline", "--as-of", as_of)
 
     assert not PipelineRun.objects.exists()
+
+
+def test_run_pages_name_each_step_in_words(cast, client_for):
+    from customers.pipeline import pipeline_run
+
+    run = pipeline_run(as_of=dt.date(2026, 1, 31))
+    content = client_for(cast.manager).get(reverse("pipeline-run-detail", args=[run.pk]))
+    assert "Credit grades" in content.content.decode()

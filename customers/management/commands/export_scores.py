@@ -1,11 +1,8 @@
-import csv
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from openpyxl import Workbook
 
 from customers import scores
-from customers.exporting import safe_cell
+from customers.exporting import write_csv, write_xlsx
 from customers.models import Customer
 
 
@@ -32,45 +29,11 @@ class Command(BaseCommand):
         if options["format"] == "xlsx":
             if not options["output"]:
                 raise CommandError("An XLSX export needs --output FILE.")
-            count = self._write_xlsx(options["output"], customers)
+            count = write_xlsx(options["output"], scores.header(), scores.rows(customers))
         elif options["output"]:
             with open(options["output"], "w", newline="", encoding="utf-8") as handle:
-                count = self._write_csv(handle, customers)
+                count = write_csv(handle, scores.header(), scores.rows(customers))
         else:
-            count = self._write_csv(self.stdout, customers)
+            count = write_csv(self.stdout, scores.header(), scores.rows(customers))
         if options["output"]:
             self.stdout.write(f"{count} customers written to {options['output']}")
-
-    def _write_csv(self, handle, customers):
-        writer = csv.writer(handle)
-        writer.writerow(scores.header())
-        count = 0
-        for row in scores.rows(customers):
-            writer.writerow([safe_cell(_plain(value)) for value in row])
-            count += 1
-        return count
-
-    def _write_xlsx(self, path, customers):
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("scores")
-        sheet.append(scores.header())
-        count = 0
-        for row in scores.rows(customers):
-            sheet.append([_xlsx_value(value) for value in row])
-            count += 1
-        workbook.save(path)
-        return count
-
-
-def _plain(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
-def _xlsx_value(value):
-    if isinstance(value, bool):
-        return _plain(value)
-    if isinstance(value, int | float):
-        return value
-    return safe_cell(value)
