@@ -77,3 +77,39 @@ def test_nothing_set_runs_embedded_on_sqlite_with_eager_tasks():
         "broker": "",
         "debug": False,
     }
+
+
+CONNECTION_PROBE = """
+import json
+import django
+from django.conf import settings
+django.setup()
+database = settings.DATABASES["default"]
+print(json.dumps([database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]]))
+"""
+
+
+def probe_connections(**env):
+    result = run_in_clean_env(["-c", CONNECTION_PROBE], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_database_server_connections_are_kept_a_minute_and_checked_before_reuse():
+    server = "postgres://crm:secret@db.example.com:5432/crm"
+
+    assert probe_connections(**PRODUCTION, DATABASE_URL=server) == [60, True]
+
+
+def test_connection_lifetime_and_health_checks_follow_the_environment():
+    server = "postgres://crm:secret@db.example.com:5432/crm"
+
+    assert probe_connections(DATABASE_URL=server, CONN_MAX_AGE="0", CONN_HEALTH_CHECKS="0") == [
+        0,
+        False,
+    ]
+    assert probe_connections(DATABASE_URL=server, CONN_MAX_AGE="300") == [300, True]
+
+
+def test_embedded_sqlite_opens_its_file_per_request():
+    assert probe_connections() == [0, True]

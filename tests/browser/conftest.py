@@ -37,12 +37,24 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
-    """A fresh browser context (no cookies) on the live server, in English."""
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def new_page(browser):
+    """Open pages on a site, each in a fresh browser context (no cookies), in English."""
+    contexts = []
+
+    def open_page(base_url):
+        context = browser.new_context(
+            base_url=base_url, locale="en-US", viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page, live_server):
+    """A fresh browser context on the live server, in English."""
+    return new_page(live_server.url)
