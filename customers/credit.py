@@ -23,8 +23,6 @@ from customers.bulk import copy_rows, read_frame, update_rows
 from customers.models import CreditRules, Customer, Grade, GradeChange
 from customers.pipeline import StepResult
 
-GRADES = ["A", "B", "C", "D"]
-
 
 def _days_between(later, earlier):
     """SQL for whole days from `earlier` to `later`, on PostgreSQL and SQLite."""
@@ -138,14 +136,13 @@ def credit_grades_step(run):
     suggested = suggest_grades(frame, rules, run.as_of)
     rows, changes = plan_grade_changes(frame, suggested)
     final = frame["credit_grade"].where(frame["grade_locked"], suggested)
-    worsened = changes[
-        (changes["old_grade"] != "")
-        & (changes["new_grade"].map(GRADES.index) > changes["old_grade"].map(_rank_or_minus))
-    ]
+    ranks = Grade.ranks()
+    # No grade before (NaN) is never "better".
+    worsened = changes[changes["new_grade"].map(ranks) > changes["old_grade"].map(ranks)]
     summary = {
         "customers_graded": len(frame),
-        "grades": {grade: int((final == grade).sum()) for grade in GRADES},
-        "suggested": {grade: int((suggested == grade).sum()) for grade in GRADES},
+        "grades": {grade: int((final == grade).sum()) for grade in Grade.values},
+        "suggested": {grade: int((suggested == grade).sum()) for grade in Grade.values},
         "grades_changed": len(changes),
         "grades_worsened": len(worsened),
         "locked_differing_from_rule": int(
@@ -158,10 +155,6 @@ def credit_grades_step(run):
         copy_rows(GradeChange._meta.db_table, _change_rows(changes, run))
 
     return StepResult(rows=len(frame), summary=summary, publish=publish)
-
-
-def _rank_or_minus(grade):
-    return GRADES.index(grade) if grade in GRADES else -1
 
 
 def _change_rows(changes, run):

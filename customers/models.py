@@ -57,7 +57,8 @@ class Tag(models.Model):
 
 
 class Grade(models.TextChoices):
-    """Credit grades (信用等级), best first."""
+    """Credit grades (信用等级). The order of declaration is the order of the grades,
+    best first: A < B < C < D. Everything that compares grades asks this class."""
 
     A = "A", _("A · good credit")
     B = "B", _("B · late but repays")
@@ -65,9 +66,34 @@ class Grade(models.TextChoices):
     D = "D", _("D · poor credit")
 
     @classmethod
+    def ranks(cls):
+        """{grade: rank}, 0 for A … 3 for D; larger is worse."""
+        return {grade: rank for rank, grade in enumerate(cls.values)}
+
+    @classmethod
     def rank(cls, grade):
-        """0 for A … 3 for D; larger is worse."""
-        return "ABCD".index(grade)
+        """0 for A … 3 for D; larger is worse; None for no grade."""
+        return cls.ranks().get(grade)
+
+    @classmethod
+    def is_worse(cls, new, old):
+        """Whether `new` is a worse grade than `old`; False when either is no grade."""
+        new_rank, old_rank = cls.rank(new), cls.rank(old)
+        return new_rank is not None and old_rank is not None and new_rank > old_rank
+
+    @classmethod
+    def or_worse(cls, grade):
+        """The grades from `grade` down to the worst: or_worse(C) is [C, D]."""
+        return cls.values[cls.values.index(grade) :]
+
+    @classmethod
+    def rank_of(cls, field):
+        """SQL: the rank of the grade in `field` (NULL for no grade), for comparisons
+        and ordering in queries."""
+        return models.Case(
+            *(models.When(**{field: grade}, then=rank) for grade, rank in cls.ranks().items()),
+            output_field=models.IntegerField(),
+        )
 
 
 def _bigram_query(value):
@@ -684,7 +710,7 @@ class GradeChange(models.Model):
 
     @property
     def is_worse(self):
-        return bool(self.old_grade) and Grade.rank(self.new_grade) > Grade.rank(self.old_grade)
+        return Grade.is_worse(self.new_grade, self.old_grade)
 
 
 class GradePolicy(models.Model):

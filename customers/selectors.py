@@ -297,16 +297,12 @@ def grade_distribution(user):
     run = PipelineRun.objects.current()
     worsened = []
     if run is not None:
-        # Grades sort alphabetically from best to worst, so "worse" is "later letter".
         worsened = list(
-            GradeChange.objects.filter(
-                run=run,
-                customer__in=visible_customers(user),
-                old_grade__gt="",
-                new_grade__gt=F("old_grade"),
-            )
+            GradeChange.objects.filter(run=run, customer__in=visible_customers(user))
+            .annotate(new_rank=Grade.rank_of("new_grade"), old_rank=Grade.rank_of("old_grade"))
+            .filter(new_rank__gt=F("old_rank"))
             .select_related("customer")
-            .order_by("-new_grade", "customer__name")[:50]
+            .order_by("-new_rank", "customer__name")[:50]
         )
     return {
         "grades": rows,

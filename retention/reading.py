@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from customers.bulk import is_postgresql, read_frame
 from customers.credit import read_payment_history, suggest_grades
-from customers.models import Complaint, CreditRules, Customer, GradeChange, Order
+from customers.models import Complaint, CreditRules, Customer, Grade, GradeChange, Order
 from retention.churn import GRADE_WINDOW_DAYS, TREND_DAYS
 
 STATS_COLUMNS = [
@@ -133,7 +133,9 @@ def read_grades(as_of: dt.date) -> pd.DataFrame:
     until = day_end(as_of)
     poor = pd.DataFrame(
         list(
-            Customer.objects.filter(credit_grade__in=["C", "D"]).values_list("pk", "credit_grade")
+            Customer.objects.filter(credit_grade__in=Grade.or_worse(Grade.C)).values_list(
+                "pk", "credit_grade"
+            )
         ),
         columns=["customer_id", "grade_now"],
     )
@@ -176,7 +178,7 @@ def replay_grades(as_of: dt.date) -> pd.DataFrame:
         ),
         on="customer_id",
     )
-    interesting = frame["grade_now"].isin(["C", "D"]) | (
+    interesting = frame["grade_now"].isin(Grade.or_worse(Grade.C)) | (
         frame["grade_now"] != frame["grade_before"]
     )
     return frame[interesting].reset_index(drop=True)

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from customers.credit import grade_set, read_payment_history, suggest_grades
-from customers.models import CreditRules, Customer, GradeChange, PipelineRun
+from customers.models import CreditRules, Customer, Grade, GradeChange, PipelineRun
 from customers.pipeline import pipeline_run
 from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory, UserFactory
 
@@ -500,3 +500,21 @@ def test_export_scores_lists_only_what_the_user_may_see(cast, tmp_path):
 
     rows = list(load_workbook(target).active.iter_rows(values_only=True))
     assert len(rows) == 4
+
+
+def test_one_grade_order_from_best_to_worst():
+    assert Grade.ranks() == {"A": 0, "B": 1, "C": 2, "D": 3}
+    assert Grade.or_worse(Grade.C) == ["C", "D"] and Grade.or_worse(Grade.A) == Grade.values
+    assert Grade.is_worse("C", "B") and not Grade.is_worse("B", "C")
+    assert not Grade.is_worse("B", "B") and not Grade.is_worse("D", "") and Grade.rank("") is None
+
+
+@pytest.mark.django_db
+def test_grade_rank_orders_and_compares_in_sql(cast):
+    for customer, grade in zip(
+        (cast.rep_customer, cast.teammate_customer, cast.outsider_customer), "DAC", strict=True
+    ):
+        Customer.objects.filter(pk=customer.pk).update(credit_grade=grade)
+    ranked = Customer.objects.annotate(rank=Grade.rank_of("credit_grade")).order_by("rank")
+    assert [c.credit_grade for c in ranked] == ["A", "C", "D"]
+    assert [c.credit_grade for c in ranked.filter(rank__gte=Grade.rank("C"))] == ["C", "D"]
