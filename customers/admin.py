@@ -409,6 +409,7 @@ class CreditRulesAdmin(admin.ModelAdmin):
         "c_late_count",
         "d_overdue_days",
         "d_silence_days",
+        "d_min_paid_percent",
         "default_grade",
     ]
 

@@ -2,7 +2,8 @@
 
 The rule, over invoices due in the look-back window (and any still unpaid):
 - D: marked as refusing to pay, or an invoice overdue more than `d_overdue_days`
-  while no payment at all arrived for more than `d_silence_days`;
+  while less than `d_min_paid_percent` % of the overdue amount was paid in the
+  last `d_silence_days` days (the payment period);
 - C: an invoice overdue beyond the grace period now, or at least `c_late_count`
   invoices paid later than due date + grace;
 - B: anything paid late or overdue at all, within the limits above;
@@ -10,6 +11,17 @@ The rule, over invoices due in the look-back window (and any still unpaid):
 - customers without invoices in the window get `default_grade`.
 Paid on the due date is on time. An invoice counts as paid on the date of the
 payment that completed it.
+
+The share of the overdue amount paid in the payment period is
+    paid / (paid + still overdue)
+where `paid` is what the customer paid in the period, on or after its first day
+(the run's date less `d_silence_days`), against invoices already past their due
+date, and `still overdue` is what remains unpaid on invoices past due at the
+run's date: of the money that was overdue in the period, the part that came in.
+So a year-old debt of ¥12,000 serviced with ¥10 a month is D (¥20 of ¥12,000 in
+60 days), while a customer paying off a tenth or more of it every two months
+stays C; a payment of a new invoice on time does not count. Amounts are compared
+in whole cents: exactly at the percentage is not "less than".
 """
 
 import datetime as dt
@@ -19,9 +31,18 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.bulk import copy_rows, read_frame, update_rows
+from customers.bulk import cents_sql, copy_rows, read_frame, update_rows
 from customers.models import CreditRules, Customer, Grade, GradeChange
 from customers.pipeline import StepResult
+
+HISTORY_COUNTS = [
+    "invoices",
+    "late_within_grace",
+    "late_beyond_grace",
+    "max_overdue_days",
+    "overdue_cents",
+    "overdue_paid_cents",
+]
 
 
 def _days_between(later, earlier):
@@ -40,34 +61,42 @@ SELECT c.id, c.credit_grade, c.suggested_grade, c.grade_locked, c.refuses_to_pay
        COALESCE(agg.late_within_grace, 0) AS late_within_grace,
        COALESCE(agg.late_beyond_grace, 0) AS late_beyond_grace,
        COALESCE(agg.max_overdue_days, 0) AS max_overdue_days,
-       lp.last_payment
+       COALESCE(agg.overdue_cents, 0) AS overdue_cents,
+       COALESCE(op.overdue_paid_cents, 0) AS overdue_paid_cents
 FROM customers_customer c
 LEFT JOIN (
     SELECT inv.customer_id,
            COUNT(*) AS invoices,
-           SUM(CASE WHEN inv.paid >= inv.amount AND inv.last_paid > inv.due_date
+           SUM(CASE WHEN inv.paid_cents >= inv.amount_cents AND inv.last_paid > inv.due_date
                      AND {paid_late_days} <= %(grace)s THEN 1 ELSE 0 END) AS late_within_grace,
-           SUM(CASE WHEN inv.paid >= inv.amount
+           SUM(CASE WHEN inv.paid_cents >= inv.amount_cents
                      AND {paid_late_days} > %(grace)s THEN 1 ELSE 0 END) AS late_beyond_grace,
-           MAX(CASE WHEN inv.paid < inv.amount AND inv.due_date < %(as_of)s
-                    THEN {overdue_days} ELSE 0 END) AS max_overdue_days
+           MAX(CASE WHEN inv.paid_cents < inv.amount_cents AND inv.due_date < %(as_of)s
+                    THEN {overdue_days} ELSE 0 END) AS max_overdue_days,
+           SUM(CASE WHEN inv.paid_cents < inv.amount_cents AND inv.due_date < %(as_of)s
+                    THEN inv.amount_cents - inv.paid_cents ELSE 0 END) AS overdue_cents
     FROM (
-        SELECT i.customer_id, i.due_date, i.amount,
-               COALESCE(p.paid, 0) AS paid, p.last_paid
+        SELECT i.customer_id, i.due_date, {cents_sql("i.amount")} AS amount_cents,
+               COALESCE(p.paid_cents, 0) AS paid_cents, p.last_paid
         FROM customers_invoice i
         LEFT JOIN (
-            SELECT invoice_id, SUM(amount) AS paid, MAX(paid_date) AS last_paid
+            SELECT invoice_id, {cents_sql("SUM(amount)")} AS paid_cents,
+                   MAX(paid_date) AS last_paid
             FROM customers_payment WHERE paid_date <= %(as_of)s GROUP BY invoice_id
         ) p ON p.invoice_id = i.id
         WHERE i.issue_date <= %(as_of)s
-          AND (i.due_date > %(window_start)s OR COALESCE(p.paid, 0) < i.amount)
+          AND (i.due_date > %(window_start)s
+               OR COALESCE(p.paid_cents, 0) < {cents_sql("i.amount")})
     ) inv
     GROUP BY inv.customer_id
 ) agg ON agg.customer_id = c.id
 LEFT JOIN (
-    SELECT customer_id, MAX(paid_date) AS last_payment
-    FROM customers_payment WHERE paid_date <= %(as_of)s GROUP BY customer_id
-) lp ON lp.customer_id = c.id
+    SELECT p.customer_id, {cents_sql("SUM(p.amount)")} AS overdue_paid_cents
+    FROM customers_payment p JOIN customers_invoice i ON i.id = p.invoice_id
+    WHERE p.paid_date <= %(as_of)s AND p.paid_date >= %(period_start)s
+      AND p.paid_date > i.due_date
+    GROUP BY p.customer_id
+) op ON op.customer_id = c.id
 """
 
 
@@ -78,25 +107,26 @@ def read_payment_history(as_of, rules):
         {
             "as_of": as_of,
             "window_start": as_of - dt.timedelta(days=rules.window_days),
+            "period_start": as_of - dt.timedelta(days=rules.d_silence_days),
             "grace": rules.grace_days,
         },
     )
-    for column in ("invoices", "late_within_grace", "late_beyond_grace", "max_overdue_days"):
+    for column in HISTORY_COUNTS:
         frame[column] = frame[column].astype("int64")
     frame["grade_locked"] = frame["grade_locked"].astype(bool)
     frame["refuses_to_pay"] = frame["refuses_to_pay"].astype(bool)
     return frame
 
 
-def suggest_grades(frame, rules, as_of):
+def suggest_grades(frame, rules):
     """The rule's grade for each row of `frame` (columns as read_payment_history returns)."""
-    last_payment = pd.to_datetime(frame["last_payment"])
-    silent_days = (pd.Timestamp(as_of) - last_payment).dt.days.fillna(np.inf)
     overdue = frame["max_overdue_days"]
     late = frame["late_within_grace"] + frame["late_beyond_grace"]
+    paid, still_overdue = frame["overdue_paid_cents"], frame["overdue_cents"]
+    # paid / (paid + still overdue) < percent / 100, in whole numbers.
+    paid_too_little = paid * 100 < rules.d_min_paid_percent * (paid + still_overdue)
     conditions = [
-        frame["refuses_to_pay"]
-        | ((overdue > rules.d_overdue_days) & (silent_days > rules.d_silence_days)),
+        frame["refuses_to_pay"] | ((overdue > rules.d_overdue_days) & paid_too_little),
         (overdue > rules.grace_days) | (frame["late_beyond_grace"] >= rules.c_late_count),
         (late > 0) | (overdue > 0),
         frame["invoices"] == 0,
@@ -133,7 +163,7 @@ def credit_grades_step(run):
     """Pipeline step: suggest a grade for every customer; unlocked grades follow."""
     rules = CreditRules.current()
     frame = read_payment_history(run.as_of, rules)
-    suggested = suggest_grades(frame, rules, run.as_of)
+    suggested = suggest_grades(frame, rules)
     rows, changes = plan_grade_changes(frame, suggested)
     final = frame["credit_grade"].where(frame["grade_locked"], suggested)
     ranks = Grade.ranks()

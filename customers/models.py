@@ -774,13 +774,25 @@ class CreditRules(models.Model):
         _("days overdue for D"),
         default=90,
         help_text=_(
-            "An invoice unpaid this many days past due, with no payment for a while, makes a D."
+            "An invoice unpaid more than this many days past due makes a D, unless the "
+            "customer paid enough of what is overdue in the payment period."
         ),
     )
+    # The payment period of the D rule (the name dates from a rule on the last payment).
     d_silence_days = models.PositiveIntegerField(
-        _("days without payment for D"),
+        _("payment period for D (days)"),
         default=60,
-        help_text=_("How long no payment at all must have arrived for the D rule to apply."),
+        help_text=_("What the customer paid of the overdue amount is counted over these days."),
+    )
+    d_min_paid_percent = models.PositiveSmallIntegerField(
+        _("share of overdue paid to avoid D (%)"),
+        default=10,
+        validators=[MaxValueValidator(100, _("Enter a percentage from 0 to 100."))],
+        help_text=_(
+            "A customer with a long overdue invoice who paid less than this percentage of "
+            "the overdue amount in the payment period gets D; small token payments do not "
+            "count as paying. 0 never gives D for overdue alone; 100 always does."
+        ),
     )
     default_grade = models.CharField(
         _("grade without invoices"),

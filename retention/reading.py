@@ -167,13 +167,13 @@ def replay_grades(as_of: dt.date) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "customer_id": now["id"].to_numpy(),
-            "grade_now": suggest_grades(now, rules, as_of).to_numpy(),
+            "grade_now": suggest_grades(now, rules).to_numpy(),
         }
     ).merge(
         pd.DataFrame(
             {
                 "customer_id": before["id"].to_numpy(),
-                "grade_before": suggest_grades(before, rules, before_date).to_numpy(),
+                "grade_before": suggest_grades(before, rules).to_numpy(),
             }
         ),
         on="customer_id",
