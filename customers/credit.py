@@ -8,7 +8,8 @@ The rule, over invoices due in the look-back window (and any still unpaid):
   invoices paid later than due date + grace;
 - B: anything paid late or overdue at all, within the limits above;
 - A: every invoice paid by its due date and nothing overdue;
-- customers without invoices in the window get `default_grade`.
+- customers without invoices in the window get `default_grade`: they have no
+  credit history (无往来记录) and are shown as such, treated as that grade.
 Paid on the due date is on time. An invoice counts as paid on the date of the
 payment that completed it.
 
@@ -57,6 +58,7 @@ def _grading_sql():
     paid_late_days = _days_between("inv.last_paid", "inv.due_date")
     return f"""
 SELECT c.id, c.credit_grade, c.suggested_grade, c.grade_locked, c.refuses_to_pay,
+       c.has_credit_history,
        COALESCE(agg.invoices, 0) AS invoices,
        COALESCE(agg.late_within_grace, 0) AS late_within_grace,
        COALESCE(agg.late_beyond_grace, 0) AS late_beyond_grace,
@@ -113,8 +115,8 @@ def read_payment_history(as_of, rules):
     )
     for column in HISTORY_COUNTS:
         frame[column] = frame[column].astype("int64")
-    frame["grade_locked"] = frame["grade_locked"].astype(bool)
-    frame["refuses_to_pay"] = frame["refuses_to_pay"].astype(bool)
+    for column in ("grade_locked", "refuses_to_pay", "has_credit_history"):
+        frame[column] = frame[column].astype(bool)
     return frame
 
 
@@ -135,11 +137,25 @@ def suggest_grades(frame, rules):
     return pd.Series(np.select(conditions, choices, default="A"), index=frame.index)
 
 
+def judged_from_history(frame):
+    """Whether the rule judged each customer from a credit history: invoices in the window,
+    or the mark of refusing to pay; the others get `default_grade` for want of one."""
+    return (frame["invoices"] > 0) | frame["refuses_to_pay"]
+
+
 def plan_grade_changes(frame, suggested):
-    """The customer rows to rewrite (id, suggested_grade, credit_grade: each row written
-    once, whichever changed) and the grade moves of unlocked customers to record."""
-    moves = (~frame["grade_locked"]) & (frame["credit_grade"] != suggested)
-    rewrite = moves | (frame["suggested_grade"] != suggested)
+    """The customer rows to rewrite (id, suggested_grade, credit_grade, has_credit_history:
+    each row written once, whichever changed) and the moves of unlocked customers to
+    record: to another grade, or into or out of "no credit history" (no invoice in the
+    window; see customers.models.no_credit_history_q)."""
+    unlocked = ~frame["grade_locked"]
+    history = judged_from_history(frame)
+    was_without = unlocked & ~frame["has_credit_history"] & (frame["credit_grade"] != "")
+    now_without = unlocked & ~history
+    moves = unlocked & ((frame["credit_grade"] != suggested) | (was_without != now_without))
+    rewrite = (
+        moves | (frame["suggested_grade"] != suggested) | (frame["has_credit_history"] != history)
+    )
     rows = pd.DataFrame(
         {
             "id": frame.loc[rewrite, "id"],
@@ -147,6 +163,7 @@ def plan_grade_changes(frame, suggested):
             "credit_grade": frame.loc[rewrite, "credit_grade"].where(
                 ~moves[rewrite], suggested[rewrite]
             ),
+            "has_credit_history": history[rewrite],
         }
     )
     changes = pd.DataFrame(
@@ -154,6 +171,8 @@ def plan_grade_changes(frame, suggested):
             "customer_id": frame.loc[moves, "id"],
             "old_grade": frame.loc[moves, "credit_grade"],
             "new_grade": suggested[moves],
+            "old_no_history": was_without[moves],
+            "new_no_history": now_without[moves],
         }
     )
     return rows, changes
@@ -166,13 +185,20 @@ def credit_grades_step(run):
     suggested = suggest_grades(frame, rules)
     rows, changes = plan_grade_changes(frame, suggested)
     final = frame["credit_grade"].where(frame["grade_locked"], suggested)
+    history = judged_from_history(frame)
+    # Shown as no credit history: unlocked, without invoices; the letters count the rest.
+    without = ~frame["grade_locked"] & ~history
     ranks = Grade.ranks()
-    # No grade before (NaN) is never "better".
-    worsened = changes[changes["new_grade"].map(ranks) > changes["old_grade"].map(ranks)]
+    # No grade before (NaN) is never "better"; no credit history is not a worse grade.
+    worsened = changes[
+        (changes["new_grade"].map(ranks) > changes["old_grade"].map(ranks))
+        & ~changes["new_no_history"]
+    ]
     summary = {
         "customers_graded": len(frame),
-        "grades": {grade: int((final == grade).sum()) for grade in Grade.values},
-        "suggested": {grade: int((suggested == grade).sum()) for grade in Grade.values},
+        "grades": {grade: int(((final == grade) & ~without).sum()) for grade in Grade.values},
+        "without_credit_history": int(without.sum()),
+        "suggested": {grade: int(((suggested == grade) & history).sum()) for grade in Grade.values},
         "grades_changed": len(changes),
         "grades_worsened": len(worsened),
         "locked_differing_from_rule": int(
@@ -202,26 +228,36 @@ def _change_rows(changes, run):
 def grades_set(*, customers, grade, locked, lock_reason="", reason, by) -> int:
     """An admin's change of grade or lock for every customer of the queryset, set-wise;
     each customer whose grade or lock changes gets a record of who, when and why.
-    Returns how many customers were set."""
+    Returns how many customers were set.
+
+    For a customer without credit history a locked grade is the admin's assessment and
+    is shown as that grade; an unlocked one is what they are treated as until the next
+    run gives them the rule's grade again."""
     if grade not in Grade.values:
         raise ValueError(f"Unknown credit grade {grade!r}")
     if locked and not lock_reason.strip():
         raise ValueError("A locked grade needs a reason")
-    current = list(customers.select_for_update().values_list("pk", "credit_grade", "grade_locked"))
+    current = list(
+        customers.select_for_update().values_list(
+            "pk", "credit_grade", "grade_locked", "has_credit_history"
+        )
+    )
     GradeChange.objects.bulk_create(
         GradeChange(
             customer_id=pk,
             old_grade=old_grade,
             new_grade=grade,
+            old_no_history=bool(old_grade) and not was_locked and not history,
+            new_no_history=not locked and not history,
             source=GradeChange.Source.MANUAL,
             changed_by=by,
             reason=(reason or lock_reason).strip(),
             locked=locked,
         )
-        for pk, old_grade, was_locked in current
+        for pk, old_grade, was_locked, history in current
         if old_grade != grade or was_locked != locked
     )
-    return Customer.objects.filter(pk__in=[pk for pk, _grade, _locked in current]).update(
+    return Customer.objects.filter(pk__in=[row[0] for row in current]).update(
         credit_grade=grade,
         grade_locked=locked,
         grade_lock_reason=lock_reason.strip() if locked else "",

@@ -96,6 +96,35 @@ class Grade(models.TextChoices):
         )
 
 
+# The list filter's value for "no credit history" beside the grade letters.
+NO_CREDIT_HISTORY = "none"
+
+
+def no_credit_history_q(prefix=""):
+    """Customers shown as having no credit history (无往来记录): graded, with no invoice
+    in the look-back window at the last run (nor marked as refusing to pay), and a grade
+    the rule gave (unlocked); the
+    grade in force is the one they are treated as. A locked grade is an admin's
+    assessment and is shown as that grade. `prefix` reaches the customer through a
+    relation, e.g. "customer__"."""
+    return Q(**{f"{prefix}has_credit_history": False, f"{prefix}grade_locked": False}) & ~Q(
+        **{f"{prefix}credit_grade": ""}
+    )
+
+
+def credit_grade_q(values, prefix=""):
+    """Customers whose grade as shown is one of `values`: grade letters (judged from a
+    credit history, or locked by an admin) and NO_CREDIT_HISTORY."""
+    no_history = no_credit_history_q(prefix)
+    condition = Q(pk__in=[])
+    grades = [value for value in values if value in Grade.values]
+    if grades:
+        condition |= Q(**{f"{prefix}credit_grade__in": grades}) & ~no_history
+    if NO_CREDIT_HISTORY in values:
+        condition |= no_history
+    return condition
+
+
 def _bigram_query(value):
     """A tsquery matching names that contain every character bigram of `value`."""
     value = value.upper()
@@ -145,6 +174,9 @@ class CustomerQuerySet(models.QuerySet):
 
     def with_overdue(self):
         return self.filter(overdue_amount__gt=0)
+
+    def without_credit_history(self):
+        return self.filter(no_credit_history_q())
 
     def with_open_complaint(self):
         return self.filter(Exists(Complaint.objects.open().filter(customer=OuterRef("pk"))))
@@ -241,6 +273,16 @@ class Customer(models.Model):
         help_text=_("A locked grade is kept as it is; the nightly rule only suggests."),
     )
     grade_lock_reason = models.CharField(_("reason for the lock"), max_length=255, blank=True)
+    # Written by the nightly rule with the suggestion: without invoices in the window the
+    # customer is shown as having no credit history (see no_credit_history_q).
+    has_credit_history = models.BooleanField(
+        _("credit history"),
+        default=False,
+        help_text=_(
+            "Had invoices in the look-back window, or is marked as refusing to pay, at the "
+            "last nightly run."
+        ),
+    )
     refuses_to_pay = models.BooleanField(
         _("refuses to pay"),
         default=False,
@@ -255,6 +297,7 @@ class Customer(models.Model):
             "overdue_amount",
             "updated_at",
             "suggested_grade",
+            "has_credit_history",
         ]
     )
     objects = CustomerQuerySet.as_manager()
@@ -278,6 +321,11 @@ class Customer(models.Model):
             models.Index(fields=["kind", "name", "id"], name="customer_kind_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
             models.Index(fields=["credit_grade", "name", "id"], name="customer_grade_idx"),
+            models.Index(
+                fields=["name", "id"],
+                name="customer_no_history_idx",
+                condition=no_credit_history_q(),
+            ),
             models.Index(fields=["outstanding_amount", "id"], name="customer_outstanding_idx"),
             models.Index(
                 fields=["overdue_amount", "id"],
@@ -288,6 +336,11 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def no_credit_history(self):
+        """Shown as having no credit history: the same rule as no_credit_history_q."""
+        return bool(self.credit_grade) and not self.has_credit_history and not self.grade_locked
 
     def clean(self):
         if self.grade_locked and not self.grade_lock_reason.strip():
@@ -673,6 +726,9 @@ class GradeChange(models.Model):
     )
     old_grade = models.CharField(_("old grade"), max_length=1, choices=Grade, blank=True)
     new_grade = models.CharField(_("new grade"), max_length=1, choices=Grade)
+    # Either side may be "no credit history, treated as <grade>" (see no_credit_history_q).
+    old_no_history = models.BooleanField(_("old: no credit history"), default=False)
+    new_no_history = models.BooleanField(_("new: no credit history"), default=False)
     source = models.CharField(_("source"), max_length=10, choices=Source)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -710,7 +766,8 @@ class GradeChange(models.Model):
 
     @property
     def is_worse(self):
-        return Grade.is_worse(self.new_grade, self.old_grade)
+        """A worse grade judged from payments; going to no credit history is not worse."""
+        return not self.new_no_history and Grade.is_worse(self.new_grade, self.old_grade)
 
 
 class GradePolicy(models.Model):
@@ -795,11 +852,14 @@ class CreditRules(models.Model):
         ),
     )
     default_grade = models.CharField(
-        _("grade without invoices"),
+        _("grade without credit history"),
         max_length=1,
         choices=Grade,
         default=Grade.B,
-        help_text=_("Given to customers who have no invoice in the window."),
+        help_text=_(
+            "Customers with no invoice in the window are shown as having no credit history "
+            "and treated as this grade: its credit limit, payment terms and advice apply."
+        ),
     )
 
     class Meta:

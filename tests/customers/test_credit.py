@@ -558,8 +558,9 @@ class TestPages:
         assert "1 unpaid invoice issued to a D customer" in page.content.decode()
 
     def test_list_filters_and_sorts_by_grade(self, cast, client_for):
-        Customer.objects.filter(pk=cast.rep_customer.pk).update(credit_grade="D")
-        Customer.objects.filter(pk=cast.teammate_customer.pk).update(credit_grade="A")
+        graded = {"has_credit_history": True}
+        Customer.objects.filter(pk=cast.rep_customer.pk).update(credit_grade="D", **graded)
+        Customer.objects.filter(pk=cast.teammate_customer.pk).update(credit_grade="A", **graded)
         client = client_for(cast.manager)
         response = client.get(reverse("customer-list"), {"credit_grade": ["D"]})
         assert [c.name for c in response.context["page"]] == ["上海锦江酒店"]
