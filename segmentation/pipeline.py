@@ -40,7 +40,7 @@ SNAPSHOT_COLUMNS = [
     Column("m_score", "int2"),
     Column("segment", "text"),
     Column("value_tier", "text"),
-    Column("value_rank", "int4"),
+    Column("value_rank", "int4", nullable=True),
 ]
 # A million groups fit in memory with this; PostgreSQL's default (4 MB) spills to disk.
 AGGREGATION_WORK_MEM = "256MB"
@@ -118,7 +118,7 @@ def score_rows(scored, run_id):
             "m_score": rows["m_score"].to_numpy(),
             "segment": rows["segment"].to_numpy(),
             "value_tier": rows["value_tier"].to_numpy(),
-            "value_rank": rows["value_rank"].to_numpy(),
+            "value_rank": rows["value_rank"].array,
         }
     )
 
