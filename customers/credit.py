@@ -19,10 +19,11 @@ where `paid` is what the customer paid in the period, on or after its first day
 (the run's date less `d_silence_days`), against invoices already past their due
 date, and `still overdue` is what remains unpaid on invoices past due at the
 run's date: of the money that was overdue in the period, the part that came in.
-So a year-old debt of ¥12,000 serviced with ¥10 a month is D (¥20 of ¥12,000 in
-60 days), while a customer paying off a tenth or more of it every two months
-stays C; a payment of a new invoice on time does not count. Amounts are compared
-in whole cents: exactly at the percentage is not "less than".
+With the defaults (90 days, 60 days, 10 %) a year-old debt of ¥12,000 serviced
+with ¥10 a month is D (¥20 of ¥12,000 in 60 days), while a customer who pays a
+tenth or more of what is overdue every 60 days stays C; paying a new invoice on
+time does not count. Amounts are compared in whole cents: exactly at the
+percentage is not "less than".
 """
 
 import datetime as dt
@@ -36,7 +37,7 @@ from customers.bulk import cents_sql, copy_rows, read_frame, update_rows
 from customers.models import CreditRules, Customer, Grade, GradeChange
 from customers.pipeline import StepResult
 
-HISTORY_COUNTS = [
+_WHOLE_NUMBERS = [
     "invoices",
     "late_within_grace",
     "late_beyond_grace",
@@ -113,7 +114,7 @@ def read_payment_history(as_of, rules):
             "grace": rules.grace_days,
         },
     )
-    for column in HISTORY_COUNTS:
+    for column in _WHOLE_NUMBERS:
         frame[column] = frame[column].astype("int64")
     for column in ("grade_locked", "refuses_to_pay", "has_credit_history"):
         frame[column] = frame[column].astype(bool)
