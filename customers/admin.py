@@ -114,7 +114,17 @@ class CustomerAdminForm(forms.ModelForm):
 class GradeChangeInline(admin.TabularInline):
     model = GradeChange
     extra = 0
-    fields = ["changed_at", "old_grade", "new_grade", "source", "changed_by", "locked", "reason"]
+    fields = [
+        "changed_at",
+        "old_grade",
+        "old_no_history",
+        "new_grade",
+        "new_no_history",
+        "source",
+        "changed_by",
+        "locked",
+        "reason",
+    ]
     readonly_fields = fields
     can_delete = False
     ordering = ["-changed_at", "-id"]
@@ -167,6 +177,7 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         "outstanding_amount",
         "overdue_amount",
         "suggested_grade",
+        "has_credit_history",
         "created_at",
         "updated_at",
     ]
@@ -186,6 +197,7 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
                 "fields": [
                     "credit_grade",
                     "suggested_grade",
+                    "has_credit_history",
                     "grade_locked",
                     "grade_lock_reason",
                     "refuses_to_pay",
@@ -376,6 +388,7 @@ class GradeChangeAdmin(ReadOnlyAdmin):
         "customer",
         "old_grade",
         "new_grade",
+        "new_no_history",
         "source",
         "changed_by",
         "changed_at",
@@ -409,6 +422,7 @@ class CreditRulesAdmin(admin.ModelAdmin):
         "c_late_count",
         "d_overdue_days",
         "d_silence_days",
+        "d_min_paid_percent",
         "default_grade",
     ]
 

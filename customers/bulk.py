@@ -15,6 +15,14 @@ def is_postgresql():
     return connection.vendor == "postgresql"
 
 
+def cents_sql(amount):
+    """SQL for the whole cents of the amount expression `amount`, exact on every database
+    (SQLite keeps amounts as floating point, so it rounds first)."""
+    if is_postgresql():
+        return f"CAST({amount} * 100 AS BIGINT)"
+    return f"CAST(ROUND({amount} * 100) AS INTEGER)"
+
+
 def read_frame(sql, params=(), columns=None):
     """Run one query and return its rows as a DataFrame."""
     with connection.cursor() as cursor:

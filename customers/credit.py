@@ -2,14 +2,28 @@
 
 The rule, over invoices due in the look-back window (and any still unpaid):
 - D: marked as refusing to pay, or an invoice overdue more than `d_overdue_days`
-  while no payment at all arrived for more than `d_silence_days`;
+  while less than `d_min_paid_percent` % of the overdue amount was paid in the
+  last `d_silence_days` days (the payment period);
 - C: an invoice overdue beyond the grace period now, or at least `c_late_count`
   invoices paid later than due date + grace;
 - B: anything paid late or overdue at all, within the limits above;
 - A: every invoice paid by its due date and nothing overdue;
-- customers without invoices in the window get `default_grade`.
+- customers without invoices in the window get `default_grade`: they have no
+  credit history (无往来记录) and are shown as such, treated as that grade.
 Paid on the due date is on time. An invoice counts as paid on the date of the
 payment that completed it.
+
+The share of the overdue amount paid in the payment period is
+    paid / (paid + still overdue)
+where `paid` is what the customer paid in the period, on or after its first day
+(the run's date less `d_silence_days`), against invoices already past their due
+date, and `still overdue` is what remains unpaid on invoices past due at the
+run's date: of the money that was overdue in the period, the part that came in.
+With the defaults (90 days, 60 days, 10 %) a year-old debt of ¥12,000 serviced
+with ¥10 a month is D (¥20 of ¥12,000 in 60 days), while a customer who pays a
+tenth or more of what is overdue every 60 days stays C; paying a new invoice on
+time does not count. Amounts are compared in whole cents: exactly at the
+percentage is not "less than".
 """
 
 import datetime as dt
@@ -19,11 +33,18 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.bulk import copy_rows, read_frame, update_rows
+from customers.bulk import cents_sql, copy_rows, read_frame, update_rows
 from customers.models import CreditRules, Customer, Grade, GradeChange
 from customers.pipeline import StepResult
 
-GRADES = ["A", "B", "C", "D"]
+_WHOLE_NUMBERS = [
+    "invoices",
+    "late_within_grace",
+    "late_beyond_grace",
+    "max_overdue_days",
+    "overdue_cents",
+    "overdue_paid_cents",
+]
 
 
 def _days_between(later, earlier):
@@ -38,38 +59,47 @@ def _grading_sql():
     paid_late_days = _days_between("inv.last_paid", "inv.due_date")
     return f"""
 SELECT c.id, c.credit_grade, c.suggested_grade, c.grade_locked, c.refuses_to_pay,
+       c.has_credit_history,
        COALESCE(agg.invoices, 0) AS invoices,
        COALESCE(agg.late_within_grace, 0) AS late_within_grace,
        COALESCE(agg.late_beyond_grace, 0) AS late_beyond_grace,
        COALESCE(agg.max_overdue_days, 0) AS max_overdue_days,
-       lp.last_payment
+       COALESCE(agg.overdue_cents, 0) AS overdue_cents,
+       COALESCE(op.overdue_paid_cents, 0) AS overdue_paid_cents
 FROM customers_customer c
 LEFT JOIN (
     SELECT inv.customer_id,
            COUNT(*) AS invoices,
-           SUM(CASE WHEN inv.paid >= inv.amount AND inv.last_paid > inv.due_date
+           SUM(CASE WHEN inv.paid_cents >= inv.amount_cents AND inv.last_paid > inv.due_date
                      AND {paid_late_days} <= %(grace)s THEN 1 ELSE 0 END) AS late_within_grace,
-           SUM(CASE WHEN inv.paid >= inv.amount
+           SUM(CASE WHEN inv.paid_cents >= inv.amount_cents
                      AND {paid_late_days} > %(grace)s THEN 1 ELSE 0 END) AS late_beyond_grace,
-           MAX(CASE WHEN inv.paid < inv.amount AND inv.due_date < %(as_of)s
-                    THEN {overdue_days} ELSE 0 END) AS max_overdue_days
+           MAX(CASE WHEN inv.paid_cents < inv.amount_cents AND inv.due_date < %(as_of)s
+                    THEN {overdue_days} ELSE 0 END) AS max_overdue_days,
+           SUM(CASE WHEN inv.paid_cents < inv.amount_cents AND inv.due_date < %(as_of)s
+                    THEN inv.amount_cents - inv.paid_cents ELSE 0 END) AS overdue_cents
     FROM (
-        SELECT i.customer_id, i.due_date, i.amount,
-               COALESCE(p.paid, 0) AS paid, p.last_paid
+        SELECT i.customer_id, i.due_date, {cents_sql("i.amount")} AS amount_cents,
+               COALESCE(p.paid_cents, 0) AS paid_cents, p.last_paid
         FROM customers_invoice i
         LEFT JOIN (
-            SELECT invoice_id, SUM(amount) AS paid, MAX(paid_date) AS last_paid
+            SELECT invoice_id, {cents_sql("SUM(amount)")} AS paid_cents,
+                   MAX(paid_date) AS last_paid
             FROM customers_payment WHERE paid_date <= %(as_of)s GROUP BY invoice_id
         ) p ON p.invoice_id = i.id
         WHERE i.issue_date <= %(as_of)s
-          AND (i.due_date > %(window_start)s OR COALESCE(p.paid, 0) < i.amount)
+          AND (i.due_date > %(window_start)s
+               OR COALESCE(p.paid_cents, 0) < {cents_sql("i.amount")})
     ) inv
     GROUP BY inv.customer_id
 ) agg ON agg.customer_id = c.id
 LEFT JOIN (
-    SELECT customer_id, MAX(paid_date) AS last_payment
-    FROM customers_payment WHERE paid_date <= %(as_of)s GROUP BY customer_id
-) lp ON lp.customer_id = c.id
+    SELECT p.customer_id, {cents_sql("SUM(p.amount)")} AS overdue_paid_cents
+    FROM customers_payment p JOIN customers_invoice i ON i.id = p.invoice_id
+    WHERE p.paid_date <= %(as_of)s AND p.paid_date >= %(period_start)s
+      AND p.paid_date > i.due_date
+    GROUP BY p.customer_id
+) op ON op.customer_id = c.id
 """
 
 
@@ -80,25 +110,26 @@ def read_payment_history(as_of, rules):
         {
             "as_of": as_of,
             "window_start": as_of - dt.timedelta(days=rules.window_days),
+            "period_start": as_of - dt.timedelta(days=rules.d_silence_days),
             "grace": rules.grace_days,
         },
     )
-    for column in ("invoices", "late_within_grace", "late_beyond_grace", "max_overdue_days"):
+    for column in _WHOLE_NUMBERS:
         frame[column] = frame[column].astype("int64")
-    frame["grade_locked"] = frame["grade_locked"].astype(bool)
-    frame["refuses_to_pay"] = frame["refuses_to_pay"].astype(bool)
+    for column in ("grade_locked", "refuses_to_pay", "has_credit_history"):
+        frame[column] = frame[column].astype(bool)
     return frame
 
 
-def suggest_grades(frame, rules, as_of):
+def suggest_grades(frame, rules):
     """The rule's grade for each row of `frame` (columns as read_payment_history returns)."""
-    last_payment = pd.to_datetime(frame["last_payment"])
-    silent_days = (pd.Timestamp(as_of) - last_payment).dt.days.fillna(np.inf)
     overdue = frame["max_overdue_days"]
     late = frame["late_within_grace"] + frame["late_beyond_grace"]
+    paid, still_overdue = frame["overdue_paid_cents"], frame["overdue_cents"]
+    # paid / (paid + still overdue) < percent / 100, in whole numbers.
+    paid_too_little = paid * 100 < rules.d_min_paid_percent * (paid + still_overdue)
     conditions = [
-        frame["refuses_to_pay"]
-        | ((overdue > rules.d_overdue_days) & (silent_days > rules.d_silence_days)),
+        frame["refuses_to_pay"] | ((overdue > rules.d_overdue_days) & paid_too_little),
         (overdue > rules.grace_days) | (frame["late_beyond_grace"] >= rules.c_late_count),
         (late > 0) | (overdue > 0),
         frame["invoices"] == 0,
@@ -107,11 +138,25 @@ def suggest_grades(frame, rules, as_of):
     return pd.Series(np.select(conditions, choices, default="A"), index=frame.index)
 
 
+def judged_from_history(frame):
+    """Whether the rule judged each customer from a credit history: invoices in the window,
+    or the mark of refusing to pay; the others get `default_grade` for want of one."""
+    return (frame["invoices"] > 0) | frame["refuses_to_pay"]
+
+
 def plan_grade_changes(frame, suggested):
-    """The customer rows to rewrite (id, suggested_grade, credit_grade: each row written
-    once, whichever changed) and the grade moves of unlocked customers to record."""
-    moves = (~frame["grade_locked"]) & (frame["credit_grade"] != suggested)
-    rewrite = moves | (frame["suggested_grade"] != suggested)
+    """The customer rows to rewrite (id, suggested_grade, credit_grade, has_credit_history:
+    each row written once, whichever changed) and the moves of unlocked customers to
+    record: to another grade, or into or out of "no credit history" (no invoice in the
+    window; see customers.models.no_credit_history_q)."""
+    unlocked = ~frame["grade_locked"]
+    history = judged_from_history(frame)
+    was_without = unlocked & ~frame["has_credit_history"] & (frame["credit_grade"] != "")
+    now_without = unlocked & ~history
+    moves = unlocked & ((frame["credit_grade"] != suggested) | (was_without != now_without))
+    rewrite = (
+        moves | (frame["suggested_grade"] != suggested) | (frame["has_credit_history"] != history)
+    )
     rows = pd.DataFrame(
         {
             "id": frame.loc[rewrite, "id"],
@@ -119,6 +164,7 @@ def plan_grade_changes(frame, suggested):
             "credit_grade": frame.loc[rewrite, "credit_grade"].where(
                 ~moves[rewrite], suggested[rewrite]
             ),
+            "has_credit_history": history[rewrite],
         }
     )
     changes = pd.DataFrame(
@@ -126,6 +172,8 @@ def plan_grade_changes(frame, suggested):
             "customer_id": frame.loc[moves, "id"],
             "old_grade": frame.loc[moves, "credit_grade"],
             "new_grade": suggested[moves],
+            "old_no_history": was_without[moves],
+            "new_no_history": now_without[moves],
         }
     )
     return rows, changes
@@ -135,17 +183,23 @@ def credit_grades_step(run):
     """Pipeline step: suggest a grade for every customer; unlocked grades follow."""
     rules = CreditRules.current()
     frame = read_payment_history(run.as_of, rules)
-    suggested = suggest_grades(frame, rules, run.as_of)
+    suggested = suggest_grades(frame, rules)
     rows, changes = plan_grade_changes(frame, suggested)
     final = frame["credit_grade"].where(frame["grade_locked"], suggested)
+    history = judged_from_history(frame)
+    # Shown as no credit history: unlocked, without invoices; the letters count the rest.
+    without = ~frame["grade_locked"] & ~history
+    ranks = Grade.ranks()
+    # No grade before (NaN) is never "better"; no credit history is not a worse grade.
     worsened = changes[
-        (changes["old_grade"] != "")
-        & (changes["new_grade"].map(GRADES.index) > changes["old_grade"].map(_rank_or_minus))
+        (changes["new_grade"].map(ranks) > changes["old_grade"].map(ranks))
+        & ~changes["new_no_history"]
     ]
     summary = {
         "customers_graded": len(frame),
-        "grades": {grade: int((final == grade).sum()) for grade in GRADES},
-        "suggested": {grade: int((suggested == grade).sum()) for grade in GRADES},
+        "grades": {grade: int(((final == grade) & ~without).sum()) for grade in Grade.values},
+        "without_credit_history": int(without.sum()),
+        "suggested": {grade: int(((suggested == grade) & history).sum()) for grade in Grade.values},
         "grades_changed": len(changes),
         "grades_worsened": len(worsened),
         "locked_differing_from_rule": int(
@@ -158,10 +212,6 @@ def credit_grades_step(run):
         copy_rows(GradeChange._meta.db_table, _change_rows(changes, run))
 
     return StepResult(rows=len(frame), summary=summary, publish=publish)
-
-
-def _rank_or_minus(grade):
-    return GRADES.index(grade) if grade in GRADES else -1
 
 
 def _change_rows(changes, run):
@@ -179,26 +229,36 @@ def _change_rows(changes, run):
 def grades_set(*, customers, grade, locked, lock_reason="", reason, by) -> int:
     """An admin's change of grade or lock for every customer of the queryset, set-wise;
     each customer whose grade or lock changes gets a record of who, when and why.
-    Returns how many customers were set."""
+    Returns how many customers were set.
+
+    For a customer without credit history a locked grade is the admin's assessment and
+    is shown as that grade; an unlocked one is what they are treated as until the next
+    run gives them the rule's grade again."""
     if grade not in Grade.values:
         raise ValueError(f"Unknown credit grade {grade!r}")
     if locked and not lock_reason.strip():
         raise ValueError("A locked grade needs a reason")
-    current = list(customers.select_for_update().values_list("pk", "credit_grade", "grade_locked"))
+    current = list(
+        customers.select_for_update().values_list(
+            "pk", "credit_grade", "grade_locked", "has_credit_history"
+        )
+    )
     GradeChange.objects.bulk_create(
         GradeChange(
             customer_id=pk,
             old_grade=old_grade,
             new_grade=grade,
+            old_no_history=bool(old_grade) and not was_locked and not history,
+            new_no_history=not locked and not history,
             source=GradeChange.Source.MANUAL,
             changed_by=by,
             reason=(reason or lock_reason).strip(),
             locked=locked,
         )
-        for pk, old_grade, was_locked in current
+        for pk, old_grade, was_locked, history in current
         if old_grade != grade or was_locked != locked
     )
-    return Customer.objects.filter(pk__in=[pk for pk, _grade, _locked in current]).update(
+    return Customer.objects.filter(pk__in=[row[0] for row in current]).update(
         credit_grade=grade,
         grade_locked=locked,
         grade_lock_reason=lock_reason.strip() if locked else "",

@@ -6,10 +6,25 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
-from customers.models import Customer, Grade, Tag
+from customers.models import NO_CREDIT_HISTORY, Customer, Grade, Tag, credit_grade_q
 from customers.widgets import speed_up_selects
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+def credit_grade_filter(prefix=""):
+    """The grades as shown (A … D and no credit history), for lists of customers or of rows
+    that reach the customer through `prefix` (e.g. "customer__")."""
+
+    def filter_grades(queryset, name, values):
+        return queryset.filter(credit_grade_q(values, prefix))
+
+    return django_filters.MultipleChoiceFilter(
+        label=_("Credit grade"),
+        choices=[*Grade.choices, (NO_CREDIT_HISTORY, _("No credit history"))],
+        widget=forms.CheckboxSelectMultiple,
+        method=filter_grades,
+    )
 
 
 @dataclass(frozen=True)
@@ -78,9 +93,7 @@ class CustomerFilter(django_filters.FilterSet):
     tag = django_filters.ModelChoiceFilter(
         label=_("Tag"), field_name="tags", queryset=Tag.objects.all()
     )
-    credit_grade = django_filters.MultipleChoiceFilter(
-        label=_("Credit grade"), choices=Grade.choices, widget=forms.CheckboxSelectMultiple
-    )
+    credit_grade = credit_grade_filter()
     has_overdue = django_filters.ChoiceFilter(
         label=_("Has overdue"), choices=YES_NO, method="filter_overdue"
     )

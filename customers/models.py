@@ -57,7 +57,8 @@ class Tag(models.Model):
 
 
 class Grade(models.TextChoices):
-    """Credit grades (信用等级), best first."""
+    """Credit grades (信用等级). The order of declaration is the order of the grades,
+    best first: A < B < C < D. Everything that compares grades asks this class."""
 
     A = "A", _("A · good credit")
     B = "B", _("B · late but repays")
@@ -65,9 +66,63 @@ class Grade(models.TextChoices):
     D = "D", _("D · poor credit")
 
     @classmethod
+    def ranks(cls):
+        """{grade: rank}, 0 for A … 3 for D; larger is worse."""
+        return {grade: rank for rank, grade in enumerate(cls.values)}
+
+    @classmethod
     def rank(cls, grade):
-        """0 for A … 3 for D; larger is worse."""
-        return "ABCD".index(grade)
+        """0 for A … 3 for D; larger is worse; None for no grade."""
+        return cls.ranks().get(grade)
+
+    @classmethod
+    def is_worse(cls, new, old):
+        """Whether `new` is a worse grade than `old`; False when either is no grade."""
+        new_rank, old_rank = cls.rank(new), cls.rank(old)
+        return new_rank is not None and old_rank is not None and new_rank > old_rank
+
+    @classmethod
+    def or_worse(cls, grade):
+        """The grades from `grade` down to the worst: or_worse(C) is [C, D]."""
+        return cls.values[cls.values.index(grade) :]
+
+    @classmethod
+    def rank_of(cls, field):
+        """SQL: the rank of the grade in `field` (NULL for no grade), for comparisons
+        and ordering in queries."""
+        return models.Case(
+            *(models.When(**{field: grade}, then=rank) for grade, rank in cls.ranks().items()),
+            output_field=models.IntegerField(),
+        )
+
+
+# The list filter's value for "no credit history" beside the grade letters.
+NO_CREDIT_HISTORY = "none"
+
+
+def no_credit_history_q(prefix=""):
+    """Customers shown as having no credit history (无往来记录): graded, with no invoice
+    in the look-back window at the last run (nor marked as refusing to pay), and a grade
+    the rule gave (unlocked); the
+    grade in force is the one they are treated as. A locked grade is an admin's
+    assessment and is shown as that grade. `prefix` reaches the customer through a
+    relation, e.g. "customer__"."""
+    return Q(**{f"{prefix}has_credit_history": False, f"{prefix}grade_locked": False}) & ~Q(
+        **{f"{prefix}credit_grade": ""}
+    )
+
+
+def credit_grade_q(values, prefix=""):
+    """Customers whose grade as shown is one of `values`: grade letters (judged from a
+    credit history, or locked by an admin) and NO_CREDIT_HISTORY."""
+    no_history = no_credit_history_q(prefix)
+    condition = Q(pk__in=[])
+    grades = [value for value in values if value in Grade.values]
+    if grades:
+        condition |= Q(**{f"{prefix}credit_grade__in": grades}) & ~no_history
+    if NO_CREDIT_HISTORY in values:
+        condition |= no_history
+    return condition
 
 
 def _bigram_query(value):
@@ -119,6 +174,9 @@ class CustomerQuerySet(models.QuerySet):
 
     def with_overdue(self):
         return self.filter(overdue_amount__gt=0)
+
+    def without_credit_history(self):
+        return self.filter(no_credit_history_q())
 
     def with_open_complaint(self):
         return self.filter(Exists(Complaint.objects.open().filter(customer=OuterRef("pk"))))
@@ -215,6 +273,16 @@ class Customer(models.Model):
         help_text=_("A locked grade is kept as it is; the nightly rule only suggests."),
     )
     grade_lock_reason = models.CharField(_("reason for the lock"), max_length=255, blank=True)
+    # Written by the nightly rule with the suggestion: without invoices in the window the
+    # customer is shown as having no credit history (see no_credit_history_q).
+    has_credit_history = models.BooleanField(
+        _("credit history"),
+        default=False,
+        help_text=_(
+            "Had invoices in the look-back window, or is marked as refusing to pay, at the "
+            "last nightly run."
+        ),
+    )
     refuses_to_pay = models.BooleanField(
         _("refuses to pay"),
         default=False,
@@ -229,6 +297,7 @@ class Customer(models.Model):
             "overdue_amount",
             "updated_at",
             "suggested_grade",
+            "has_credit_history",
         ]
     )
     objects = CustomerQuerySet.as_manager()
@@ -252,6 +321,11 @@ class Customer(models.Model):
             models.Index(fields=["kind", "name", "id"], name="customer_kind_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
             models.Index(fields=["credit_grade", "name", "id"], name="customer_grade_idx"),
+            models.Index(
+                fields=["name", "id"],
+                name="customer_no_history_idx",
+                condition=no_credit_history_q(),
+            ),
             models.Index(fields=["outstanding_amount", "id"], name="customer_outstanding_idx"),
             models.Index(
                 fields=["overdue_amount", "id"],
@@ -262,6 +336,11 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def no_credit_history(self):
+        """Shown as having no credit history: the same rule as no_credit_history_q."""
+        return bool(self.credit_grade) and not self.has_credit_history and not self.grade_locked
 
     def clean(self):
         if self.grade_locked and not self.grade_lock_reason.strip():
@@ -647,6 +726,9 @@ class GradeChange(models.Model):
     )
     old_grade = models.CharField(_("old grade"), max_length=1, choices=Grade, blank=True)
     new_grade = models.CharField(_("new grade"), max_length=1, choices=Grade)
+    # Either side may be "no credit history, treated as <grade>" (see no_credit_history_q).
+    old_no_history = models.BooleanField(_("old: no credit history"), default=False)
+    new_no_history = models.BooleanField(_("new: no credit history"), default=False)
     source = models.CharField(_("source"), max_length=10, choices=Source)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -684,7 +766,8 @@ class GradeChange(models.Model):
 
     @property
     def is_worse(self):
-        return bool(self.old_grade) and Grade.rank(self.new_grade) > Grade.rank(self.old_grade)
+        """A worse grade judged from payments; going to no credit history is not worse."""
+        return not self.new_no_history and Grade.is_worse(self.new_grade, self.old_grade)
 
 
 class GradePolicy(models.Model):
@@ -748,20 +831,35 @@ class CreditRules(models.Model):
         _("days overdue for D"),
         default=90,
         help_text=_(
-            "An invoice unpaid this many days past due, with no payment for a while, makes a D."
+            "An invoice unpaid more than this many days past due makes a D, unless the "
+            "customer paid enough of what is overdue in the payment period."
         ),
     )
+    # The payment period of the D rule (the name dates from a rule on the last payment).
     d_silence_days = models.PositiveIntegerField(
-        _("days without payment for D"),
+        _("payment period for D (days)"),
         default=60,
-        help_text=_("How long no payment at all must have arrived for the D rule to apply."),
+        help_text=_("What the customer paid of the overdue amount is counted over these days."),
+    )
+    d_min_paid_percent = models.PositiveSmallIntegerField(
+        _("share of overdue paid to avoid D (%)"),
+        default=10,
+        validators=[MaxValueValidator(100, _("Enter a percentage from 0 to 100."))],
+        help_text=_(
+            "A customer with a long overdue invoice who paid less than this percentage of "
+            "the overdue amount in the payment period gets D; small token payments do not "
+            "count as paying. 0 never gives D for overdue alone; 100 always does."
+        ),
     )
     default_grade = models.CharField(
-        _("grade without invoices"),
+        _("grade without credit history"),
         max_length=1,
         choices=Grade,
         default=Grade.B,
-        help_text=_("Given to customers who have no invoice in the window."),
+        help_text=_(
+            "Customers with no invoice in the window are shown as having no credit history "
+            "and treated as this grade: its credit limit, payment terms and advice apply."
+        ),
     )
 
     class Meta:

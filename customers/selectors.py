@@ -4,7 +4,19 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -13,6 +25,7 @@ from django.utils.translation import ngettext
 
 from customers.access import can_see_all_customers, managed_team_ids
 from customers.models import (
+    NO_CREDIT_HISTORY,
     Complaint,
     Customer,
     Grade,
@@ -25,6 +38,7 @@ from customers.models import (
     Payment,
     PipelineRun,
     Team,
+    no_credit_history_q,
 )
 
 RECENT_ROWS = 20
@@ -112,6 +126,10 @@ def credit_panel(customer, user):
         "warnings": warnings,
         "rule_differs": bool(customer.suggested_grade)
         and customer.suggested_grade != customer.credit_grade,
+        # A locked grade given to a customer the rule finds no invoice for.
+        "assessed_without_history": customer.grade_locked
+        and bool(customer.credit_grade)
+        and not customer.has_credit_history,
     }
 
 
@@ -277,40 +295,43 @@ def start_page(user):
 
 
 def grade_distribution(user):
-    """Customers per credit grade among those the user may see, and who worsened last run."""
-    counts = dict(
-        visible_customers(user)
-        .values_list("credit_grade")
+    """Customers per credit grade among those the user may see, those without credit
+    history apart (with the grades they are treated as), and who worsened in the last run."""
+    counts = {
+        (grade, bool(without)): count
+        for grade, without, count in visible_customers(user)
+        .annotate(without=ExpressionWrapper(no_credit_history_q(), output_field=BooleanField()))
+        .values_list("credit_grade", "without")
         .annotate(count=Count("id"))
-        .values_list("credit_grade", "count")
-    )
+        .values_list("credit_grade", "without", "count")
+        .order_by()
+    }
     total = sum(counts.values())
-    rows = [
-        {
-            "grade": grade,
-            "label": label,
-            "count": counts.get(grade, 0),
-            "share": counts.get(grade, 0) / total if total else 0,
-        }
-        for grade, label in Grade.choices
-    ]
+
+    def row(grade, label, count):
+        share = count / total if total else 0
+        return {"grade": grade, "label": label, "count": count, "share": share}
+
+    rows = [row(grade, label, counts.get((grade, False), 0)) for grade, label in Grade.choices]
+    treated_as = [(grade, counts[grade, True]) for grade in Grade.values if (grade, True) in counts]
+    without = sum(count for _grade, count in treated_as)
     run = PipelineRun.objects.current()
     worsened = []
     if run is not None:
-        # Grades sort alphabetically from best to worst, so "worse" is "later letter".
         worsened = list(
             GradeChange.objects.filter(
-                run=run,
-                customer__in=visible_customers(user),
-                old_grade__gt="",
-                new_grade__gt=F("old_grade"),
+                run=run, customer__in=visible_customers(user), new_no_history=False
             )
+            .annotate(new_rank=Grade.rank_of("new_grade"), old_rank=Grade.rank_of("old_grade"))
+            .filter(new_rank__gt=F("old_rank"))
             .select_related("customer")
-            .order_by("-new_grade", "customer__name")[:50]
+            .order_by("-new_rank", "customer__name")[:50]
         )
     return {
         "grades": rows,
-        "ungraded": counts.get("", 0),
+        "without_history": row(NO_CREDIT_HISTORY, _("No credit history"), without),
+        "treated_as": treated_as,
+        "ungraded": counts.get(("", False), 0),
         "total": total,
         "worsened": worsened,
         "run": run,

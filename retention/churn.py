@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 
+from customers.models import Grade
 from retention import bgnbd
 from retention.formatting import int_text
 
@@ -72,8 +73,6 @@ WEIGHTS = {
     "grade_poor": 0.2,
     "grade_fell": 0.3,
 }
-
-GRADE_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
 
 
 @dataclass(frozen=True)
@@ -137,8 +136,9 @@ def model_inputs(purchases, signals, params: bgnbd.BgNbdParams) -> pd.DataFrame:
     # Without a rhythm of their own, customers are measured against the typical one.
     typical = np.nanmedian(interval) if np.isfinite(interval).any() else float(HORIZON_DAYS)
     usual = np.where(np.isfinite(interval), interval, typical)
-    rank_now = signals["grade_now"].map(GRADE_RANK)
-    rank_before = signals["grade_before"].map(GRADE_RANK)
+    ranks = Grade.ranks()
+    rank_now = signals["grade_now"].map(ranks)
+    rank_before = signals["grade_before"].map(ranks)
     return pd.DataFrame(
         {
             "bgnbd": logit(np.clip(p_no_order, 1e-4, 1 - 1e-4)),
@@ -148,7 +148,7 @@ def model_inputs(purchases, signals, params: bgnbd.BgNbdParams) -> pd.DataFrame:
             "order_trend": _trend(purchases["orders_recent"], purchases["orders_previous"]),
             "frequency": np.log1p(purchases["orders_year"].to_numpy()),
             "complaint": (signals["open_complaints"].to_numpy() > 0).astype(float),
-            "grade_poor": (rank_now >= GRADE_RANK["C"]).to_numpy(dtype=float),
+            "grade_poor": (rank_now >= Grade.rank(Grade.C)).to_numpy(dtype=float),
             "grade_fell": (rank_now > rank_before).to_numpy(dtype=float),
         },
         index=purchases.index,

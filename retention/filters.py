@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
-from customers.models import Grade
+from customers.filters import credit_grade_filter
 from retention.models import Band, ChurnScore
 from segmentation.models import ValueTier
 
@@ -31,13 +31,7 @@ class ChurnFilter(django_filters.FilterSet):
     owner = django_filters.ModelChoiceFilter(
         label=_("Owner"), field_name="customer__owner", queryset=None
     )
-    credit_grade = django_filters.MultipleChoiceFilter(
-        label=_("Credit grade"),
-        field_name="customer__credit_grade",
-        choices=Grade.choices,
-        widget=forms.CheckboxSelectMultiple,
-        distinct=False,
-    )
+    credit_grade = credit_grade_filter("customer__")
     value_tier = django_filters.MultipleChoiceFilter(
         label=_("Value tier"),
         choices=ValueTier.choices,

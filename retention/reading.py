@@ -10,8 +10,16 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from customers.bulk import is_postgresql, read_frame
-from customers.credit import read_payment_history, suggest_grades
-from customers.models import Complaint, CreditRules, Customer, GradeChange, Order
+from customers.credit import judged_from_history, read_payment_history, suggest_grades
+from customers.models import (
+    Complaint,
+    CreditRules,
+    Customer,
+    Grade,
+    GradeChange,
+    Order,
+    no_credit_history_q,
+)
 from retention.churn import GRADE_WINDOW_DAYS, TREND_DAYS
 
 STATS_COLUMNS = [
@@ -129,11 +137,15 @@ def read_open_complaints(as_of: dt.date) -> pd.DataFrame:
 
 def read_grades(as_of: dt.date) -> pd.DataFrame:
     """customer_id, grade_now, grade_before for customers graded C or D now or whose
-    grade changed in the GRADE_WINDOW_DAYS up to `as_of` (from the grade history)."""
+    grade changed in the GRADE_WINDOW_DAYS up to `as_of` (from the grade history).
+    A grade given for want of credit history says nothing of how the customer pays:
+    such customers are left out, and such a grade before counts as unknown."""
     until = day_end(as_of)
     poor = pd.DataFrame(
         list(
-            Customer.objects.filter(credit_grade__in=["C", "D"]).values_list("pk", "credit_grade")
+            Customer.objects.filter(credit_grade__in=Grade.or_worse(Grade.C))
+            .exclude(no_credit_history_q())
+            .values_list("pk", "credit_grade")
         ),
         columns=["customer_id", "grade_now"],
     )
@@ -144,11 +156,15 @@ def read_grades(as_of: dt.date) -> pd.DataFrame:
                 changed_at__lt=until,
             )
             .exclude(old_grade="")
+            .exclude(no_credit_history_q("customer__"))
             .order_by("customer_id", "changed_at", "id")
-            .values_list("customer_id", "old_grade", "customer__credit_grade")
+            .values_list("customer_id", "old_grade", "old_no_history", "customer__credit_grade")
         ),
-        columns=["customer_id", "grade_before", "grade_now"],
+        columns=["customer_id", "grade_before", "old_no_history", "grade_now"],
     ).drop_duplicates("customer_id", keep="first")
+    changes["grade_before"] = changes["grade_before"].where(
+        ~changes["old_no_history"].astype(bool), ""
+    )
     poor["grade_before"] = poor["grade_now"]
     merged = pd.concat([changes, poor[~poor["customer_id"].isin(changes["customer_id"])]])
     return merged[["customer_id", "grade_now", "grade_before"]].reset_index(drop=True)
@@ -163,23 +179,22 @@ def replay_grades(as_of: dt.date) -> pd.DataFrame:
     now = read_payment_history(as_of, rules)
     before = read_payment_history(before_date, rules)
     frame = pd.DataFrame(
-        {
-            "customer_id": now["id"].to_numpy(),
-            "grade_now": suggest_grades(now, rules, as_of).to_numpy(),
-        }
+        {"customer_id": now["id"].to_numpy(), "grade_now": _judged_grades(now, rules)}
     ).merge(
         pd.DataFrame(
-            {
-                "customer_id": before["id"].to_numpy(),
-                "grade_before": suggest_grades(before, rules, before_date).to_numpy(),
-            }
+            {"customer_id": before["id"].to_numpy(), "grade_before": _judged_grades(before, rules)}
         ),
         on="customer_id",
     )
-    interesting = frame["grade_now"].isin(["C", "D"]) | (
+    interesting = frame["grade_now"].isin(Grade.or_worse(Grade.C)) | (
         frame["grade_now"] != frame["grade_before"]
     )
     return frame[interesting].reset_index(drop=True)
+
+
+def _judged_grades(history, rules):
+    """The rule's grades, empty (unknown) where there is no credit history to judge."""
+    return suggest_grades(history, rules).where(judged_from_history(history), "").to_numpy()
 
 
 def signals_for(stats: pd.DataFrame, complaints: pd.DataFrame, grades: pd.DataFrame):

@@ -6,7 +6,9 @@ the step's time. Here the rows are built in the wire format directly: the
 fixed-width fields (integers as big-endian words, amounts as NUMERIC from whole
 cents) as one numpy record per row, followed by the text fields, which must
 have few distinct values (segment, tier): each row's text part is looked up
-from the distinct combinations. Rows keep their order.
+from the distinct combinations. An integer column may be nullable: a NULL is
+written in the row's slot and its value bytes are then left out. Rows keep
+their order.
 
 Reading the other way (read_binary) works for rows of fixed-width, non-null
 values: one np.frombuffer instead of parsing CSV.
@@ -36,6 +38,7 @@ _DIGITS = 5
 class Column:
     name: str
     kind: str  # "int2", "int4", "int8", "cents" (→ NUMERIC with 2 decimals) or "text"
+    nullable: bool = False  # integers only: missing values (NaN, NA) are written as NULL
 
 
 def _value_fields(column, index):
@@ -53,21 +56,30 @@ def wire_order(columns):
 
 
 def _fixed_part(frame, columns, field_count):
-    """(rows, width) bytes: the field count and every fixed-width field of each row."""
+    """(rows, width) bytes: the field count and every fixed-width field of each row; and
+    for each nullable column (byte offset, width, rows where it is NULL): the value bytes
+    to leave out."""
     fields = [("count", ">i2")]
     for index, column in enumerate(columns):
         fields += [(f"n{index}", ">i4"), *_value_fields(column, index)]
     records = np.empty(len(frame), dtype=np.dtype(fields))
     records["count"] = field_count
+    nulls = []
     for index, column in enumerate(columns):
-        values = frame[column.name].to_numpy()
+        values = frame[column.name]
         if column.kind == "cents":
             records[f"n{index}"] = 2 * (4 + _DIGITS)
-            _numeric_from_cents(records, index, values)
-        else:
-            records[f"n{index}"] = int(column.kind[-1])
-            records[f"v{index}"] = values
-    return records.view(np.uint8).reshape(len(frame), -1)
+            _numeric_from_cents(records, index, values.to_numpy())
+            continue
+        width = int(column.kind[-1])
+        records[f"n{index}"] = width
+        if column.nullable:
+            missing = values.isna().to_numpy()
+            records[f"n{index}"][missing] = -1
+            values = values.fillna(0)
+            nulls.append((records.dtype.fields[f"v{index}"][1], width, missing))
+        records[f"v{index}"] = values.to_numpy(dtype=np.int64)
+    return records.view(np.uint8).reshape(len(frame), -1), nulls
 
 
 def _numeric_from_cents(records, index, cents):
@@ -112,7 +124,7 @@ def encode_rows(frame, columns):
     text_columns = [c for c in columns if c.kind == "text"]
     if columns != fixed_columns + text_columns:
         raise ValueError("text columns go last: pass wire_order(columns)")
-    fixed = _fixed_part(frame, fixed_columns, len(columns))
+    fixed, nulls = _fixed_part(frame, fixed_columns, len(columns))
     combination, tails = _text_part(frame, text_columns)
     longest = max(len(tail) for tail in tails)
     table = np.zeros((len(tails), longest), dtype=np.uint8)
@@ -125,6 +137,8 @@ def encode_rows(frame, columns):
     padded[:, : fixed.shape[1]] = fixed
     padded[:, fixed.shape[1] :] = table[combination]
     keep = np.arange(padded.shape[1]) < (fixed.shape[1] + lengths[combination])[:, None]
+    for offset, width, missing in nulls:
+        keep[missing, offset : offset + width] = False
     return padded[keep]
 
 

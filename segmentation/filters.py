@@ -44,9 +44,10 @@ def f_score_filter():
 
 
 def ranked_by_value(queryset):
-    """Only the customers scored in the current run, joined to their score so that the list
-    can be ordered by `rfm_current__value_rank`. Customers who never ordered have no spend
-    to rank and are left out of this sort, on every database alike."""
+    """Only the customers ranked in the current run, joined to their score so that the list
+    can be ordered by `rfm_current__value_rank`. Customers without spend in the window
+    (or who never ordered) have no rank and are left out of this sort, on every database
+    alike."""
     return queryset.annotate(
         rfm_current=FilteredRelation("rfm_scores", condition=Q(rfm_scores__run_id=current_run_id()))
     ).filter(rfm_current__value_rank__isnull=False)

@@ -157,7 +157,12 @@ class RfmScore(models.Model):
     segment = models.CharField(_("RFM segment"), max_length=20, choices=Segment)
     value_tier = models.CharField(_("value tier"), max_length=10, choices=ValueTier)
     value_rank = models.PositiveIntegerField(
-        _("value rank"), help_text=_("1 is the customer with the highest spend in the window.")
+        _("value rank"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "1 is the customer with the highest spend in the window; none without spend in it."
+        ),
     )
 
     class Meta:

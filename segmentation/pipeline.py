@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from customers.bulk import copy_rows, is_postgresql, read_frame
+from customers.bulk import cents_sql, copy_rows, is_postgresql, read_frame
 from customers.models import Order, PipelineRun
 from customers.pipeline import StepResult
 from segmentation.binary_copy import Column, copy_binary, read_binary
@@ -40,7 +40,7 @@ SNAPSHOT_COLUMNS = [
     Column("m_score", "int2"),
     Column("segment", "text"),
     Column("value_tier", "text"),
-    Column("value_rank", "int4"),
+    Column("value_rank", "int4", nullable=True),
 ]
 # A million groups fit in memory with this; PostgreSQL's default (4 MB) spills to disk.
 AGGREGATION_WORK_MEM = "256MB"
@@ -60,12 +60,9 @@ GROUP BY customer_id
 
 
 def order_totals_sql():
-    """The aggregation, with whole cents of an amount as the database computes them exactly
-    (SQLite stores amounts as floating point, so it rounds first)."""
-    cents = "CAST(amount * 100 AS BIGINT)"
-    if not is_postgresql():
-        cents = "CAST(ROUND(amount * 100) AS INTEGER)"
-    return _ORDER_TOTALS_SQL.format(cents=cents, table=Order._meta.db_table)
+    """The aggregation, with whole cents of each amount as the database computes them
+    exactly."""
+    return _ORDER_TOTALS_SQL.format(cents=cents_sql("amount"), table=Order._meta.db_table)
 
 
 def read_order_totals(*, as_of, window_days):
@@ -121,7 +118,7 @@ def score_rows(scored, run_id):
             "m_score": rows["m_score"].to_numpy(),
             "segment": rows["segment"].to_numpy(),
             "value_tier": rows["value_tier"].to_numpy(),
-            "value_rank": rows["value_rank"].to_numpy(),
+            "value_rank": rows["value_rank"].array,
         }
     )
 

@@ -26,15 +26,19 @@ Named segments from the R×F grid (R rows, F columns):
     2    hibernating     hibernating          at risk              at risk    can't lose
     1    lost            lost                 at risk              at risk    can't lose
 
-Value tiers by the Pareto rule: customers are ranked by spend in the window,
-highest first, ties by customer id (lower id first); `value_rank` is that rank.
-Walking down the ranking, a customer is key (重点客户) while the revenue of the
-customers ranked above them is still below the key share (80 %), so the key
-customers are exactly those needed to make 80 %: the one whose cumulative share
-reaches exactly 80 % is key and the next is not, and the one whose spend crosses
-80 % is key too. Ordinary (普通客户) continues the same way up to the ordinary
-share (95 %); the rest are small (小客户), as is every customer with no spend in
-the window.
+Value tiers by the Pareto rule: customers with spend in the window are ranked
+by it, highest first, ties by customer id (lower id first); `value_rank` is that
+rank. A customer with no spend in the window has no value rank. Walking down the
+ranking, a customer is key (重点客户) while the revenue of the customers ranked
+above them is still below the key share (80 %), so the key customers are exactly
+those needed to make 80 %: the one whose cumulative share reaches exactly 80 %
+is key and the next is not, and the one whose spend crosses 80 % is key too.
+Ordinary (普通客户) continues the same way up to the ordinary share (95 %); the
+rest are small (小客户), as is every customer with no spend in the window.
+
+This is the one definition of "the customers who make 80 % of revenue": the
+dashboard's sentence counts the key customers and the revenue they bring, for
+every viewer, so that it always agrees with the tier table beside it.
 """
 
 from fractions import Fraction
@@ -117,7 +121,8 @@ def _share_bound(share, total):
 
 
 def value_tiers(frame, key_share, ordinary_share):
-    """Add value_rank and value_tier (key / ordinary / small) from monetary_cents."""
+    """Add value_rank (nullable: none without spend) and value_tier (key / ordinary / small)
+    from monetary_cents."""
     value = frame["monetary_cents"].to_numpy(dtype=np.int64)
     ids = frame["customer_id"].to_numpy(dtype=np.int64)
     order = _sort_order(-value, ids, higher_id_first=False)
@@ -132,7 +137,8 @@ def value_tiers(frame, key_share, ordinary_share):
     tier = np.empty(len(value), dtype=np.int8)
     tier[order] = tier_in_rank_order
     return frame.assign(
-        value_rank=rank, value_tier=pd.Categorical.from_codes(tier, categories=TIERS)
+        value_rank=pd.arrays.IntegerArray(rank, mask=value == 0),
+        value_tier=pd.Categorical.from_codes(tier, categories=TIERS),
     )
 
 
@@ -165,9 +171,12 @@ def run_figures(scored):
     """The figures of a run over all its scored customers (the frame from value_tiers)."""
     value = scored["monetary_cents"].to_numpy(dtype=np.int64)
     customers = len(value)
-    # Spend in rank order, from the ranks value_tiers gave: no second sort.
-    ranked = np.empty(customers, dtype=np.int64)
-    ranked[scored["value_rank"].to_numpy(dtype=np.int64) - 1] = value
+    # Spend in rank order, from the ranks value_tiers gave: no second sort. The customers
+    # without spend (and rank) make the curve's flat end.
+    ranks = scored["value_rank"]
+    ranked_rows = ranks.notna().to_numpy()
+    ranked = np.zeros(customers, dtype=np.int64)
+    ranked[ranks[ranked_rows].to_numpy(dtype=np.int64) - 1] = value[ranked_rows]
     cumulative = np.cumsum(ranked)
     total = int(cumulative[-1]) if customers else 0
     curve = pareto_curve(np.arange(1, customers + 1), cumulative, customers, total)

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 
 from customers.access import can_see_all_customers
@@ -63,7 +63,6 @@ class RunFigures:
     total_cents: int = 0
     tiers: dict | None = None  # tier → {"customers": n, "cents": c}
     top20_share: float | None = None
-    pareto_customers: int | None = None
     curve: list | None = None
     grid: list | None = None  # grid[r - 1][f - 1]
 
@@ -95,7 +94,6 @@ def _summary_figures(summary):
         total_cents=_cents(summary.total_monetary),
         tiers=summary.tiers,
         top20_share=summary.top20_share,
-        pareto_customers=summary.pareto_customers,
         curve=summary.lorenz,
         grid=summary.grid,
     )
@@ -169,40 +167,31 @@ def _visible_value_figures(user, summaries):
     concentration is not additive, so older runs' would cost a sort each): two queries."""
     figures = _visible_figures(user, summaries)
     now = figures[0]
-    positions, cumulative, crossing = _ranked_samples(user, now)
+    positions, cumulative = _ranked_samples(user, now)
     now.curve = pareto_curve(positions, cumulative, now.customers, now.total_cents)
     now.top20_share = top_share(now.curve)
-    now.pareto_customers = crossing
     return figures
 
 
 def _ranked_samples(user, figures):
-    """Cumulative spend, in value order, at the ranks that fix the curve, and the rank that
-    crosses the key share, among the customers `user` may see in the run of `figures`."""
+    """Cumulative spend, in value order, at the ranks that fix the curve, among the
+    customers `user` may see in the run of `figures`."""
     if not figures.customers:
-        return [], [], 0
+        return [], []
     # The run's value rank orders by spend, ties by customer id: the order of the curve.
-    value_order = [F("value_rank").asc()]
-    ranked = (
+    # Customers without spend have no rank and come last, adding nothing.
+    value_order = [F("value_rank").asc(nulls_last=True), F("customer_id").asc()]
+    rows = (
         RfmScore.objects.filter(run_id=figures.run.pk, customer__in=visible_customers(user))
         .annotate(
             position=Window(RowNumber(), order_by=value_order),
             running=Window(Sum("monetary"), order_by=value_order),
         )
-        .annotate(running_before=F("running") - F("monetary"))
+        .filter(position__in=curve_positions(figures.customers).tolist())
+        .values_list("position", "running")
     )
-    bound = figures.key_share * Decimal(figures.total_cents).scaleb(-2)
-    rows = ranked.filter(
-        Q(position__in=curve_positions(figures.customers).tolist())
-        | Q(running__gte=bound, running_before__lt=bound)
-    ).values_list("position", "running", "running_before")
-    positions, cumulative, crossing = [], [], 0
-    for position, running, running_before in sorted(rows):
-        positions.append(position)
-        cumulative.append(_cents(running))
-        if _cents(running_before) < bound * 100 <= _cents(running):
-            crossing = position
-    return positions, cumulative, crossing
+    samples = sorted(rows)
+    return [position for position, _ in samples], [_cents(running) for _, running in samples]
 
 
 def _empty_tiers():
@@ -243,6 +232,9 @@ def value_tiers_section(user):
         return {"run": current, "has_snapshot": False}
     now = figures[0]
     customers, total = now.customers, now.total_cents
+    # One definition: the key customers are those who make the key share of revenue (see
+    # segmentation.rfm); the sentence and the marker count them, as the table does.
+    key = now.tiers[ValueTier.KEY.value]
     tiers = [
         {
             "tier": tier,
@@ -264,15 +256,16 @@ def value_tiers_section(user):
         "revenue": Decimal(total).scaleb(-2),
         "tiers": tiers,
         "top20_pct": round(100 * now.top20_share, 1),
-        "pareto_customers": now.pareto_customers,
-        "pareto_customer_pct": _pct(now.pareto_customers, customers),
+        "pareto_customers": key["customers"],
+        "pareto_customer_pct": _pct(key["customers"], customers),
+        "pareto_revenue_pct": _pct(key["cents"], total),
         "key_pct": round(100 * now.key_share, 1),
         "curve_path": charts.pareto_path(now.curve) if total else "",
         "chart_size": charts.PARETO_SIZE,
         "chart_mid": charts.PARETO_SIZE // 2,
         "top20_marker": charts.pareto_marker(TOP_STEP / 100, now.top20_share),
         "pareto_marker": charts.pareto_marker(
-            now.pareto_customers / customers if customers else 0, float(now.key_share)
+            key["customers"] / customers if customers else 0, key["cents"] / total if total else 0
         ),
         "trend": [
             {

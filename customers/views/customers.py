@@ -13,6 +13,7 @@ from customers.exporting import csv_response, xlsx_response
 from customers.forms import CustomerForm, ReassignForm
 from customers.models import PipelineRun
 from customers.paging import paginate
+from customers.scores import credit_history_cell
 
 
 def home(request):
@@ -64,6 +65,9 @@ EXPORT_HEADER = [
     "team",
     "outstanding",
     "overdue",
+    # The grade in force and whether it rests on invoices (see customers.scores).
+    "credit_grade",
+    "credit_history",
 ]
 
 
@@ -83,6 +87,8 @@ def customer_export(request):
             customer.team.name if customer.team else "",
             customer.outstanding_amount,
             customer.overdue_amount,
+            customer.credit_grade,
+            credit_history_cell(customer.credit_grade, customer.has_credit_history),
         ]
         for customer in customers.iterator(chunk_size=2000)
     )

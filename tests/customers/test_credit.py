@@ -12,20 +12,22 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from customers.credit import grade_set, read_payment_history, suggest_grades
-from customers.models import CreditRules, Customer, GradeChange, PipelineRun
+from customers.models import CreditRules, Customer, Grade, GradeChange, PipelineRun
 from customers.pipeline import pipeline_run
 from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory, UserFactory
 
 AS_OF = dt.date(2026, 6, 30)
 DUE = dt.date(2026, 5, 31)
-RULES = CreditRules(
-    window_days=365,
-    grace_days=15,
-    c_late_count=2,
-    d_overdue_days=90,
-    d_silence_days=60,
-    default_grade="B",
-)
+RULES_VALUES = {
+    "window_days": 365,
+    "grace_days": 15,
+    "c_late_count": 2,
+    "d_overdue_days": 90,
+    "d_silence_days": 60,
+    "d_min_paid_percent": 10,
+    "default_grade": "B",
+}
+RULES = CreditRules(**RULES_VALUES)
 
 
 def history_row(**values):
@@ -39,38 +41,74 @@ def history_row(**values):
         "late_within_grace": 0,
         "late_beyond_grace": 0,
         "max_overdue_days": 0,
-        "last_payment": dt.date(2026, 6, 1),
+        "overdue_cents": 0,
+        "overdue_paid_cents": 0,
     }
     row.update(values)
     return row
+
+
+# An invoice past the D limit with ¥10,000.00 of it overdue before the payment period.
+LONG_OVERDUE = {"max_overdue_days": 91}
+
+
+def paid_in_period(paid_cents, debt_cents=1_000_000):
+    return {
+        **LONG_OVERDUE,
+        "overdue_paid_cents": paid_cents,
+        "overdue_cents": debt_cents - paid_cents,
+    }
 
 
 @pytest.mark.parametrize(
     ("values", "grade"),
     [
         ({}, "A"),
-        ({"invoices": 0, "last_payment": None}, "B"),
+        ({"invoices": 0}, "B"),
         ({"late_within_grace": 3}, "B"),
         ({"late_beyond_grace": 1}, "B"),
         ({"late_beyond_grace": 2}, "C"),
-        ({"max_overdue_days": 15}, "B"),
-        ({"max_overdue_days": 16}, "C"),
-        ({"max_overdue_days": 90, "last_payment": None}, "C"),
-        ({"max_overdue_days": 91, "last_payment": None}, "D"),
-        ({"max_overdue_days": 91, "last_payment": AS_OF - dt.timedelta(days=60)}, "C"),
-        ({"max_overdue_days": 91, "last_payment": AS_OF - dt.timedelta(days=61)}, "D"),
+        ({"max_overdue_days": 15, "overdue_cents": 100}, "B"),
+        ({"max_overdue_days": 16, "overdue_cents": 100}, "C"),
+        # At the D limit, not past it: C however little was paid.
+        ({"max_overdue_days": 90, "overdue_cents": 1_000_000}, "C"),
+        (paid_in_period(0), "D"),
+        # ¥12,000 a year overdue, ¥10 a month: ¥20 of ¥12,000 in the 60 days (0.17 %).
+        (paid_in_period(2_000, debt_cents=1_200_000), "D"),
+        # A tenth of the overdue amount exactly: not less than 10 %.
+        (paid_in_period(100_000), "C"),
+        # One cent short of a tenth.
+        (paid_in_period(99_999), "D"),
+        (paid_in_period(300_000), "C"),
         ({"refuses_to_pay": True}, "D"),
         ({"refuses_to_pay": True, "invoices": 0}, "D"),
     ],
 )
 def test_rule_table(values, grade):
     frame = pd.DataFrame([history_row(**values)])
-    assert list(suggest_grades(frame, RULES, AS_OF)) == [grade]
+    assert list(suggest_grades(frame, RULES)) == [grade]
+
+
+@pytest.mark.parametrize(
+    ("percent", "paid_cents", "grade"),
+    [
+        # 0 %: overdue alone never makes a D.
+        (0, 0, "C"),
+        # 100 %: anything still overdue past the limit is D.
+        (100, 999_999, "D"),
+        (25, 249_999, "D"),
+        (25, 250_000, "C"),
+    ],
+)
+def test_the_share_paid_to_avoid_d_is_tunable(percent, paid_cents, grade):
+    rules = CreditRules(**{**RULES_VALUES, "d_min_paid_percent": percent})
+    frame = pd.DataFrame([history_row(**paid_in_period(paid_cents))])
+    assert list(suggest_grades(frame, rules)) == [grade]
 
 
 def test_rule_on_empty_input_is_empty():
     frame = pd.DataFrame([history_row()]).iloc[0:0]
-    assert suggest_grades(frame, RULES, AS_OF).empty
+    assert suggest_grades(frame, RULES).empty
 
 
 @pytest.fixture
@@ -89,7 +127,7 @@ def invoice_paid(customer, *, days_late, due=DUE, amount=Decimal("100.00")):
 
 def suggested_for(customer, rules, as_of=AS_OF):
     frame = read_payment_history(as_of, rules)
-    grades = suggest_grades(frame, rules, as_of)
+    grades = suggest_grades(frame, rules)
     return dict(zip(frame["id"], grades, strict=True))[customer.pk]
 
 
@@ -124,16 +162,77 @@ class TestRuleOnRecordedPayments:
         invoice_paid(customer, days_late=None, due=AS_OF)
         assert suggested_for(customer, rules) == "A"
 
-    def test_long_overdue_without_payments_is_d_but_a_recent_payment_keeps_c(self, rules):
+    def test_long_overdue_without_payments_is_d(self, rules):
         customer = CustomerFactory()
-        old_due = AS_OF - dt.timedelta(days=rules.d_overdue_days + 1)
-        invoice_paid(customer, days_late=None, due=old_due)
-        assert suggested_for(customer, rules) == "D"
-        recent = invoice_paid(customer, days_late=None, due=AS_OF + dt.timedelta(days=20))
-        PaymentFactory(
-            invoice=recent, paid_date=AS_OF - dt.timedelta(days=5), amount=Decimal("10.00")
-        )
+        invoice_paid(customer, days_late=None, due=AS_OF - dt.timedelta(days=rules.d_overdue_days))
         assert suggested_for(customer, rules) == "C"
+        assert suggested_for(customer, rules, AS_OF + dt.timedelta(days=1)) == "D"
+
+    def test_token_payments_on_a_year_old_debt_do_not_keep_c(self, rules):
+        customer = CustomerFactory()
+        debt = invoice_paid(
+            customer, days_late=None, due=AS_OF - dt.timedelta(days=365), amount=Decimal("12000")
+        )
+        for month in range(1, 13):
+            PaymentFactory(
+                invoice=debt,
+                paid_date=debt.due_date + dt.timedelta(days=30 * month),
+                amount=Decimal("10.00"),
+            )
+        assert suggested_for(customer, rules) == "D"
+
+    def test_a_payment_of_a_new_invoice_on_time_does_not_count(self, rules):
+        customer = CustomerFactory()
+        invoice_paid(customer, days_late=None, due=AS_OF - dt.timedelta(days=120))
+        recent = invoice_paid(customer, days_late=None, due=AS_OF + dt.timedelta(days=20))
+        PaymentFactory(invoice=recent, paid_date=AS_OF - dt.timedelta(days=5), amount=recent.amount)
+        assert suggested_for(customer, rules) == "D"
+
+    @pytest.mark.parametrize(
+        ("paid", "days_ago", "grade"),
+        [
+            # A tenth of ¥10,000 on the first day of the 60-day period: exactly 10 %.
+            ("1000.00", 60, "C"),
+            # The same the day before the period: nothing paid in it.
+            ("1000.00", 61, "D"),
+            ("999.99", 5, "D"),
+            ("3000.00", 5, "C"),
+        ],
+    )
+    def test_the_share_of_the_overdue_amount_paid_in_the_period_decides_d(
+        self, rules, paid, days_ago, grade
+    ):
+        customer = CustomerFactory()
+        debt = invoice_paid(
+            customer, days_late=None, due=AS_OF - dt.timedelta(days=120), amount=Decimal("10000")
+        )
+        PaymentFactory(
+            invoice=debt, paid_date=AS_OF - dt.timedelta(days=days_ago), amount=Decimal(paid)
+        )
+        assert suggested_for(customer, rules) == grade
+
+    def test_overdue_invoices_paid_off_in_the_period_count_as_paid(self, rules):
+        customer = CustomerFactory()
+        cleared = invoice_paid(
+            customer, days_late=None, due=AS_OF - dt.timedelta(days=200), amount=Decimal("900")
+        )
+        PaymentFactory(
+            invoice=cleared, paid_date=AS_OF - dt.timedelta(days=3), amount=cleared.amount
+        )
+        invoice_paid(
+            customer, days_late=None, due=AS_OF - dt.timedelta(days=100), amount=Decimal("9100")
+        )
+        # ¥900 of ¥10,000 overdue came in (9 %): D; ¥1,000 of it (10 %) would have kept C.
+        assert suggested_for(customer, rules) == "D"
+        rules.d_min_paid_percent = 9
+        assert suggested_for(customer, rules) == "C"
+
+    def test_an_invoice_paid_in_parts_is_paid_to_the_cent(self, rules):
+        customer = CustomerFactory()
+        invoice = invoice_paid(customer, days_late=None, amount=Decimal("100.00"))
+        for part in ("33.33", "33.33", "33.34"):
+            PaymentFactory(invoice=invoice, paid_date=DUE, amount=Decimal(part))
+        assert suggested_for(customer, rules) == "A"
 
     def test_a_payment_after_the_as_of_date_does_not_count(self, rules):
         customer = CustomerFactory()
@@ -408,12 +507,25 @@ class TestAdmin:
                 "c_late_count": 2,
                 "d_overdue_days": 90,
                 "d_silence_days": 60,
+                "d_min_paid_percent": 10,
                 "default_grade": "B",
             },
         )
         assert "d_overdue_days" in response.context["adminform"].form.errors
         rules.refresh_from_db()
         assert rules.grace_days == 15
+
+    def test_the_share_paid_to_avoid_d_is_a_percentage(self, cast, client_for):
+        rules = CreditRules.current()
+        url = reverse("admin:customers_creditrules_change", args=[rules.pk])
+        client = client_for(cast.admin)
+        data = {**RULES_VALUES, "d_min_paid_percent": 101}
+        response = client.post(url, data)
+        assert "Enter a percentage from 0 to 100." in response.content.decode()
+        response = client.post(url, {**data, "d_min_paid_percent": 25})
+        assert response.status_code == 302
+        rules.refresh_from_db()
+        assert rules.d_min_paid_percent == 25
 
 
 @pytest.mark.django_db
@@ -446,8 +558,9 @@ class TestPages:
         assert "1 unpaid invoice issued to a D customer" in page.content.decode()
 
     def test_list_filters_and_sorts_by_grade(self, cast, client_for):
-        Customer.objects.filter(pk=cast.rep_customer.pk).update(credit_grade="D")
-        Customer.objects.filter(pk=cast.teammate_customer.pk).update(credit_grade="A")
+        graded = {"has_credit_history": True}
+        Customer.objects.filter(pk=cast.rep_customer.pk).update(credit_grade="D", **graded)
+        Customer.objects.filter(pk=cast.teammate_customer.pk).update(credit_grade="A", **graded)
         client = client_for(cast.manager)
         response = client.get(reverse("customer-list"), {"credit_grade": ["D"]})
         assert [c.name for c in response.context["page"]] == ["上海锦江酒店"]
@@ -500,3 +613,21 @@ def test_export_scores_lists_only_what_the_user_may_see(cast, tmp_path):
 
     rows = list(load_workbook(target).active.iter_rows(values_only=True))
     assert len(rows) == 4
+
+
+def test_one_grade_order_from_best_to_worst():
+    assert Grade.ranks() == {"A": 0, "B": 1, "C": 2, "D": 3}
+    assert Grade.or_worse(Grade.C) == ["C", "D"] and Grade.or_worse(Grade.A) == Grade.values
+    assert Grade.is_worse("C", "B") and not Grade.is_worse("B", "C")
+    assert not Grade.is_worse("B", "B") and not Grade.is_worse("D", "") and Grade.rank("") is None
+
+
+@pytest.mark.django_db
+def test_grade_rank_orders_and_compares_in_sql(cast):
+    for customer, grade in zip(
+        (cast.rep_customer, cast.teammate_customer, cast.outsider_customer), "DAC", strict=True
+    ):
+        Customer.objects.filter(pk=customer.pk).update(credit_grade=grade)
+    ranked = Customer.objects.annotate(rank=Grade.rank_of("credit_grade")).order_by("rank")
+    assert [c.credit_grade for c in ranked] == ["A", "C", "D"]
+    assert [c.credit_grade for c in ranked.filter(rank__gte=Grade.rank("C"))] == ["C", "D"]

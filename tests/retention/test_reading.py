@@ -47,6 +47,7 @@ def test_grades_fall_within_the_window_and_c_or_d_are_poor(cast):
     fell, old_fall, poor = cast.rep_customer, cast.teammate_customer, cast.outsider_customer
     for customer, grade in ((fell, "C"), (old_fall, "C"), (poor, "D")):
         customer.credit_grade = grade
+        customer.has_credit_history = True
         customer.save()
     GradeChange.objects.create(
         customer=fell, old_grade="B", new_grade="C", source="rule", changed_at=moment(D(2026, 6, 1))
@@ -73,8 +74,9 @@ def test_scoring_a_past_date_replays_grades_from_the_payments_known_then(cast):
     OrderFactory(customer=customer, order_date=D(2025, 11, 1))
     InvoiceFactory(customer=customer, issue_date=D(2025, 11, 1), due_date=D(2025, 12, 1))
     frame = as_dicts(reading.replay_grades(D(2025, 12, 31)))
-    # Unpaid 30 days past due makes C; ninety days earlier, with no invoice yet, the default B.
-    assert (frame[customer.pk]["grade_before"], frame[customer.pk]["grade_now"]) == ("B", "C")
+    # Unpaid 30 days past due makes C; ninety days earlier there was no invoice yet: no
+    # credit history, so no grade to fall from.
+    assert (frame[customer.pk]["grade_before"], frame[customer.pk]["grade_now"]) == ("", "C")
 
 
 def test_order_statistics_count_the_windows_up_to_the_date(cast):

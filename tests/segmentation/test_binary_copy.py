@@ -79,6 +79,21 @@ def test_stream_has_the_header_and_trailer_and_keeps_row_order_across_chunks():
     assert stream[19:-2] == encode_rows(frame, columns).tobytes()
 
 
+def test_a_nullable_integer_is_written_as_null_without_value_bytes():
+    frame = pd.DataFrame(
+        {"rank": pd.array([3, None, 1], dtype="Int64"), "n": [7, 8, 9], "word": ["a", "bb", "a"]}
+    )
+    columns = [Column("rank", "int4", nullable=True), Column("n", "int2"), Column("word", "text")]
+
+    def row(rank, n, word):
+        rank_field = be(-1, 4) if rank is None else be(4, 4) + be(rank, 4)
+        return be(3, 2) + rank_field + be(2, 4) + be(n, 2) + be(len(word), 4) + word
+
+    assert encode_rows(frame, columns).tobytes() == (
+        row(3, 7, b"a") + row(None, 8, b"bb") + row(1, 9, b"a")
+    )
+
+
 def test_negative_amounts_are_refused():
     frame = pd.DataFrame({"amount": [-1]})
     with pytest.raises(ValueError, match="negative"):
@@ -103,7 +118,8 @@ def test_round_trip_through_the_snapshot_table():
             "m_score": [1, 1, 4, 5],
             "segment": pd.Categorical(["lost", "champions", "cant_lose", "lost"]),
             "value_tier": ["small", "small", "ordinary", "key"],
-            "value_rank": [4, 3, 2, 1],
+            # No spend, no rank.
+            "value_rank": pd.array([None, 3, 2, 1], dtype="Int64"),
         }
     )
     assert copy_binary(RfmScore._meta.db_table, frame, SNAPSHOT_COLUMNS) == 4
@@ -118,3 +134,4 @@ def test_round_trip_through_the_snapshot_table():
         (Decimal("0.01"), "champions", "small", 1),
         (Decimal("0.00"), "lost", "small", 0),
     ]
+    assert RfmScore.objects.get(run=run, customer=customers[0]).value_rank is None

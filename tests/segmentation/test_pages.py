@@ -13,7 +13,7 @@ from customers.access import can_see_all_customers
 from customers.models import PipelineRun
 from customers.pipeline import pipeline_run
 from customers.selectors import visible_customers
-from segmentation import selectors
+from segmentation import charts, selectors
 from segmentation.models import RfmScore
 from tests.factories import CustomerFactory, OrderFactory, UserFactory
 
@@ -345,3 +345,93 @@ class TestAdmin:
         change = client.get(reverse("admin:segmentation_rfmscore_change", args=[score.pk]))
         assert change.status_code == 200 and "Save" not in change.content.decode()
         assert PipelineRun.objects.current() == run
+
+
+@pytest.mark.django_db
+class TestCustomersWithoutSpend:
+    """A customer whose orders all precede the window is scored but has no value rank."""
+
+    @pytest.fixture
+    def lapsed(self, shop):
+        customer = CustomerFactory(owner=shop.rep, team=shop.east, name="久未进货")
+        buy(customer, days_ago=400, amount="900.00")
+        run = pipeline_run(as_of=AS_OF)
+        score = RfmScore.objects.get(run=run, customer=customer)
+        assert (score.monetary, score.value_rank, score.value_tier) == (0, None, "small")
+        return customer
+
+    def test_the_file_says_there_is_no_value_rank(self, shop, lapsed, client_for):
+        page = client_for(shop.rep).get(reverse("customer-detail", args=[lapsed.pk]))
+        assert "No spend in the window, so no value rank." in page.content.decode()
+
+    def test_sort_by_value_rank_leaves_them_out(self, shop, lapsed, client_for):
+        order = listed(client_for(shop.admin), "?sort=value_rank")
+        assert lapsed.pk not in order and order[0] == shop.rep_customer.pk
+        assert listed(client_for(shop.rep), "?sort=-value_rank") == [shop.rep_customer.pk]
+
+    def test_they_count_as_customers_and_small_but_add_no_revenue(self, shop, lapsed, client_for):
+        for user in (shop.admin, shop.rep):
+            tiers = section(client_for(user).get(reverse("dashboard")), "value_tiers")
+            small = next(row for row in tiers["tiers"] if row["tier"] == "small")
+            assert small["customers"] >= 1
+        rep = section(client_for(shop.rep).get(reverse("dashboard")), "value_tiers")
+        # The rep's own: ¥15,000 and nothing; the top 20 % of two is 0.4 of the first.
+        assert rep["customers"] == 2 and rep["revenue"] == Decimal("15000.00")
+        assert rep["top20_pct"] == 40.0
+
+    def test_export_and_churn_read_them(self, shop, lapsed):
+        import csv
+        import io
+
+        from django.core.management import call_command
+
+        out = io.StringIO()
+        call_command("export_scores", "--user", "rep", stdout=out)
+        rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+        row = next(r for r in rows if r["customer_ref"] == lapsed.external_ref)
+        assert (row["monetary"], row["value_tier"], row["value_at_risk"]) == (
+            "0.00",
+            "small",
+            "0.00",
+        )
+
+
+@pytest.mark.django_db
+class TestOneDefinitionOfKeyCustomers:
+    """The sentence under the curve counts the key customers, as the tier table does, for
+    admins and for viewers who see part of the customers."""
+
+    @pytest.fixture
+    def split(self, cast):
+        # ¥5,000 (east), ¥3,000 (west), ¥1,000 and ¥1,000 (east): the first two make 80 %.
+        for team, owner, amount in (
+            (cast.east, cast.rep, "5000.00"),
+            (cast.west, cast.outsider, "3000.00"),
+            (cast.east, cast.teammate, "1000.00"),
+            (cast.east, cast.teammate, "1000.00"),
+        ):
+            buy(CustomerFactory(team=team, owner=owner), days_ago=3, amount=amount)
+        pipeline_run(as_of=AS_OF)
+        return cast
+
+    def test_admin_sees_the_key_customers_and_their_share(self, split, client_for):
+        response = client_for(split.admin).get(reverse("dashboard"))
+        tiers = section(response, "value_tiers")
+        assert tiers["pareto_customers"] == tiers["tiers"][0]["customers"] == 2
+        assert tiers["pareto_revenue_pct"] == 80.0
+        assert "2 key customers (50.0 %) bring 80.0 % of revenue." in response.content.decode()
+
+    def test_manager_sees_the_same_key_customers_not_a_second_count(self, split, client_for):
+        response = client_for(split.manager).get(reverse("dashboard"))
+        tiers = section(response, "value_tiers")
+        # Of the team's ¥7,000, 80 % would take two customers; only one of them is key.
+        assert tiers["tiers"][0]["customers"] == tiers["pareto_customers"] == 1
+        assert tiers["pareto_revenue_pct"] == 71.4
+        content = response.content.decode()
+        assert "1 key customer (33.3 %) brings 71.4 % of revenue." in content
+        assert tiers["pareto_marker"] == charts.pareto_marker(1 / 3, 5 / 7)
+
+    def test_in_chinese(self, split, client_for, settings):
+        settings.LANGUAGE_CODE = "zh-hans"
+        content = client_for(split.manager).get(reverse("dashboard")).content.decode()
+        assert "1 位重点客户（占 33.3%）贡献了 71.4% 的营收。" in content

@@ -92,7 +92,8 @@ def expected_scores(customers, as_of, window_days=WINDOW, key_share=Decimal("0.8
             m_score=m[pk],
             segment=segment_of(r[pk], f[pk]),
             value_tier=tier,
-            value_rank=rank,
+            # No spend in the window, no value rank.
+            value_rank=rank if row["monetary"] > 0 else None,
         )
     return rows
 

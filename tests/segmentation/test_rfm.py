@@ -161,6 +161,26 @@ def test_value_rank_is_by_spend_then_customer_id():
     assert ranks == [4, 1, 3, 2]
 
 
+def test_no_spend_no_value_rank():
+    tiers, ranks = tiers_of([100, 0, 900, 0], ids=[7, 2, 5, 9])
+    assert tiers == ["ordinary", "small", "key", "small"]
+    assert [None if pd.isna(rank) else rank for rank in ranks] == [2, None, 1, None]
+    _tiers, ranks = tiers_of([0, 0])
+    assert all(pd.isna(rank) for rank in ranks)
+
+
+def test_customers_without_spend_are_the_flat_end_of_the_curve():
+    frame = rfm_scores(
+        totals([(1, 1, 1, 8000), (2, 2, 1, 2000), (3, 3, 0, 0), (4, 4, 0, 0)]), AS_OF
+    )
+    figures = run_figures(value_tiers(frame, Decimal("0.8"), Decimal("0.95")))
+    assert figures["customers"] == 4 and figures["pareto_customers"] == 1
+    # The top 20 % of four customers is 0.8 of the first one's ¥80 of ¥100.
+    assert figures["top20_share"] == 0.64
+    assert figures["curve"][50] == 1.0 and figures["curve"][25] == 0.8
+    assert figures["tiers"]["small"] == {"customers": 2, "cents": 0}
+
+
 def test_cut_points_follow_the_settings():
     assert tiers_of([5000, 2000, 2000, 1000], "0.50", "0.70")[0] == [
         "key",
