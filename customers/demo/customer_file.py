@@ -5,10 +5,12 @@ import pandas as pd
 
 from customers.demo.common import pick, refs, words
 from customers.demo.names import (
-    BRANDS,
     ESTATES,
     ROADS,
+    companies_in_cities,
+    district_name,
     email_addresses,
+    people_in_cities,
     person_names,
     phone_numbers,
 )
@@ -28,33 +30,30 @@ def customer_frame(rng, network, today_d):
     n = len(network)
     seg = network["segment"].to_numpy()
     city = network["city"].to_numpy()
-    brand = rng.integers(0, len(BRANDS), n)
+    company = per_segment("kind", seg) == "company"
+    rows = np.flatnonzero(company)
+    firms = companies_in_cities(rng, city[rows], [SEGMENTS[s].names for s in seg[rows]])
+    names = np.empty(n, dtype=object)
+    names[rows] = firms["name"].to_numpy()
+    names[~company] = people_in_cities(rng, city[~company])
+    brand = np.zeros(n, dtype=int)
+    brand[rows] = firms["brand"].to_numpy()
     road = rng.integers(0, len(ROADS), n)
+    road[rows] = firms["road"].to_numpy()
     district = rng.integers(0, 1000, n)
+    district[rows] = firms["district"].to_numpy()
     number = rng.integers(1, 999, n)
-    pattern = rng.integers(0, 1000, n)
-    people = person_names(rng, n)
-    names, addresses = [], []
+    unit = rng.integers(1, 3, n)
+    addresses = []
     for i in range(n):
         place = CITIES[city[i]]
-        segment = SEGMENTS[seg[i]]
-        where = place.districts[district[i] % len(place.districts)]
-        if segment.kind == "individual":
-            names.append(people[i])
+        street = f"{ROADS[road[i]]}{number[i]}号"
+        if not company[i]:
             estate = ESTATES[number[i] % len(ESTATES)]
-            street = f"{ROADS[road[i]]}{number[i]}号{estate}{number[i] % 30 + 1}栋{pattern[i] % 2 + 1}单元"
-        else:
-            names.append(
-                segment.names[pattern[i] % len(segment.names)].format(
-                    city=place.name,
-                    brand=BRANDS[brand[i]][0],
-                    district=where,
-                    road=ROADS[road[i]],
-                )
-            )
-            street = f"{ROADS[road[i]]}{number[i]}号"
-        addresses.append(f"{place.province}{place.name}市{where}{street}")
-    company = per_segment("kind", seg) == "company"
+            street += f"{estate}{number[i] % 30 + 1}栋{unit[i]}单元"
+        addresses.append(
+            f"{place.province}{place.name}市{district_name(city[i], district[i])}{street}"
+        )
     joined = today_d + network["joined"].to_numpy()
     created = pd.to_datetime(joined) + pd.to_timedelta(rng.integers(9 * 60, 18 * 60, n), unit="min")
     return pd.DataFrame(

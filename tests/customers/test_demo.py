@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from customers.demo import STAFF, demo_dataset, season_factor, top_share
+from customers.demo.names import companies_in_cities
 
 TODAY = dt.date(2026, 3, 1)
 FRAMES = [
@@ -126,6 +127,28 @@ def test_terminals_have_a_type_and_individuals_are_people(demo):
     individuals = customers[customers["kind"] == "individual"]
     assert individuals["name"].str.len().between(2, 3).all()
     assert customers.loc[~terminal, "terminal_type"].eq("").all()
+
+
+def test_names_are_unique_within_a_city(demo):
+    customers = demo.customers
+    assert not customers.duplicated(["region", "name"]).any()
+
+
+def test_a_name_taken_in_the_city_becomes_a_numbered_branch():
+    rng = np.random.default_rng(1)
+    city = np.array([0, 0, 1, 0])
+    firms = companies_in_cities(rng, city, [("老街坊酒家",)] * 4)
+    assert firms["name"].tolist() == [
+        "老街坊酒家",
+        "老街坊酒家（2号店）",
+        "老街坊酒家",
+        "老街坊酒家（3号店）",
+    ]
+
+
+def test_no_two_customers_share_an_email_address(demo):
+    emails = demo.customers["email"]
+    assert not emails[emails != ""].duplicated().any()
 
 
 def test_phones_look_like_chinese_numbers(demo):
