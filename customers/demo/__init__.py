@@ -13,6 +13,13 @@ the customer drops out with their own beta-distributed probability. Nobody is
 flagged as churned: a churn score has to read it from the rhythm of orders.
 Order value is lognormal around each customer's typical basket, so a fifth of
 the customers bring roughly three quarters of the revenue.
+
+The contact log is written from the records it speaks of: an order is confirmed
+a few days before it comes, reminders and collection calls stop once the invoice
+is paid, a complaint is about a delivery of the days before; other contacts fit
+the stretch of the customer's life (courting before the first order, keeping in
+touch while they buy, asking why after they stopped), and an outcome that
+promises an order is said only when one follows.
 """
 
 from dataclasses import dataclass
@@ -80,6 +87,7 @@ def demo_dataset(*, customers: int, seed: int, today: date) -> DemoData:
     invoices = invoices_for(rng, orders, profile)
     payments = payments_for(rng, invoices, profile)
     frame = customer_frame(rng, network, today_d)
+    complaint_frame = complaints(rng, network, order_rows, today_d)
     return DemoData(
         today=today,
         customers=frame,
@@ -88,7 +96,9 @@ def demo_dataset(*, customers: int, seed: int, today: date) -> DemoData:
         orders=dated(orders, today_d, order_date="day"),
         invoices=dated(invoices, today_d, issue_date="issue_day", due_date="due_day"),
         payments=dated(payments, today_d, paid_date="day"),
-        interactions=interactions(rng, network, today_d),
-        complaints=complaints(rng, network, order_rows, today_d),
+        interactions=interactions(
+            rng, network, orders, invoices, payments, complaint_frame, today_d
+        ),
+        complaints=complaint_frame,
         issues=issues(rng, network, today_d),
     )
