@@ -11,6 +11,8 @@ from customers.demo.staff import TEAMS, owners
 
 # The network needs a distributor and two wholesalers per area before any shop.
 MIN_CUSTOMERS = 20
+# How much faster customers join each year than the year before.
+GROWTH = 0.3
 
 
 @dataclass(frozen=True)
@@ -94,48 +96,53 @@ def _segment(key, kind, role, terminal, buying, paying, categories, names, title
 
 # buying: orders a year, gamma shape, dropout beta(a, b), median basket, basket sigma;
 # paying: share on credit, share of prospects, contacts a year.
+# The dropouts lose about a tenth of the distributors, wholesalers, hotels and
+# supermarkets a year, a seventh of the restaurants and small shops and a quarter of
+# the individual buyers: with the growing base, well under a fifth of those who ever
+# bought have not bought for a year, so that RFM's quintiles leave room for new and
+# promising customers among the lowest frequencies.
 SEGMENTS = (
     _segment(
         "distributor", "company", "general_distributor", "",
-        (36, 4.0, (1.0, 80.0), 12_000, 0.5), (1.0, 0.0, 14), (4, 3, 3, 2, 2, 1, 1),
+        (36, 4.0, (1.0, 400.0), 12_000, 0.5), (1.0, 0.0, 14), (4, 3, 3, 2, 2, 1, 1),
         "{city}{brand}商贸有限公司 {city}{brand}酒业有限公司 {city}{brand}食品贸易有限公司 "
         "{city}{brand}供应链管理有限公司",
         "总经理 采购经理 财务经理 仓库主管", (2, 3),
     ),
     _segment(
         "wholesaler", "company", "wholesaler", "",
-        (22, 3.0, (1.0, 50.0), 3_500, 0.6), (0.9, 0.03, 9), (3, 3, 3, 2, 2, 2, 1),
+        (22, 3.0, (1.0, 220.0), 3_500, 0.6), (0.9, 0.03, 9), (3, 3, 3, 2, 2, 2, 1),
         "{city}{brand}副食品批发部 {city}{district}{brand}商行 {city}{brand}酒水批发有限公司 "
         "{brand}粮油副食批发部",
         "老板 老板娘 采购 财务", (1, 3),
     ),
     _segment(
         "hotel", "company", "terminal", "hotel",
-        (12, 2.5, (1.2, 36.0), 1_200, 0.65), (0.85, 0.08, 5), (4, 3, 3, 1, 1, 1, 1),
+        (12, 2.5, (1.2, 140.0), 1_200, 0.65), (0.85, 0.08, 5), (4, 3, 3, 1, 1, 1, 1),
         "{city}{brand}大酒店 {city}{brand}宾馆有限公司 {city}{brand}酒店管理有限公司",
         "采购经理 餐饮总监 财务主管", (1, 2),
     ),
     _segment(
         "supermarket", "company", "terminal", "supermarket",
-        (14, 2.5, (1.2, 36.0), 1_400, 0.7), (0.85, 0.08, 5), (2, 3, 4, 3, 3, 2, 2),
+        (14, 2.5, (1.2, 140.0), 1_400, 0.7), (0.85, 0.08, 5), (2, 3, 4, 3, 3, 2, 2),
         "{city}{brand}超市有限公司 {brand}购物广场（{road}店） {brand}生活超市（{road}店）",
         "采购经理 店长 品类经理 财务", (1, 2),
     ),
     _segment(
         "restaurant", "company", "terminal", "restaurant",
-        (12, 2.5, (1.2, 30.0), 700, 0.65), (0.6, 0.08, 4), (3, 4, 3, 0, 0, 1, 2),
+        (12, 2.5, (1.2, 100.0), 700, 0.65), (0.6, 0.08, 4), (3, 4, 3, 0, 0, 1, 2),
         "{city}{brand}餐饮管理有限公司 {brand}酒家 {brand}火锅（{road}店） {brand}农家菜馆",
         "老板 店长 厨师长", (1, 2),
     ),
     _segment(
         "convenience", "company", "terminal", "convenience_store",
-        (16, 2.5, (1.2, 30.0), 350, 0.6), (0.3, 0.08, 3), (1, 3, 4, 3, 4, 0, 1),
+        (16, 2.5, (1.2, 120.0), 350, 0.6), (0.3, 0.08, 3), (1, 3, 4, 3, 4, 0, 1),
         "{brand}便利店（{road}店） {city}{brand}便利连锁有限公司 {brand}24小时便利店",
         "店主 店长", (1, 1),
     ),
     _segment(
         "individual", "individual", "consumer", "",
-        (2.5, 1.5, (1.5, 6.0), 500, 0.7), (0.0, 0.15, 1.2), (5, 1, 1, 2, 2, 0, 0),
+        (2.5, 1.5, (1.5, 12.0), 500, 0.7), (0.0, 0.15, 1.2), (5, 1, 1, 2, 2, 0, 0),
         "", "", (0, 0),
     ),
 )  # fmt: skip
@@ -223,6 +230,13 @@ def per_segment(attribute, segment):
     return np.array([getattr(s, attribute) for s in SEGMENTS])[segment]
 
 
+def growing_days(rng, start, size):
+    """Days in [start, 0) drawn with a density growing by GROWTH a year."""
+    rate = np.log1p(GROWTH) / 365.0
+    floor = np.exp(rate * start)
+    return np.floor(np.log(floor + rng.random(size) * (1.0 - floor)) / rate).astype(int)
+
+
 def city_in_area(rng, area, city_area, city_weights):
     city = np.empty(len(area), dtype=int)
     for a in range(len(AREAS)):
@@ -234,11 +248,12 @@ def city_in_area(rng, area, city_area, city_weights):
 
 def join_days(rng, segment, prospect, start):
     """Day each customer joined, relative to today (negative: in the past).
-    Distributors mostly predate the history; prospects mostly joined lately."""
+    Distributors mostly predate the history; the business grows, so that more
+    customers joined lately than long ago; prospects mostly joined lately."""
     n = len(segment)
     keys = per_segment("key", segment)
     early = np.where(keys == "distributor", 0.8, np.where(keys == "individual", 0.1, 0.3))
     before = rng.random(n) < early
-    joined = np.where(before, rng.integers(start - 1000, start, n), rng.integers(start, 0, n))
+    joined = np.where(before, rng.integers(start - 1000, start, n), growing_days(rng, start, n))
     recent = prospect & (rng.random(n) < 0.7)
     return np.where(recent, rng.integers(-400, 0, n), joined)
