@@ -237,9 +237,12 @@ def _about_records(rng, orders, invoices, payments, complaints, today_d):
 
 def _next_order_days(orders):
     """The day of each order's customer's next order; infinity after the last."""
-    ordered = orders.sort_values(["customer", "day"], kind="stable")
-    following = ordered.groupby("customer")["day"].shift(-1).fillna(np.inf)
-    return following.reindex(orders.index).to_numpy()
+    customer, day = orders["customer"].to_numpy(), orders["day"].to_numpy()
+    order = np.lexsort((day, customer))
+    same_customer = customer[order][1:] == customer[order][:-1]
+    following = np.full(len(order), np.inf)
+    following[order[:-1]] = np.where(same_customer, day[order][1:], np.inf)
+    return following
 
 
 def _settled_days(invoices, payments):
@@ -315,10 +318,11 @@ def _with_topics(rng, contacts, company):
     weights = np.array([t.weight for t in TOPICS])
     drawn = rng.random(len(contacts))
     topic = np.full(len(contacts), -1)
-    for occasion in pd.unique(contacts["occasion"]):
+    codes, names = pd.factorize(contacts["occasion"])
+    for code, occasion in enumerate(names):
         for fits, whom in ((fits_company, is_company), (fits_individual, ~is_company)):
             options = np.flatnonzero((occasions == occasion) & fits)
-            rows = np.flatnonzero((contacts["occasion"].to_numpy() == occasion) & whom)
+            rows = np.flatnonzero((codes == code) & whom)
             if len(options):
                 cumulative = np.cumsum(weights[options]) / weights[options].sum()
                 chosen = np.searchsorted(cumulative, drawn[rows], side="right")
@@ -345,12 +349,15 @@ def _outcomes(rng, customer, day, topic, orders):
     after = np.searchsorted(order_keys, customer * 100_000 + day, side="right")
     next_key = np.append(order_keys, np.iinfo(np.int64).max)[after]
     soon = next_key <= customer * 100_000 + day + ORDER_SOON
+    # Outcomes in one flat table: per topic, those said without an order soon, then
+    # those said with one (the same again for topics that promise nothing).
+    lists = [(t.outcomes, t.ordering or t.outcomes) for t in TOPICS]
+    table = np.array([o for pair in lists for options in pair for o in options], dtype=object)
+    sizes = np.array([[len(options) for options in pair] for pair in lists])
+    offsets = (np.cumsum(sizes.ravel()) - sizes.ravel()).reshape(sizes.shape)
     variant = rng.integers(0, 1000, len(topic))
-    chosen = []
-    for t, is_soon, v in zip(topic, soon, variant, strict=True):
-        options = TOPICS[t].ordering if is_soon and TOPICS[t].ordering else TOPICS[t].outcomes
-        chosen.append(options[v % len(options)])
-    return np.array(chosen, dtype=object)
+    row = soon.astype(int)
+    return table[offsets[topic, row] + variant % sizes[topic, row]]
 
 
 def complaints(rng, network, order_rows, today_d):
