@@ -179,8 +179,10 @@ def interactions(rng, network, orders, invoices, payments, complaints, today_d):
     topic = contacts["topic"].to_numpy()
     outcomes = _outcomes(rng, customer, day, topic, orders)
     latest = np.r_[customer[1:] != customer[:-1], True] if n else np.array([], dtype=bool)
-    follow = rng.random(n) < np.where(latest, 0.6, 0.2)
     follow_day = day + rng.integers(3, 31, n)
+    # A follow-up on an earlier contact was had with the next one; one on the latest is
+    # mostly still ahead, and missed now and then.
+    follow = rng.random(n) < np.where(latest, np.where(follow_day >= -3, 0.6, 0.08), 0.2)
     return pd.DataFrame(
         {
             "customer": customer,
