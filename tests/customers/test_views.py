@@ -167,6 +167,9 @@ class TestFollowUps:
         # The manager sees the team's customers, but only the follow-ups they set.
         assert listed(cast.manager) == []
         assert listed(cast.rep, due="whenever") == ["上海锦江酒店"]
+        # An admin sees their own follow-ups on any customer.
+        follow_up(cast.outsider_customer, due_in=5, contacted_days_ago=1, staff=cast.admin)
+        assert listed(cast.admin) == ["成都红旗连锁"]
 
 
 class TestCustomerFile:
