@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DEMO_CUSTOMERS ?= 2000
 DEMO_SEED ?= 42
 
-.PHONY: run test install lint browser messages
+.PHONY: run test install lint browser gettext messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei; } \
 		|| echo "note: no Chinese font; screenshots show boxes: apt-get install fonts-wqy-microhei"
 
-test: install browser
+# The translation tests run makemessages as `make messages` does: GNU gettext.
+gettext:
+	@command -v xgettext >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; } \
+		|| { echo "GNU gettext is required for the translation tests: apt-get install gettext"; exit 1; }
+
+test: install browser gettext
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -406,6 +406,10 @@ class GradeChangeAdmin(ReadOnlyAdmin):
 class GradePolicyAdmin(admin.ModelAdmin):
     list_display = ["grade", "credit_limit", "payment_terms_days", "action"]
 
+    @admin.display(description=_("recommended action"))
+    def action(self, policy):
+        return policy.action()
+
     def has_add_permission(self, request):
         return not GradePolicy.objects.exists() or GradePolicy.objects.count() < len(Grade)
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from customers.imports.commands import summary
-from customers.imports.readers import ImportFileError, file_format, read_head
+from customers.imports.readers import LINE, ImportFileError, file_format, read_head
 from customers.imports.services import IMPORTERS, run_import
 from customers.models import Customer, Invoice, Order, Payment
 
@@ -195,7 +195,8 @@ def preview_import(kind, stored, *, by):
         "kind": kind,
         "kind_label": KIND_LABELS[kind],
         "report": report,
-        "head_columns": list(head.columns),
+        # The reader's own line-number column under its label; the file's columns as named.
+        "head_columns": [_("Line") if column == LINE else column for column in head.columns],
         "head_rows": head.itertuples(index=False, name=None),
         "errors": report.errors[:SHOWN_ERRORS],
         "errors_not_shown": max(len(report.error_frame) - SHOWN_ERRORS, 0),

@@ -350,7 +350,9 @@ class Customer(models.Model):
 class Contact(models.Model):
     """A person at the customer we talk to."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
+    )
     name = models.CharField(_("name"), max_length=100)
     title = models.CharField(_("position"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
@@ -382,7 +384,9 @@ class Document(models.Model):
         CONTRACT = "contract", _("Contract")
         OTHER = "other", _("Other")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="documents")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="documents", verbose_name=_("customer")
+    )
     doc_type = models.CharField(_("document type"), max_length=30, choices=Type)
     file = models.FileField(_("file"), upload_to=document_upload_to)
     original_name = models.CharField(_("file name"), max_length=255)
@@ -421,7 +425,11 @@ class OpenIssue(models.Model):
         CLOSED = "closed", _("Closed")
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="open_issues", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="open_issues",
+        db_index=False,
+        verbose_name=_("customer"),
     )
     title = models.CharField(_("issue"), max_length=200)
     description = models.TextField(_("details"), blank=True)
@@ -460,7 +468,11 @@ class Order(models.Model):
     """A purchase (进货) by the customer."""
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="orders", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="orders",
+        db_index=False,
+        verbose_name=_("customer"),
     )
     external_ref = models.CharField(_("order reference"), max_length=80)
     order_date = models.DateField(_("order date"))
@@ -489,7 +501,11 @@ class Invoice(models.Model):
     """A receivable: what the customer owes for goods delivered, due on a date."""
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="invoices", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="invoices",
+        db_index=False,
+        verbose_name=_("customer"),
     )
     external_ref = models.CharField(_("invoice reference"), max_length=80)
     issue_date = models.DateField(_("issue date"))
@@ -519,11 +535,19 @@ class Payment(models.Model):
     """Money received against an invoice (回款)."""
 
     invoice = models.ForeignKey(
-        Invoice, on_delete=models.CASCADE, related_name="payments", db_index=False
+        Invoice,
+        on_delete=models.CASCADE,
+        related_name="payments",
+        db_index=False,
+        verbose_name=_("invoice"),
     )
     # Denormalised from the invoice so that a customer's payments read from one index.
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="payments", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="payments",
+        db_index=False,
+        verbose_name=_("customer"),
     )
     external_ref = models.CharField(_("payment reference"), max_length=120)
     paid_date = models.DateField(_("paid on"))
@@ -561,7 +585,11 @@ class Interaction(models.Model):
         WECHAT = "wechat", _("WeChat")
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="interactions", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="interactions",
+        db_index=False,
+        verbose_name=_("customer"),
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel)
     staff = models.ForeignKey(
@@ -611,7 +639,11 @@ class Complaint(models.Model):
     }
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="complaints", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="complaints",
+        db_index=False,
+        verbose_name=_("customer"),
     )
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -722,7 +754,11 @@ class GradeChange(models.Model):
         MANUAL = "manual", _("Manual")
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="grade_changes", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="grade_changes",
+        db_index=False,
+        verbose_name=_("customer"),
     )
     old_grade = models.CharField(_("old grade"), max_length=1, choices=Grade, blank=True)
     new_grade = models.CharField(_("new grade"), max_length=1, choices=Grade)

@@ -35,3 +35,12 @@ def paginate(request, queryset, per_page=None):
     paginator = CappedPaginator(queryset, per_page or settings.CUSTOMER_LIST_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return paginator, page
+
+
+def query_without(request, *keys):
+    """The request's query string without `keys` (and without the page number), for
+    links that change those."""
+    query = request.GET.copy()
+    for key in ("page", *keys):
+        query.pop(key, None)
+    return query.urlencode()

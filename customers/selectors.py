@@ -8,6 +8,7 @@ from django.db.models import (
     BooleanField,
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -255,37 +256,68 @@ def _related_names(changes):
 
 # The start page.
 
+# How many days ahead the start page looks for follow-ups and plans falling due.
+DUE_SOON_DAYS = 14
+# A follow-up overdue for longer than this is taken as dropped rather than due.
+FOLLOW_UP_STALE_DAYS = 60
+START_PAGE_ROWS = 8
 
-def follow_ups_due(user, *, today=None, days_ahead=7):
-    """The user's own follow-ups due within `days_ahead` days or overdue, on visible customers."""
+
+def open_follow_ups(user, *, due="", today=None):
+    """The follow-ups the user set on their contacts and has not had yet (no contact
+    with the customer since), overdue by at most FOLLOW_UP_STALE_DAYS or due within
+    DUE_SOON_DAYS, on customers they may see; soonest first. `due` "overdue" or
+    "soon" keeps one of the two."""
     today = today or timezone.localdate()
-    return (
-        Interaction.objects.filter(
-            staff=user,
-            next_follow_up__isnull=False,
-            next_follow_up__lte=today + dt.timedelta(days=days_ahead),
-            next_follow_up__gte=today - dt.timedelta(days=60),
-            customer__in=visible_customers(user),
-        )
-        .select_related("customer")
-        .order_by("next_follow_up", "id")[:RECENT_ROWS]
+    earliest = today - dt.timedelta(days=FOLLOW_UP_STALE_DAYS)
+    latest = today + dt.timedelta(days=DUE_SOON_DAYS)
+    if due == "overdue":
+        latest = today - dt.timedelta(days=1)
+    elif due == "soon":
+        earliest = today
+    contacted_since = Interaction.objects.filter(
+        customer=OuterRef("customer"), occurred_at__gt=OuterRef("occurred_at")
     )
+    follow_ups = Interaction.objects.filter(
+        staff=user, next_follow_up__gte=earliest, next_follow_up__lte=latest
+    )
+    if not can_see_all_customers(user):
+        # The same rule, without a semi-join over every customer for those who see all.
+        follow_ups = follow_ups.filter(customer__in=visible_customers(user))
+    return (
+        follow_ups.exclude(Exists(contacted_since))
+        .select_related("customer")
+        .order_by("next_follow_up", "id")
+    )
+
+
+def follow_ups_due(user, *, today=None, limit=START_PAGE_ROWS):
+    """The start page's "my follow-ups due": how many are overdue and how many due
+    soon, and the first few. Two queries."""
+    today = today or timezone.localdate()
+    follow_ups = open_follow_ups(user, today=today)
+    counts = follow_ups.aggregate(
+        overdue=Count("pk", filter=Q(next_follow_up__lt=today)),
+        soon=Count("pk", filter=Q(next_follow_up__gte=today)),
+    )
+    return {**counts, "rows": list(follow_ups[:limit]), "days": DUE_SOON_DAYS}
 
 
 def start_page(user):
     visible = visible_customers(user)
+    open_complaints = Complaint.objects.open()
+    if not can_see_all_customers(user):
+        open_complaints = open_complaints.filter(customer__in=visible)
     return {
-        "customer_count": visible[: settings.LIST_COUNT_CAP + 1].count(),
+        # Counted without ORDER BY, so that any index fitting the filter can count.
+        "customer_count": visible.order_by()[: settings.LIST_COUNT_CAP + 1].count(),
         "count_cap": settings.LIST_COUNT_CAP,
-        "follow_ups": list(follow_ups_due(user)),
+        "follow_ups": follow_ups_due(user),
         "overdue_customers": list(
             visible.with_overdue().select_related("owner").order_by("-overdue_amount", "id")[:10]
         ),
         "open_complaints": list(
-            Complaint.objects.open()
-            .filter(customer__in=visible)
-            .select_related("customer")
-            .order_by("received_at")[:10]
+            open_complaints.select_related("customer").order_by("received_at")[:10]
         ),
         "today": timezone.localdate(),
     }

@@ -5,6 +5,7 @@ from customers.views import customers, pipeline, records
 urlpatterns = [
     path("", customers.home, name="home"),
     path("dashboard/", customers.dashboard, name="dashboard"),
+    path("follow-ups/", customers.follow_up_list, name="follow-up-list"),
     path("customers/", customers.customer_list, name="customer-list"),
     path("customers/export/", customers.customer_export, name="customer-export"),
     path("customers/new/", customers.customer_create, name="customer-create"),

@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from customers.admin import ReadOnlyAdmin
 from customers.paging import CappedPaginator
 from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
+from segmentation.models import ValueTier
 
 
 @admin.register(RetentionSettings)
@@ -23,16 +25,33 @@ class RetentionSettingsAdmin(admin.ModelAdmin):
         return False
 
 
+class ValueTierFilter(admin.SimpleListFilter):
+    """The score keeps the tier's code; the filter offers the tiers by name."""
+
+    title = _("value tier")
+    parameter_name = "value_tier"
+
+    def lookups(self, request, model_admin):
+        return ValueTier.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(value_tier=self.value()) if self.value() else queryset
+
+
 @admin.register(ChurnScore)
 class ChurnScoreAdmin(ReadOnlyAdmin):
-    list_display = ["customer", "run", "risk", "band", "value", "value_at_risk", "value_tier"]
-    list_filter = ["run", "band", "value_tier"]
+    list_display = ["customer", "run", "risk", "band", "value", "value_at_risk", "tier"]
+    list_filter = ["run", "band", ValueTierFilter]
     list_select_related = ["customer", "run"]
     search_fields = ["customer__external_ref", "customer__name"]
     raw_id_fields = ["customer", "run"]
     # A million rows a run: count up to a cap, as the customer list does.
     paginator = CappedPaginator
     show_full_result_count = False
+
+    @admin.display(description=_("value tier"), ordering="value_tier")
+    def tier(self, score):
+        return ValueTier(score.value_tier).label if score.value_tier else "—"
 
 
 @admin.register(ChurnEpisode)

@@ -40,11 +40,10 @@ class RetentionConfig(AppConfig):
             key="churn", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=40
         )
         dashboards.register_start(
-            key="overdue_plans",
-            template="retention/_plans_reminder.html",
-            load=selectors.overdue_plans,
+            key="plans",
+            template="retention/_home_plans.html",
+            load=selectors.start_plans,
             order=10,
-            placement="top",
         )
         dashboards.register_start(
             key="at_risk",

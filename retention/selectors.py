@@ -5,17 +5,19 @@ may see."""
 import datetime as dt
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Sum, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers.access import can_see_all_customers, is_manager
 from customers.models import PipelineRun, Team
-from customers.selectors import visible_customers
+from customers.selectors import DUE_SOON_DAYS, visible_customers
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
 from segmentation.selectors import current_run_id
 
 START_PAGE_ROWS = 10
+START_PAGE_PLANS = 5
 PANEL_PLANS = 10
 PANEL_EPISODES = 5
 DASHBOARD_MONTHS = 12
@@ -72,13 +74,64 @@ def plans_for(user):
     return plans.filter(Q(assignee=user) | Q(customer__team__in=user.managed_teams.values("pk")))
 
 
-def plan_list(user, *, status="open", mine=False):
+def plan_list(user, *, status="open", mine=False, due="", assignee=None, today=None):
+    """The plans page: by status, one's own only (`mine`), those of one `assignee`, and
+    by due date: "overdue" (before today) or "soon" (within DUE_SOON_DAYS from today)."""
+    today = today or timezone.localdate()
     plans = plans_for(user).select_related("customer", "assignee").order_by("due_date", "id")
     if status in FollowUpPlan.Status.values:
         plans = plans.filter(status=status)
     if mine:
         plans = plans.filter(assignee=user)
+    if assignee is not None:
+        plans = plans.filter(assignee_id=assignee)
+    if due == "overdue":
+        plans = plans.filter(due_date__lt=today)
+    elif due == "soon":
+        plans = plans.filter(
+            due_date__gte=today, due_date__lte=today + dt.timedelta(days=DUE_SOON_DAYS)
+        )
     return plans
+
+
+def start_plans(user, *, today=None, limit=START_PAGE_PLANS):
+    """The start page's follow-up plans: the open plans `user` answers for (their own;
+    a manager's also their teams') that are overdue or due within DUE_SOON_DAYS, counted
+    per assignee, and the first few of each kind. Three queries."""
+    today = today or timezone.localdate()
+    soon_until = today + dt.timedelta(days=DUE_SOON_DAYS)
+    plans = plans_for(user).filter(status=FollowUpPlan.Status.OPEN, due_date__lte=soon_until)
+    per_assignee = [
+        {
+            "assignee": get_user_model()(
+                pk=row["assignee"],
+                username=row["assignee__username"],
+                first_name=row["assignee__first_name"],
+                last_name=row["assignee__last_name"],
+            ),
+            "overdue": row["overdue"],
+            "soon": row["soon"],
+        }
+        for row in plans.values(
+            "assignee", "assignee__username", "assignee__first_name", "assignee__last_name"
+        )
+        .annotate(
+            overdue=Count("pk", filter=Q(due_date__lt=today)),
+            soon=Count("pk", filter=Q(due_date__gte=today)),
+        )
+        .order_by("-overdue", "-soon", "assignee__username")
+    ]
+    listed = plans.select_related("customer", "assignee").order_by("due_date", "id")
+    return {
+        "overdue": sum(row["overdue"] for row in per_assignee),
+        "soon": sum(row["soon"] for row in per_assignee),
+        "overdue_plans": list(listed.filter(due_date__lt=today)[:limit]),
+        "soon_plans": list(listed.filter(due_date__gte=today)[:limit]),
+        "per_assignee": per_assignee,
+        "days": DUE_SOON_DAYS,
+        "today": today,
+        "user_is_manager": is_manager(user),
+    }
 
 
 def at_risk_start_block(user):

@@ -13,13 +13,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers.access import is_manager
 from customers.exporting import csv_response, xlsx_response
 from customers.models import PipelineRun
-from customers.paging import paginate
+from customers.paging import paginate, query_without
+from customers.selectors import DUE_SOON_DAYS
 from retention import selectors, services
 from retention.forms import PlanCreateForm, PlanOutcomeForm
 from retention.models import FollowUpPlan
 from retention.reasons import reason_texts
 
 PLANS_PER_PAGE = 50
+DUE_FILTERS = ("overdue", "soon")
 
 
 def _risk_list_page(request, params, plan_form=None):
@@ -135,23 +137,30 @@ def risk_export(request):
 
 @require_GET
 def plan_list(request):
-    """Open plans by due date (or done / cancelled / all): one's own, and a manager's teams'."""
+    """Open plans by due date (or done / cancelled / all): one's own, and a manager's
+    teams'; narrowed to overdue or due soon (`due`) and to one assignee (`assignee`)."""
     status = request.GET.get("status", FollowUpPlan.Status.OPEN)
     mine = request.GET.get("mine") == "1"
-    paginator, page = paginate(
-        request, selectors.plan_list(request.user, status=status, mine=mine), PLANS_PER_PAGE
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
+    due = request.GET.get("due", "")
+    due = due if due in DUE_FILTERS else ""
+    assignee = request.GET.get("assignee", "")
+    assignee = int(assignee) if assignee.isdigit() else None
+    plans = selectors.plan_list(request.user, status=status, mine=mine, due=due, assignee=assignee)
+    paginator, page = paginate(request, plans, PLANS_PER_PAGE)
     return render(
         request,
         "retention/plan_list.html",
         {
             "paginator": paginator,
             "page": page,
-            "query": query.urlencode(),
+            "query": query_without(request),
+            "without_due": query_without(request, "due"),
+            "without_assignee": query_without(request, "assignee"),
             "status": status,
             "mine": mine,
+            "due": due,
+            "days": DUE_SOON_DAYS,
+            "assignee": assignee,
             "statuses": FollowUpPlan.Status.choices,
             "today": timezone.localdate(),
             "current_run": PipelineRun.objects.current(),

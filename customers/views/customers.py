@@ -12,7 +12,7 @@ from customers.access import can_see_all_customers, managed_team_ids
 from customers.exporting import csv_response, xlsx_response
 from customers.forms import CustomerForm, ReassignForm
 from customers.models import PipelineRun
-from customers.paging import paginate
+from customers.paging import paginate, query_without
 from customers.scores import credit_history_cell
 
 
@@ -21,6 +21,24 @@ def home(request):
     context["current_run"] = PipelineRun.objects.current()
     context["start_sections"] = dashboards.render_start(request)
     return render(request, "customers/home.html", context)
+
+
+def follow_up_list(request):
+    """The viewer's own follow-ups falling due, overdue or soon, soonest first."""
+    due = request.GET.get("due", "")
+    paginator, page = paginate(request, selectors.open_follow_ups(request.user, due=due))
+    return render(
+        request,
+        "customers/follow_up_list.html",
+        {
+            "paginator": paginator,
+            "page": page,
+            "query": query_without(request),
+            "due": due if due in ("overdue", "soon") else "",
+            "days": selectors.DUE_SOON_DAYS,
+            "today": timezone.localdate(),
+        },
+    )
 
 
 def dashboard(request):

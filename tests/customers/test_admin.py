@@ -40,6 +40,13 @@ def test_customer_admin_page_shows_the_file_with_its_inlines(cast, client_for):
     assert "上海锦江酒店" in content and "grade_changes-TOTAL_FORMS" in content
 
 
+def test_grade_policies_list_their_recommended_action(cast, client_for):
+    page = client_for(cast.admin).get(reverse("admin:customers_gradepolicy_changelist"))
+    content = page.content.decode()
+    assert "Recommended action" in content and "Strengthen the relationship" in content
+    assert "bound method" not in content
+
+
 @pytest.mark.parametrize("model", ["customer", "order", "invoice", "payment"])
 def test_import_is_offered_on_the_lists_that_can_be_imported(cast, client_for, model):
     response = client_for(cast.admin).get(reverse(f"admin:customers_{model}_changelist"))

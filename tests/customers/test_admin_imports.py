@@ -103,6 +103,13 @@ def test_preview_shows_rows_errors_and_counts_and_changes_nothing(admin_client, 
     assert not Order.objects.exists()
 
 
+def test_preview_heads_the_line_numbers_in_the_readers_language(admin_client, shop):
+    admin_client.cookies["django_language"] = "zh-hans"
+    response = upload(admin_client, ORDERS_WITH_ERROR)
+    assert response.context["head_columns"][0] == "行号"
+    assert "order_date" in response.context["head_columns"]
+
+
 def test_confirm_imports_the_previewed_file_and_removes_it(admin_client, shop, private_media):
     preview = upload(admin_client, GOOD_ORDERS)
 

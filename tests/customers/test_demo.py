@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from customers.demo import STAFF, demo_dataset, season_factor, top_share
+from customers.demo.contact_log import TOPICS
+from customers.demo.names import companies_in_cities
 
 TODAY = dt.date(2026, 3, 1)
 FRAMES = [
@@ -128,6 +130,28 @@ def test_terminals_have_a_type_and_individuals_are_people(demo):
     assert customers.loc[~terminal, "terminal_type"].eq("").all()
 
 
+def test_names_are_unique_within_a_city(demo):
+    customers = demo.customers
+    assert not customers.duplicated(["region", "name"]).any()
+
+
+def test_a_name_taken_in_the_city_becomes_a_numbered_branch():
+    rng = np.random.default_rng(1)
+    city = np.array([0, 0, 1, 0])
+    firms = companies_in_cities(rng, city, [("老街坊酒家",)] * 4)
+    assert firms["name"].tolist() == [
+        "老街坊酒家",
+        "老街坊酒家（2号店）",
+        "老街坊酒家",
+        "老街坊酒家（3号店）",
+    ]
+
+
+def test_no_two_customers_share_an_email_address(demo):
+    emails = demo.customers["email"]
+    assert not emails[emails != ""].duplicated().any()
+
+
 def test_phones_look_like_chinese_numbers(demo):
     phones = pd.concat([demo.customers["phone"], demo.contacts["phone"]])
     assert phones.str.fullmatch(r"1[3-9]\d{9}|0\d{2,3}-\d{8}").all()
@@ -227,6 +251,79 @@ def test_contact_log_is_kept_by_the_owner_with_follow_ups_either_side_of_today(d
     follow_ups = log["next_follow_up"].dropna()
     assert (follow_ups < pd.Timestamp(TODAY)).any()
     assert (follow_ups >= pd.Timestamp(TODAY)).any()
+
+
+def contacts_on(demo, occasion=None, *, outcomes=None):
+    """Contact-log rows of the topics of `occasion` (or with one of `outcomes`), with
+    the contact's day."""
+    log = demo.interactions.assign(day=demo.interactions["occurred_at"].dt.normalize())
+    if occasion is not None:
+        log = log[log["summary"].isin({t.summary for t in TOPICS if t.occasion == occasion})]
+    if outcomes is not None:
+        log = log[log["outcome"].isin(outcomes)]
+    return log
+
+
+def nearest_order(log, orders, direction):
+    """Each contact with the date of the customer's order nearest after (or before) it."""
+    orders = orders.assign(order_date=orders["order_date"].astype(log["day"].dtype))
+    return pd.merge_asof(
+        log.sort_values("day"),
+        orders[["customer", "order_date"]].sort_values("order_date"),
+        left_on="day",
+        right_on="order_date",
+        by="customer",
+        direction=direction,
+    )
+
+
+def test_contacts_about_an_order_come_with_that_order(demo):
+    about_orders = nearest_order(contacts_on(demo, "order"), demo.orders, "forward")
+    assert len(about_orders) > 100
+    lead = (about_orders["order_date"] - about_orders["day"]).dt.days
+    assert lead.between(0, 10).all()
+
+
+def test_no_contact_speaks_of_an_order_after_the_customers_last_one(demo):
+    promising = {outcome for t in TOPICS for outcome in t.ordering}
+    claims = pd.concat([contacts_on(demo, "order"), contacts_on(demo, outcomes=promising)])
+    last_order = demo.orders.groupby("customer")["order_date"].max()
+    assert (claims["day"].to_numpy() <= last_order.reindex(claims["customer"]).to_numpy()).all()
+
+
+def test_promised_orders_follow_within_a_fortnight(demo):
+    promising = {outcome for t in TOPICS for outcome in t.ordering}
+    promised = nearest_order(contacts_on(demo, outcomes=promising), demo.orders, "forward")
+    assert len(promised) > 20
+    assert ((promised["order_date"] - promised["day"]).dt.days.between(0, 14)).all()
+
+
+def test_questions_about_the_last_delivery_follow_a_delivery(demo):
+    follow_ups = nearest_order(contacts_on(demo, "after_order"), demo.orders, "backward")
+    assert len(follow_ups) > 20
+    assert ((follow_ups["day"] - follow_ups["order_date"]).dt.days.between(5, 30)).all()
+
+
+def test_customers_who_never_ordered_are_only_courted(demo):
+    never_ordered = ~demo.interactions["customer"].isin(demo.orders["customer"])
+    courting = {t.summary for t in TOPICS if t.occasion == "courting"}
+    assert never_ordered.any()
+    assert demo.interactions.loc[never_ordered, "summary"].isin(courting).all()
+
+
+def test_contacts_about_receivables_only_with_customers_on_credit(demo):
+    receivables = {
+        t.summary for t in TOPICS if t.occasion in ("due", "overdue", "payment", "statement")
+    }
+    about = demo.interactions[demo.interactions["summary"].isin(receivables)]
+    assert len(about) > 100
+    assert about["customer"].isin(demo.invoices["customer"]).all()
+
+
+def test_complaints_come_within_days_of_a_delivery(demo):
+    complaints = demo.complaints.assign(day=demo.complaints["received_at"].dt.normalize())
+    complaints = nearest_order(complaints, demo.orders, "backward")
+    assert ((complaints["day"] - complaints["order_date"]).dt.days.between(0, 5)).all()
 
 
 def test_each_company_has_one_primary_contact(demo):

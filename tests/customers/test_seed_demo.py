@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Sum
 
-from customers.management.commands.seed_demo import wholly_deleted_with
+from customers.demo.loading import wholly_deleted_with
 from customers.models import (
     Complaint,
     Contact,

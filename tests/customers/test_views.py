@@ -12,6 +12,7 @@ from customers.models import Complaint, Customer, Interaction, OpenIssue
 from tests.factories import (
     ComplaintFactory,
     CustomerFactory,
+    InteractionFactory,
     OpenIssueFactory,
     TagFactory,
 )
@@ -103,6 +104,72 @@ class TestCustomerList:
         with django_assert_num_queries(12):
             response = client.get(reverse("customer-list"), {"sort": "name"})
         assert len(response.context["page"].object_list) == 50
+
+
+def follow_up(customer, *, due_in, contacted_days_ago=3, staff=None):
+    """A contact with the customer some days ago that set a follow-up `due_in` days away."""
+    return InteractionFactory(
+        customer=customer,
+        staff=staff or customer.owner,
+        occurred_at=timezone.now() - dt.timedelta(days=contacted_days_ago),
+        next_follow_up=timezone.localdate() + dt.timedelta(days=due_in),
+    )
+
+
+class TestFollowUps:
+    def test_start_page_counts_my_open_follow_ups_and_lists_them_soonest_first(
+        self, cast, client_for
+    ):
+        def customer(name):
+            return CustomerFactory(owner=cast.rep, team=cast.east, name=name)
+
+        follow_up(customer("本周客户"), due_in=5)
+        follow_up(customer("逾期客户"), due_in=-2)
+        follow_up(customer("下月客户"), due_in=30)
+        follow_up(customer("久远客户"), due_in=-90, contacted_days_ago=120)
+        called_again = customer("已回访客户")
+        follow_up(called_again, due_in=-1, contacted_days_ago=10)
+        InteractionFactory(customer=called_again, occurred_at=timezone.now())
+        follow_up(cast.teammate_customer, due_in=1)
+        response = client_for(cast.rep).get(reverse("home"))
+        counts = response.context["follow_ups"]
+        assert (counts["overdue"], counts["soon"]) == (1, 1)
+        html = response.content.decode()
+        assert "1 follow-up is overdue." in html
+        assert "1 follow-up is due in the next 14 days." in html
+        listed = html[html.index('id="follow-ups"') :]
+        listed = listed[: listed.index("</ul>")]
+        assert listed.index("逾期客户") < listed.index("本周客户")
+        for name in ("下月客户", "久远客户", "已回访客户", "杭州联华超市"):
+            assert name not in listed
+        assert reverse("follow-up-list") + "?due=overdue" in html
+
+    def test_follow_up_list_shows_only_my_own_on_customers_i_may_see(self, cast, client_for):
+        follow_up(cast.rep_customer, due_in=-1)
+        follow_up(cast.teammate_customer, due_in=2)
+        follow_up(cast.outsider_customer, due_in=3)
+        # A customer handed to another team takes its follow-ups along.
+        moved = CustomerFactory(owner=cast.rep, team=cast.east, name="已移交客户")
+        follow_up(moved, due_in=4)
+        moved.owner, moved.team = cast.outsider, cast.west
+        moved.save()
+
+        def listed(user, **params):
+            response = client_for(user).get(reverse("follow-up-list"), params)
+            assert response.status_code == 200
+            return [i.customer.name for i in response.context["page"].object_list]
+
+        assert listed(cast.rep) == ["上海锦江酒店"]
+        assert listed(cast.rep, due="overdue") == ["上海锦江酒店"]
+        assert listed(cast.rep, due="soon") == []
+        assert listed(cast.teammate, due="soon") == ["杭州联华超市"]
+        assert listed(cast.outsider) == ["成都红旗连锁"]
+        # The manager sees the team's customers, but only the follow-ups they set.
+        assert listed(cast.manager) == []
+        assert listed(cast.rep, due="whenever") == ["上海锦江酒店"]
+        # An admin sees their own follow-ups on any customer.
+        follow_up(cast.outsider_customer, due_in=5, contacted_days_ago=1, staff=cast.admin)
+        assert listed(cast.admin) == ["成都红旗连锁"]
 
 
 class TestCustomerFile:

@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from customers.models import Interaction
 from retention.models import FollowUpPlan
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, InteractionFactory
 from tests.retention.factories import ChurnScoreFactory, FollowUpPlanFactory, PublishedRunFactory
 
 TODAY = dt.date.today()
@@ -328,6 +329,132 @@ class TestOverdueReminder:
         assert "My at-risk customers" in html and "上海锦江酒店" in html
         assert "成都红旗连锁" not in html and "杭州联华超市" not in html
         assert "1 follow-up plan is overdue." in html
+
+
+def start_block(client, block_id):
+    """The start page's block with that id, as HTML."""
+    html = client.get(reverse("home")).content.decode()
+    start = html.index(f'id="{block_id}"')
+    return html[start : html.index('<div class="col-md-6">', start)]
+
+
+class TestStartPagePlans:
+    def test_a_plan_the_manager_assigns_for_next_week_is_on_the_reps_start_page(
+        self, cast, client_for
+    ):
+        next_week = timezone.localdate() + dt.timedelta(days=7)
+        response = client_for(cast.manager).post(
+            reverse("follow-up-plan-create"),
+            {
+                "customers": [cast.rep_customer.pk],
+                "assignee": cast.rep.pk,
+                "due_date": next_week.isoformat(),
+                "channel": "visit",
+                "note": "了解停止进货的原因",
+            },
+        )
+        assert response.status_code == 302
+        plans = start_block(client_for(cast.rep), "home-plans")
+        assert "1 follow-up plan is due in the next 14 days." in plans
+        assert "0 follow-up plans are overdue." in plans
+        assert "上海锦江酒店" in plans and next_week.isoformat() in plans
+        for other in (cast.teammate, cast.outsider):
+            assert "上海锦江酒店" not in client_for(other).get(reverse("home")).content.decode()
+        # The manager sees it among the team's plans, by rep.
+        plans = start_block(client_for(cast.manager), "home-plans")
+        assert "上海锦江酒店" in plans and 'id="plans-by-rep"' in plans and "王伟" in plans
+
+    def test_overdue_plans_come_first_then_those_due_soon_each_counted_with_a_link(
+        self, cast, client_for
+    ):
+        today = timezone.localdate()
+        for days, name in [
+            (-3, "逾期甲"),
+            (-1, "逾期乙"),
+            (0, "今日丙"),
+            (14, "两周丁"),
+            (15, "以后戊"),
+        ]:
+            FollowUpPlanFactory(
+                customer=CustomerFactory(owner=cast.rep, team=cast.east, name=name),
+                due_date=today + dt.timedelta(days=days),
+                created_by=cast.manager,
+            )
+        FollowUpPlanFactory(
+            customer=CustomerFactory(owner=cast.rep, team=cast.east, name="已办己"),
+            due_date=today - dt.timedelta(days=2),
+            status=FollowUpPlan.Status.DONE,
+            created_by=cast.manager,
+        )
+        plans = start_block(client_for(cast.rep), "home-plans")
+        assert "2 follow-up plans are overdue." in plans
+        assert "2 follow-up plans are due in the next 14 days." in plans
+        shown = [name for name in ("逾期甲", "逾期乙", "今日丙", "两周丁") if name in plans]
+        assert shown == ["逾期甲", "逾期乙", "今日丙", "两周丁"]
+        assert [plans.index(name) for name in shown] == sorted(plans.index(name) for name in shown)
+        assert "以后戊" not in plans and "已办己" not in plans
+        assert "?status=open&amp;due=overdue&amp;mine=1" in plans
+        assert "?status=open&amp;due=soon&amp;mine=1" in plans
+
+    def test_the_plans_page_filters_by_due_date_and_assignee(self, cast, client_for):
+        today = timezone.localdate()
+        for owner, days, name in [
+            (cast.rep, -2, "逾期甲"),
+            (cast.rep, 5, "本周乙"),
+            (cast.teammate, 3, "同事丙"),
+            (cast.rep, 40, "以后丁"),
+        ]:
+            FollowUpPlanFactory(
+                customer=CustomerFactory(owner=owner, team=cast.east, name=name),
+                due_date=today + dt.timedelta(days=days),
+                created_by=cast.manager,
+            )
+
+        def listed(user, **params):
+            response = client_for(user).get(reverse("follow-up-plans"), params)
+            assert response.status_code == 200
+            return [plan.customer.name for plan in response.context["page"].object_list]
+
+        assert listed(cast.manager, due="overdue") == ["逾期甲"]
+        assert listed(cast.manager, due="soon") == ["同事丙", "本周乙"]
+        assert listed(cast.manager, due="soon", assignee=cast.teammate.pk) == ["同事丙"]
+        assert listed(cast.rep, due="soon", mine="1") == ["本周乙"]
+        # Another team's rep's plans stay out of reach, whatever the filter says.
+        assert listed(cast.outsider, assignee=cast.rep.pk) == []
+        # Values the page does not know are ignored, not an error.
+        assert len(listed(cast.manager, due="someday", assignee="x")) == 4
+
+    def test_start_page_query_count_does_not_grow_with_plans_and_follow_ups(
+        self, cast, client_for, django_assert_num_queries
+    ):
+        today = timezone.localdate()
+
+        def add(count):
+            for i in range(count):
+                customer = CustomerFactory(owner=cast.rep, team=cast.east)
+                FollowUpPlanFactory(
+                    customer=customer,
+                    due_date=today + dt.timedelta(days=i % 20 - 5),
+                    created_by=cast.manager,
+                )
+                InteractionFactory(
+                    customer=customer, next_follow_up=today + dt.timedelta(days=i % 9 - 3)
+                )
+
+        for user in (cast.rep, cast.manager):
+            add(3)
+            client = client_for(user)
+            client.get(reverse("home"))
+            # session, user; the user's permissions, group permissions and managed teams
+            # (whom may they see?); capped count of customers; follow-ups: counts, the
+            # first few; customers with overdue payments; open complaints; current run;
+            # plans: counts per assignee, the overdue few, the few due soon; at-risk
+            # block: current run (none yet, so no scores to read).
+            with django_assert_num_queries(15):
+                client.get(reverse("home"))
+            add(40)
+            with django_assert_num_queries(15):
+                client.get(reverse("home"))
 
 
 class TestExports:
