@@ -593,6 +593,11 @@ class PipelineRunQuerySet(models.QuerySet):
         """The last published run: what dashboards and lists read."""
         return self.published().first()
 
+    def current_id(self):
+        """The current run's id as a subquery, so that filtering rows of the current run
+        costs no query of its own."""
+        return models.Subquery(self.published().values("pk")[:1])
+
 
 class PipelineRun(models.Model):
     """One run of the nightly pipeline, as of a date."""
