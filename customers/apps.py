@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,12 +10,16 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from customers import credit, dashboards, panels, pipeline, receivables, selectors
 
+        pipeline.register_step("receivables", receivables.receivables_step, label=_("Receivables"))
+        # Grades are judged from the invoices themselves; graded after the balances so
+        # that a run's record reads like the customer file: what is owed, then the grade.
         pipeline.register_step(
-            "receivables", receivables.receivables_step, order=10, label=_("Receivables")
+            "credit_grades",
+            credit.credit_grades_step,
+            after=("receivables",),
+            label=_("Credit grades"),
         )
-        pipeline.register_step(
-            "credit_grades", credit.credit_grades_step, order=20, label=_("Credit grades")
-        )
+        checks.register(pipeline.check_steps)
 
         core_panels = [
             ("interactions", _("Contact log"), selectors.interactions_panel, 10, "main"),

@@ -1,12 +1,13 @@
 """The nightly pipeline's frame.
 
-Apps register steps in order from `AppConfig.ready()`. A step is a function
-`(run) -> StepResult`: it reads set-wise, computes, and writes rows keyed by the
-run. What must change the live data (balances on the customer, for instance)
-goes into the result's `publish` callable. The frame times each step, records
-the run, and publishes every step's changes in one short transaction at the
-end, so readers see the previous complete run until the new one is complete.
-A failed run publishes nothing and keeps its error.
+Apps register steps from `AppConfig.ready()`, each naming the steps whose
+results it reads (`after=`); the frame runs them in that order. A step is a
+function `(run) -> StepResult`: it reads set-wise, computes, and writes rows
+keyed by the run. What must change the live data (balances on the customer,
+for instance) goes into the result's `publish` callable. The frame times each
+step, records the run, and publishes every step's changes in one short
+transaction at the end, so readers see the previous complete run until the new
+one is complete. A failed run publishes nothing and keeps its error.
 
 Tasks are acknowledged late, so a run whose worker died is executed again from
 its first step: a step must replace, not add to, the rows it wrote for the run.
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from time import perf_counter
 
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -42,16 +45,17 @@ class StepResult:
 class Step:
     name: str
     func: Callable[[PipelineRun], StepResult]
-    order: int
+    after: tuple[str, ...] = ()
     label: str = ""
 
 
 _steps: dict[str, Step] = {}
 
 
-def register_step(name, func, *, order, label=""):
-    """Add a step; steps run by ascending `order`. `label` is what pages call it."""
-    _steps[name] = Step(name=name, func=func, order=order, label=label)
+def register_step(name, func, *, after=(), label=""):
+    """Add a step that runs after the steps named in `after` (those whose results it
+    reads). `label` is what pages call it."""
+    _steps[name] = Step(name=name, func=func, after=tuple(after), label=label)
 
 
 def step_label(name):
@@ -60,8 +64,46 @@ def step_label(name):
     return str(step.label) if step is not None and step.label else name
 
 
+def resolve_order(steps):
+    """The steps of `steps` (name → Step, in registration order) ordered so that each runs
+    after the steps it names in `after`; of the steps free to run, the one registered first.
+    Raises ImproperlyConfigured for a dependency on an unknown step or a cycle."""
+    unknown = [
+        f"{step.name} → {dependency}"
+        for step in steps.values()
+        for dependency in step.after
+        if dependency not in steps
+    ]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Pipeline steps depend on steps nobody registered: {', '.join(unknown)}."
+        )
+    ordered, done, pending = [], set(), list(steps.values())
+    while pending:
+        free = next((step for step in pending if done.issuperset(step.after)), None)
+        if free is None:
+            raise ImproperlyConfigured(
+                "Pipeline steps depend on each other in a cycle: "
+                + ", ".join(f"{step.name} after {'/'.join(step.after)}" for step in pending)
+                + "."
+            )
+        ordered.append(free)
+        done.add(free.name)
+        pending.remove(free)
+    return ordered
+
+
 def registered_steps():
-    return sorted(_steps.values(), key=lambda step: (step.order, step.name))
+    return resolve_order(_steps)
+
+
+def check_steps(app_configs=None, **kwargs):
+    """System check: the registered steps' dependencies can be ordered."""
+    try:
+        registered_steps()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="customers.E001")]
+    return []
 
 
 class PipelineAlreadyRunning(Exception):

@@ -11,8 +11,10 @@ class RetentionConfig(AppConfig):
         from retention import exports, selectors
         from retention.pipeline import churn_step
 
-        # After segmentation (order 30), whose spend of the same run is the customers' value.
-        pipeline.register_step("churn", churn_step, order=40, label=_("Churn risk"))
+        # Reads the RFM rows of the same run (the customers' value) and the credit grades.
+        pipeline.register_step(
+            "churn", churn_step, after=("rfm", "credit_grades"), label=_("Churn risk")
+        )
 
         panels.register(
             key="churn",

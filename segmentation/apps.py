@@ -12,7 +12,8 @@ class SegmentationConfig(AppConfig):
         from segmentation import selectors
         from segmentation.pipeline import rfm_step
 
-        pipeline.register_step("rfm", rfm_step, order=30, label=_("RFM scores and value tiers"))
+        # Reads only the orders, so it depends on no other step.
+        pipeline.register_step("rfm", rfm_step, label=_("RFM scores and value tiers"))
 
         panels.register(
             key="rfm",

@@ -71,14 +71,14 @@ def steps(monkeypatch):
     monkeypatch.setattr(pipeline, "_steps", {})
     calls = []
 
-    def add(name, *, order, rows=1, publish=None, fails=False):
+    def add(name, *, after=(), rows=1, publish=None, fails=False):
         def step(run):
             calls.append(name)
             if fails:
                 raise ValueError(f"{name} broke")
             return StepResult(rows=rows, summary={"seen": rows}, publish=publish)
 
-        register_step(name, step, order=order)
+        register_step(name, step, after=after)
 
     add.calls = calls
     return add

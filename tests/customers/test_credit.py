@@ -220,7 +220,9 @@ class TestNightlyStep:
         def broken(run):
             raise RuntimeError("disk full")
 
-        monkeypatch.setitem(pipeline._steps, "broken", pipeline.Step("broken", broken, 99))
+        monkeypatch.setitem(
+            pipeline._steps, "broken", pipeline.Step("broken", broken, after=("credit_grades",))
+        )
         run = pipeline_run(as_of=AS_OF)
         customer.refresh_from_db()
         assert run.status == "failed"

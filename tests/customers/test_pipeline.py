@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from customers import tasks
@@ -10,9 +12,11 @@ from customers.models import Customer, PipelineRun
 from customers.pipeline import (
     ABANDONED_AFTER,
     PipelineAlreadyRunning,
+    check_steps,
     pipeline_execute,
     pipeline_run,
     pipeline_start,
+    registered_steps,
 )
 from tests.factories import CustomerFactory
 
@@ -25,9 +29,9 @@ def rename_customer(customer, name):
 
 @pytest.mark.django_db
 def test_steps_run_in_registered_order(steps):
-    steps("segments", order=30)
-    steps("receivables", order=10)
-    steps("grades", order=20)
+    steps("segments", after=("grades",))
+    steps("receivables")
+    steps("grades", after=("receivables",))
 
     run = pipeline_run(as_of=AS_OF)
 
@@ -39,7 +43,7 @@ def test_steps_run_in_registered_order(steps):
 
 @pytest.mark.django_db
 def test_succeeded_run_records_rows_seconds_and_summary(steps):
-    steps("receivables", order=10, rows=7)
+    steps("receivables", rows=7)
 
     run = pipeline_run(as_of=AS_OF)
     run.refresh_from_db()
@@ -53,10 +57,10 @@ def test_succeeded_run_records_rows_seconds_and_summary(steps):
 @pytest.mark.django_db
 def test_step_failure_fails_the_run_with_its_error_and_publishes_nothing(steps):
     customer = CustomerFactory(name="旧名")
-    steps("warm-up", order=1)
+    steps("warm-up")
     previous = pipeline_run(as_of=dt.date(2026, 1, 31))
-    steps("renames", order=10, publish=rename_customer(customer, "新名"))
-    steps("breaks", order=20, fails=True)
+    steps("renames", publish=rename_customer(customer, "新名"))
+    steps("breaks", after=("renames",), fails=True)
 
     run = pipeline_run(as_of=AS_OF)
 
@@ -78,8 +82,8 @@ def test_failure_while_publishing_rolls_back_every_publish(steps):
     def broken_publish():
         raise RuntimeError("disk full")
 
-    steps("renames", order=10, publish=rename_customer(customer, "新名"))
-    steps("publishes badly", order=20, publish=broken_publish)
+    steps("renames", publish=rename_customer(customer, "新名"))
+    steps("publishes badly", after=("renames",), publish=broken_publish)
 
     run = pipeline_run(as_of=AS_OF)
 
@@ -135,7 +139,7 @@ def test_running_run_younger_than_the_abandon_limit_still_blocks(steps):
 @pytest.mark.django_db
 def test_executing_a_run_again_starts_its_step_record_afresh(steps):
     # A worker died after the first step; the redelivered task runs it from the start.
-    steps("receivables", order=10)
+    steps("receivables")
     run = pipeline_start(as_of=AS_OF)
     PipelineRun.objects.filter(pk=run.pk).update(
         steps=[{"name": "receivables", "rows": 1, "seconds": 0.1, "summary": {}}]
@@ -150,7 +154,7 @@ def test_executing_a_run_again_starts_its_step_record_afresh(steps):
 
 @pytest.mark.django_db
 def test_task_executes_a_running_run(steps):
-    steps("receivables", order=10)
+    steps("receivables")
     run = pipeline_start(as_of=AS_OF)
 
     assert tasks.run_pipeline_task(run.pk) == PipelineRun.Status.SUCCEEDED
@@ -161,7 +165,7 @@ def test_task_executes_a_running_run(steps):
 
 @pytest.mark.django_db
 def test_task_for_a_finished_run_changes_nothing(steps):
-    steps("receivables", order=10)
+    steps("receivables")
     run = pipeline_run(as_of=AS_OF)
     steps.calls.clear()
     before = PipelineRun.objects.values().get(pk=run.pk)
@@ -174,7 +178,7 @@ def test_task_for_a_finished_run_changes_nothing(steps):
 
 @pytest.mark.django_db
 def test_task_for_a_deleted_run_does_nothing(steps):
-    steps("receivables", order=10)
+    steps("receivables")
 
     assert tasks.run_pipeline_task(123456) is None
     assert steps.calls == []
@@ -183,7 +187,7 @@ def test_task_for_a_deleted_run_does_nothing(steps):
 @pytest.mark.django_db
 @pytest.mark.usefixtures("eager_tasks")
 def test_nightly_pipeline_runs_as_of_today(steps, django_capture_on_commit_callbacks):
-    steps("receivables", order=10)
+    steps("receivables")
 
     with django_capture_on_commit_callbacks(execute=True):
         run_id = tasks.nightly_pipeline()
@@ -221,3 +225,44 @@ def test_run_that_cannot_be_sent_to_a_worker_is_closed(
     assert run.status == PipelineRun.Status.FAILED
     assert "broker unreachable" in run.error
     assert pipeline_start(as_of=AS_OF).status == PipelineRun.Status.RUNNING
+
+
+# Steps ordered by the steps they read.
+
+
+def test_steps_run_after_the_steps_they_read_and_otherwise_in_registration_order(steps):
+    steps("churn", after=("rfm", "grades"))
+    steps("rfm")
+    steps("receivables")
+    steps("grades", after=("receivables",))
+
+    assert [step.name for step in registered_steps()] == ["rfm", "receivables", "grades", "churn"]
+
+
+@pytest.mark.parametrize(
+    ("registrations", "message"),
+    [
+        ({"churn": ("rfm",)}, "nobody registered: churn → rfm"),
+        ({"a": ("b",), "b": ("c",), "c": ("a",)}, "in a cycle: a after b, b after c, c after a"),
+        ({"self": ("self",)}, "in a cycle: self after self"),
+    ],
+)
+def test_unknown_or_cyclic_dependency_is_refused_at_start_up(steps, registrations, message):
+    for name, after in registrations.items():
+        steps(name, after=after)
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        registered_steps()
+    # `manage.py check` (and so migrate, runserver and the worker) report it as an error.
+    errors = [error for error in run_checks() if error.id == "customers.E001"]
+    assert len(errors) == 1 and message in errors[0].msg
+
+
+def test_the_installed_steps_resolve_in_the_order_they_read_each_other():
+    assert check_steps() == []
+    assert [step.name for step in registered_steps()] == [
+        "receivables",
+        "credit_grades",
+        "rfm",
+        "churn",
+    ]

@@ -220,6 +220,7 @@ def test_run_pipeline_command_json_lists_the_steps():
     assert receivables["rows"] == 1
     assert receivables["summary"]["total_overdue"] == "1000.00"
     assert set(receivables) == {"name", "rows", "seconds", "summary"}
+    assert report["order"] == ["receivables", "credit_grades", "rfm", "churn"]
 
 
 @pytest.mark.django_db
@@ -238,7 +239,7 @@ def test_run_pipeline_command_fails_when_the_run_fails():
     def breaks(run):
         raise ValueError("grades broke")
 
-    register_step("grades", breaks, order=20)
+    register_step("grades", breaks)
     out = StringIO()
 
     with pytest.raises(CommandError, match="failed"):

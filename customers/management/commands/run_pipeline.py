@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from customers.models import PipelineRun
-from customers.pipeline import PipelineAlreadyRunning, pipeline_run
+from customers.pipeline import PipelineAlreadyRunning, pipeline_run, registered_steps
 
 # Exit status when the run could not start because another one is running.
 EXIT_ALREADY_RUNNING = 2
@@ -25,12 +25,15 @@ def parse_as_of(value):
 
 
 def run_report(run, *, as_of=None, error=""):
-    """The run as one JSON-ready dict; without a run, the reason it did not start."""
+    """The run as one JSON-ready dict; without a run, the reason it did not start. `order`
+    is the steps' order as resolved from their dependencies."""
+    order = [step.name for step in registered_steps()]
     if run is None:
         return {
             "run_id": None,
             "as_of": as_of.isoformat(),
             "status": "not_started",
+            "order": order,
             "started_at": None,
             "finished_at": None,
             "steps": [],
@@ -40,6 +43,7 @@ def run_report(run, *, as_of=None, error=""):
         "run_id": run.pk,
         "as_of": run.as_of.isoformat(),
         "status": run.status,
+        "order": order,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "steps": [
@@ -91,6 +95,7 @@ class Command(BaseCommand):
 
     def print_text(self, run):
         self.stdout.write(f"Pipeline run #{run.pk} as of {run.as_of}")
+        self.stdout.write("  steps in order: " + " → ".join(s.name for s in registered_steps()))
         for step in run.steps:
             summary = ", ".join(f"{key}={value}" for key, value in step["summary"].items())
             self.stdout.write(
