@@ -19,7 +19,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.bulk import copy_rows, read_frame, update_rows
+from customers.bulk import copy_rows, read_frame, update_unchanged_rows
 from customers.models import CreditRules, Customer, Grade, GradeChange
 from customers.pipeline import StepResult
 
@@ -153,9 +153,21 @@ def credit_grades_step(run):
         ),
     }
 
+    # Written only where the grade and lock are still those read: an admin's change made
+    # while the run computed wins, and no rule change is recorded over it.
+    guarded = rows.assign(
+        read_credit_grade=frame.loc[rows.index, "credit_grade"],
+        read_grade_locked=frame.loc[rows.index, "grade_locked"],
+    )
+
     def publish():
-        update_rows(Customer._meta.db_table, rows)
-        copy_rows(GradeChange._meta.db_table, _change_rows(changes, run))
+        written = update_unchanged_rows(
+            Customer._meta.db_table,
+            guarded,
+            read={"credit_grade": "read_credit_grade", "grade_locked": "read_grade_locked"},
+        )
+        recorded = changes[changes["customer_id"].isin(written)]
+        copy_rows(GradeChange._meta.db_table, _change_rows(recorded, run))
 
     return StepResult(rows=len(frame), summary=summary, publish=publish)
 

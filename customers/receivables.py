@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 
-from customers.bulk import read_frame, update_rows
+from customers.bulk import read_frame, update_rows, update_unchanged_rows
 from customers.models import ZERO, Customer
 from customers.pipeline import StepResult
 
@@ -97,11 +97,22 @@ def stored_balance_totals():
     )
 
 
+def balances_publish(frame):
+    """Write the balances of `frame` (as changed_balances returns) over those stored, except
+    where a payment or invoice recorded since the frame was read changed them already: the
+    newer balance stays. Returns how many customers were written."""
+    read = {column: f"previous_{column}" for column in BALANCE_COLUMNS[1:]}
+    written = update_unchanged_rows(
+        Customer._meta.db_table, frame[[*BALANCE_COLUMNS, *read.values()]], read=read
+    )
+    return len(written)
+
+
 def receivables_step(run):
     """Pipeline step: recompute every customer's balances as of the run's date."""
     frame = changed_balances(run.as_of)
     return StepResult(
         rows=len(frame),
         summary=balances_summary(frame, stored_balance_totals()),
-        publish=lambda: _write_balances(frame),
+        publish=lambda: balances_publish(frame),
     )
