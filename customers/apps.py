@@ -10,7 +10,12 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from customers import credit, dashboards, panels, pipeline, receivables, selectors
 
-        pipeline.register_step("receivables", receivables.receivables_step, label=_("Receivables"))
+        pipeline.register_step(
+            "receivables",
+            receivables.receivables_step,
+            label=_("Receivables"),
+            describe=receivables.SUMMARY_FIELDS,
+        )
         # Grades are judged from the invoices themselves; graded after the balances so
         # that a run's record reads like the customer file: what is owed, then the grade.
         pipeline.register_step(
@@ -18,6 +23,7 @@ class CustomersConfig(AppConfig):
             credit.credit_grades_step,
             after=("receivables",),
             label=_("Credit grades"),
+            describe=credit.SUMMARY_FIELDS,
         )
         checks.register(pipeline.check_steps)
 

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from customers.bulk import copy_rows, read_frame, update_unchanged_rows
 from customers.models import CreditRules, Customer, Grade, GradeChange
-from customers.pipeline import StepResult
+from customers.pipeline import StepResult, count_text, counts_text
 
 GRADES = ["A", "B", "C", "D"]
 
@@ -170,6 +171,21 @@ def credit_grades_step(run):
         copy_rows(GradeChange._meta.db_table, _change_rows(recorded, run))
 
     return StepResult(rows=len(frame), summary=summary, publish=publish)
+
+
+# How the step's summary reads on the run pages: (key, label, format) per figure.
+SUMMARY_FIELDS = [
+    ("customers_graded", gettext_lazy("customers graded"), count_text),
+    ("grades", gettext_lazy("grades after the run"), counts_text),
+    ("suggested", gettext_lazy("grades the rule suggests"), counts_text),
+    ("grades_changed", gettext_lazy("grades changed"), count_text),
+    ("grades_worsened", gettext_lazy("of which worse"), count_text),
+    (
+        "locked_differing_from_rule",
+        gettext_lazy("locked grades the rule disagrees with"),
+        count_text,
+    ),
+]
 
 
 def _rank_or_minus(grade):

@@ -18,12 +18,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from time import perf_counter
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from customers.models import PipelineRun
@@ -47,15 +48,19 @@ class Step:
     func: Callable[[PipelineRun], StepResult]
     after: tuple[str, ...] = ()
     label: str = ""
+    describe: tuple = ()
 
 
 _steps: dict[str, Step] = {}
 
 
-def register_step(name, func, *, after=(), label=""):
+def register_step(name, func, *, after=(), label="", describe=()):
     """Add a step that runs after the steps named in `after` (those whose results it
-    reads). `label` is what pages call it."""
-    _steps[name] = Step(name=name, func=func, after=tuple(after), label=label)
+    reads). `label` is what pages call it; `describe` how its summary reads there, as
+    (key, label, format) fields (see summary_lines)."""
+    _steps[name] = Step(
+        name=name, func=func, after=tuple(after), label=label, describe=tuple(describe)
+    )
 
 
 def step_label(name):
@@ -170,3 +175,59 @@ def _close_abandoned_runs():
         finished_at=timezone.now(),
         error=gettext("Abandoned: the worker running it stopped before it finished."),
     )
+
+
+# The steps' summaries in words, for the run pages.
+
+
+def describe_summary(name, summary):
+    """A recorded step's summary as (label, text) pairs in the active language, as its step
+    describes it; key by key for a step since removed."""
+    step = _steps.get(name)
+    return summary_lines(summary, step.describe if step is not None else ())
+
+
+def summary_lines(summary, fields):
+    """(label, text) for each field (key, label, format) found in `summary`, in the fields'
+    order, then any key no field names (from older runs) as recorded. A value the format
+    cannot read (recorded by an older version) is shown as recorded."""
+    lines, described = [], set()
+    for key, label, format_value in fields:
+        if key not in summary:
+            continue
+        described.add(key)
+        try:
+            lines.append((str(label), format_value(summary[key])))
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError):
+            lines.append((str(label), recorded_text(summary[key])))
+    lines += [
+        (key.replace("_", " "), recorded_text(value))
+        for key, value in summary.items()
+        if key not in described
+    ]
+    return lines
+
+
+def recorded_text(value):
+    """A summary value as it was recorded; counts by category ({"A": 3}) read "A 3"."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {recorded_text(count)}" for key, count in value.items())
+    return str(value)
+
+
+def count_text(value):
+    return formats.number_format(int(value), force_grouping=True)
+
+
+def amount_text(value):
+    return "¥" + formats.number_format(Decimal(str(value)), 2, force_grouping=True)
+
+
+def share_text(value):
+    return formats.number_format(float(value) * 100, 1) + " %"
+
+
+def counts_text(counts, labels=()):
+    """Counts by category, "A 3, B 1", each category named by `labels` (choices) if given."""
+    labels = dict(labels)
+    return ", ".join(f"{labels.get(key, key)} {count_text(count)}" for key, count in counts.items())

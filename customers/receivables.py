@@ -9,10 +9,11 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from customers.bulk import read_frame, update_rows, update_unchanged_rows
 from customers.models import ZERO, Customer
-from customers.pipeline import StepResult
+from customers.pipeline import StepResult, amount_text, count_text
 
 BALANCE_COLUMNS = ["id", "outstanding_amount", "overdue_amount"]
 
@@ -116,3 +117,13 @@ def receivables_step(run):
         summary=balances_summary(frame, stored_balance_totals()),
         publish=lambda: balances_publish(frame),
     )
+
+
+# How the step's summary reads on the run pages: (key, label, format) per figure.
+SUMMARY_FIELDS = [
+    ("customers_changed", _("customers whose balances changed"), count_text),
+    ("customers_newly_overdue", _("newly overdue"), count_text),
+    ("customers_overdue", _("customers overdue"), count_text),
+    ("total_outstanding", _("outstanding in total"), amount_text),
+    ("total_overdue", _("overdue in total"), amount_text),
+]

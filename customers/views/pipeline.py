@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from customers.access import can_run_pipeline
+from customers.access import can_see_all_customers, can_see_runs, can_start_runs
 from customers.models import PipelineRun
 from customers.paging import paginate
-from customers.pipeline import PipelineAlreadyRunning, pipeline_start
+from customers.pipeline import PipelineAlreadyRunning, describe_summary, pipeline_start
 from customers.tasks import queue_pipeline_run
 
 RUNS_PER_PAGE = 20
@@ -38,17 +38,22 @@ class RunStartForm(forms.Form):
         return as_of
 
 
-def _require_pipeline_access(user):
+def _require(allowed):
     # Sales reps see the "data as of" line on their pages, not the runs themselves.
-    if not can_run_pipeline(user):
+    if not allowed:
         raise PermissionDenied
 
 
 @require_http_methods(["GET", "POST"])
 def run_list(request):
-    _require_pipeline_access(request.user)
-    data = request.POST if request.method == "POST" else None
-    form = RunStartForm(data, initial={"as_of": timezone.localdate()})
+    _require(can_see_runs(request.user))
+    may_start = can_start_runs(request.user)
+    if request.method == "POST":
+        _require(may_start)
+    form = None
+    if may_start:
+        data = request.POST if request.method == "POST" else None
+        form = RunStartForm(data, initial={"as_of": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
             run = pipeline_start(as_of=form.cleaned_data["as_of"], by=request.user)
@@ -65,6 +70,7 @@ def run_list(request):
     paginator, page = paginate(
         request, PipelineRun.objects.select_related("triggered_by"), per_page=RUNS_PER_PAGE
     )
+    show_figures = can_see_all_customers(request.user)
     return render(
         request,
         "customers/pipeline_run_list.html",
@@ -72,41 +78,41 @@ def run_list(request):
             "form": form,
             "paginator": paginator,
             "page": page,
-            "runs": [_with_display_fields(run) for run in page],
+            "runs": [_with_display_fields(run, show_figures) for run in page],
             "current_run": PipelineRun.objects.current(),
+            "show_figures": show_figures,
         },
     )
 
 
 @require_GET
 def run_detail(request, pk):
-    _require_pipeline_access(request.user)
+    _require(can_see_runs(request.user))
     run = get_object_or_404(PipelineRun.objects.select_related("triggered_by"), pk=pk)
+    show_figures = can_see_all_customers(request.user)
     return render(
         request,
         "customers/pipeline_run_detail.html",
-        {"run": _with_display_fields(run), "current_run": PipelineRun.objects.current()},
+        {
+            "run": _with_display_fields(run, show_figures),
+            "current_run": PipelineRun.objects.current(),
+            "show_figures": show_figures,
+        },
     )
 
 
-def _with_display_fields(run):
+def _with_display_fields(run, show_figures):
     """Add what the templates show but the row does not hold: duration, error headline,
-    summaries as (key, text) pairs. For display only; the run is not saved afterwards."""
+    the steps' summaries in words (for those who may see what the runs add up to). For
+    display only; the run is not saved afterwards."""
     end = run.finished_at or timezone.now()
     run.duration = format_duration(max(0.0, (end - run.started_at).total_seconds()))
     run.error_headline = run.error.splitlines()[0] if run.error else ""
     for step in run.steps:
-        step["summary_items"] = [
-            (key, _summary_value(value)) for key, value in step.get("summary", {}).items()
-        ]
+        step["summary_items"] = (
+            describe_summary(step["name"], step.get("summary", {})) if show_figures else []
+        )
     return run
-
-
-def _summary_value(value):
-    # Steps may count by category ({"A": 3, "B": 1}); show that as "A 3, B 1".
-    if isinstance(value, dict):
-        return ", ".join(f"{key} {count}" for key, count in value.items())
-    return value
 
 
 def format_duration(seconds):

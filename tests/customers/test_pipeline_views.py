@@ -6,12 +6,18 @@ import re
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import PipelineRun
-from customers.pipeline import pipeline_run, pipeline_start, register_step
+from customers.pipeline import (
+    describe_summary,
+    pipeline_run,
+    pipeline_start,
+    register_step,
+)
 from customers.views.pipeline import format_duration
 from tests.factories import CustomerFactory, InvoiceFactory, UserFactory
 
@@ -22,13 +28,19 @@ def detail_url(run):
     return reverse("pipeline-run-detail", args=[run.pk])
 
 
+def grant_run_permission(user):
+    user.user_permissions.add(Permission.objects.get(codename="run_pipeline"))
+    return user
+
+
 @pytest.mark.django_db
 @pytest.mark.usefixtures("eager_tasks")
 @pytest.mark.parametrize("who", ["manager", "admin"])
-def test_manager_and_admin_start_a_run_that_completes_in_eager_mode(
+def test_granted_manager_and_admin_start_a_run_that_completes_in_eager_mode(
     cast, client_for, who, django_capture_on_commit_callbacks
 ):
     InvoiceFactory(customer=cast.rep_customer, due_date=dt.date(2026, 1, 31))
+    grant_run_permission(cast.manager)
     client = client_for(getattr(cast, who))
 
     with django_capture_on_commit_callbacks(execute=True) as queued:
@@ -53,7 +65,7 @@ def test_manager_and_admin_start_a_run_that_completes_in_eager_mode(
 @pytest.mark.django_db
 def test_empty_date_starts_a_run_as_of_today(cast, client_for, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks():
-        client_for(cast.manager).post(RUNS, {"as_of": ""})
+        client_for(cast.admin).post(RUNS, {"as_of": ""})
 
     assert PipelineRun.objects.get().as_of == timezone.localdate()
 
@@ -77,8 +89,8 @@ def test_sales_rep_gets_403_and_cannot_start_a_run(
 
 
 @pytest.mark.django_db
-def test_manager_sees_the_start_form(cast, client_for):
-    response = client_for(cast.manager).get(RUNS)
+def test_admin_sees_the_start_form(cast, client_for):
+    response = client_for(cast.admin).get(RUNS)
 
     assert response.status_code == 200
     assert 'id="pipeline-start"' in response.text
@@ -98,7 +110,7 @@ def test_future_or_malformed_date_is_shown_again_with_an_error(
     cast, client_for, as_of, message, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as queued:
-        response = client_for(cast.manager).post(RUNS, {"as_of": as_of})
+        response = client_for(cast.admin).post(RUNS, {"as_of": as_of})
 
     assert response.status_code == 200
     assert message in response.text
@@ -110,7 +122,7 @@ def test_future_or_malformed_date_is_shown_again_with_an_error(
 def test_tomorrow_is_in_the_future(cast, client_for):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
 
-    response = client_for(cast.manager).post(RUNS, {"as_of": tomorrow.isoformat()})
+    response = client_for(cast.admin).post(RUNS, {"as_of": tomorrow.isoformat()})
 
     assert "The date cannot be in the future" in response.text
     assert not PipelineRun.objects.exists()
@@ -123,7 +135,7 @@ def test_second_start_while_one_is_running_shows_an_error_and_creates_nothing(
     running = pipeline_start(as_of=dt.date(2026, 2, 1))
 
     with django_capture_on_commit_callbacks() as queued:
-        response = client_for(cast.manager).post(RUNS, {"as_of": "2026-02-01"})
+        response = client_for(cast.admin).post(RUNS, {"as_of": "2026-02-01"})
 
     assert response.status_code == 200
     assert "Another run is still running" in response.text
@@ -144,7 +156,7 @@ def test_run_detail_shows_steps_and_the_full_error(cast, client_for):
         error="ValueError: grades broke\n\nTraceback (most recent call last):\n  line 42",
     )
 
-    response = client_for(cast.manager).get(detail_url(run))
+    response = client_for(cast.admin).get(detail_url(run))
 
     assert response.status_code == 200
     assert "receivables" in response.text
@@ -280,3 +292,80 @@ def test_run_pages_name_each_step_in_words(cast, client_for):
     run = pipeline_run(as_of=dt.date(2026, 1, 31))
     content = client_for(cast.manager).get(reverse("pipeline-run-detail", args=[run.pk]))
     assert "Credit grades" in content.content.decode()
+
+
+# Who may start runs, and who sees what runs add up to.
+
+
+@pytest.mark.django_db
+def test_manager_without_the_permission_follows_runs_but_cannot_start_one(
+    cast, client_for, django_capture_on_commit_callbacks
+):
+    pipeline_run(as_of=dt.date(2026, 2, 1))
+    client = client_for(cast.manager)
+
+    page = client.get(RUNS)
+    with django_capture_on_commit_callbacks() as queued:
+        posted = client.post(RUNS, {"as_of": "2026-02-01"})
+
+    assert page.status_code == 200
+    assert 'id="pipeline-start"' not in page.text
+    assert "needs the permission to start runs" in page.text
+    assert "Data as of 2026-02-01" in page.text
+    assert posted.status_code == 403
+    assert queued == []
+    assert PipelineRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_run_pages_show_company_totals_in_words_only_to_who_sees_every_customer(cast, client_for):
+    InvoiceFactory(customer=cast.outsider_customer, due_date=dt.date(2026, 1, 31))
+    run = pipeline_run(as_of=dt.date(2026, 2, 1))
+
+    for_admin = client_for(cast.admin).get(detail_url(run)).text
+    listed_for_admin = client_for(cast.admin).get(RUNS).text
+    for_manager = client_for(cast.manager).get(detail_url(run)).text
+    listed_for_manager = client_for(cast.manager).get(RUNS).text
+
+    assert "outstanding in total</span> ¥1,000.00" in for_admin
+    assert "grades after the run</span> A 0, B 3, C 0, D 0" in for_admin
+    assert "customers_changed" not in for_admin and "{&#x27;" not in for_admin
+    assert "Rows per step" in listed_for_admin
+    # The manager sees the run, its steps and timings, not what they add up to.
+    assert "Succeeded" in for_manager and "Credit grades" in for_manager
+    assert "1,000.00" not in for_manager and "outstanding in total" not in for_manager
+    assert "shown to those who see every customer" in for_manager
+    assert "Rows per step" not in listed_for_manager
+
+
+def test_step_summaries_read_in_words_and_fall_back_for_unknown_keys():
+    described = describe_summary(
+        "receivables", {"customers_changed": 1234, "total_overdue": "98765.4", "legacy_key": 3}
+    )
+    segments = describe_summary("rfm", {"segments": {"champions": 3, "gone": 1}})
+
+    assert described == [
+        ("customers whose balances changed", "1,234"),
+        ("overdue in total", "¥98,765.40"),
+        ("legacy key", "3"),
+    ]
+    assert segments == [("segments", "Champions 3, gone 1")]
+    assert describe_summary("removed step", {"grades": {"A": 3}}) == [("grades", "A 3")]
+    # A value of another shape than the step writes today reads as recorded.
+    assert describe_summary("receivables", {"total_overdue": {"A": 1}}) == [
+        ("overdue in total", "A 1")
+    ]
+
+
+@pytest.mark.django_db
+def test_run_page_reads_in_chinese_with_numbers_formatted_for_the_language(
+    cast, client_for, settings
+):
+    settings.LANGUAGE_CODE = "zh-hans"
+    InvoiceFactory(customer=cast.outsider_customer, due_date=dt.date(2026, 1, 31))
+    current = pipeline_run(as_of=dt.date(2026, 2, 1))
+
+    page = client_for(cast.admin).get(detail_url(current)).text
+
+    assert "应收余额合计</span> ¥1000.00" in page
+    assert "计算后的等级分布</span> A 0, B 3, C 0, D 0" in page
