@@ -84,10 +84,20 @@ def steps(monkeypatch):
     return add
 
 
+def _always_eager(eager):
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def eager_tasks():
     """Tasks run in-process even when the environment names a broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+    yield from _always_eager(True)
+
+
+@pytest.fixture
+def queued_tasks():
+    """Tasks are sent to a broker even when the environment names none."""
+    yield from _always_eager(False)

@@ -33,6 +33,8 @@ def run_report(run, *, as_of=None, error=""):
             "run_id": None,
             "as_of": as_of.isoformat(),
             "status": "not_started",
+            "published": False,
+            "kept_aside_behind": None,
             "order": order,
             "started_at": None,
             "finished_at": None,
@@ -43,6 +45,8 @@ def run_report(run, *, as_of=None, error=""):
         "run_id": run.pk,
         "as_of": run.as_of.isoformat(),
         "status": run.status,
+        "published": run.status == PipelineRun.Status.SUCCEEDED,
+        "kept_aside_behind": run.kept_aside_behind.isoformat() if run.kept_aside_behind else None,
         "order": order,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -57,7 +61,9 @@ def run_report(run, *, as_of=None, error=""):
 class Command(BaseCommand):
     help = (
         "Run the nightly pipeline now, in this process (no worker needed), and print what "
-        "each step produced. Exits non-zero if the run failed or another run is running."
+        "each step produced. A date before the published run's is computed for comparison "
+        "and kept aside, changing nothing. Exits non-zero if the run failed or another run "
+        "is running."
     )
 
     def add_arguments(self, parser):
@@ -87,7 +93,7 @@ class Command(BaseCommand):
             self.print_json(run_report(run))
         else:
             self.print_text(run)
-        if run.status != PipelineRun.Status.SUCCEEDED:
+        if run.status == PipelineRun.Status.FAILED:
             raise CommandError(f"Pipeline run #{run.pk} failed; nothing was published.")
 
     def print_json(self, report):
@@ -105,6 +111,14 @@ class Command(BaseCommand):
         if run.status == PipelineRun.Status.SUCCEEDED:
             published = timezone.localtime(run.published_at)
             self.stdout.write(self.style.SUCCESS(f"Succeeded; published at {published:%H:%M:%S}."))
+        elif run.status == PipelineRun.Status.KEPT_ASIDE:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Kept aside: {run.as_of} is before the published run's date "
+                    f"({run.kept_aside_behind}), so the run was computed for comparison only; "
+                    "no balance, grade, grade history or churn episode changed."
+                )
+            )
         else:
             self.stderr.write(self.style.ERROR(f"Failed:\n{run.error}"))
 
