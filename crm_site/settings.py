@@ -183,9 +183,24 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# With late acknowledgement Redis hands an unacknowledged task to another worker
-# after this timeout; it must outlast the longest run (runs are abandoned at 6 h).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7 * 3600}
+# With late acknowledgement Redis hands an unacknowledged task to another worker after
+# the visibility timeout; it outlasts the longest run (runs are abandoned at 6 h). A dead
+# worker is not found this way but by the runs' heartbeat within minutes, and a task
+# redelivered later finds its run closed or claimed and does nothing. A connection to an
+# unreachable broker gives up after a few seconds instead of the system's minutes.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7 * 3600, "socket_connect_timeout": 5}
+# A task whose pool process was killed (out of memory, say) is acknowledged, not run again
+# in a loop: its run is closed by the heartbeat check and the next run starts afresh.
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+
+# A running pipeline run refreshes its heartbeat this often; a run without a heartbeat for
+# PIPELINE_STALE_AFTER_SECONDS (its worker was stopped, or none took it up) is closed.
+PIPELINE_HEARTBEAT_SECONDS = float(os.environ.get("PIPELINE_HEARTBEAT_SECONDS", "30"))
+PIPELINE_STALE_AFTER_SECONDS = float(os.environ.get("PIPELINE_STALE_AFTER_SECONDS", "300"))
+if PIPELINE_STALE_AFTER_SECONDS < 2 * PIPELINE_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "PIPELINE_STALE_AFTER_SECONDS must be at least twice PIPELINE_HEARTBEAT_SECONDS."
+    )
 
 # Security: HTTPS=1 in production turns on redirects, secure cookies and HSTS.
 HTTPS = env_bool("HTTPS", default=False)

@@ -25,5 +25,13 @@ def is_manager(user):
     return can_see_all_customers(user) or bool(managed_team_ids(user))
 
 
-def can_run_pipeline(user):
-    return is_manager(user) or user.has_perm("customers.run_pipeline")
+def can_start_runs(user):
+    """Starting a pipeline run changes data for every team: admins may, and whoever they
+    grant the permission to."""
+    return user.is_authenticated and user.has_perm("customers.run_pipeline")
+
+
+def can_see_runs(user):
+    """Managers follow the runs (their dates, status and timings), as does whoever may start
+    one; what the runs add up to company-wide is for those who see every customer."""
+    return is_manager(user) or can_start_runs(user)

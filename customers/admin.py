@@ -376,6 +376,11 @@ class PipelineRunAdmin(admin.ModelAdmin):
         "steps",
         "error",
         "triggered_by",
+        "heartbeat_at",
+        "worker",
+        "kept_aside_behind",
+        "closed_because",
+        "closed_by",
     ]
 
     def has_add_permission(self, request):

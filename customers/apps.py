@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,11 +11,21 @@ class CustomersConfig(AppConfig):
         from customers import credit, dashboards, panels, pipeline, receivables, selectors
 
         pipeline.register_step(
-            "receivables", receivables.receivables_step, order=10, label=_("Receivables")
+            "receivables",
+            receivables.receivables_step,
+            label=_("Receivables"),
+            describe=receivables.SUMMARY_FIELDS,
         )
+        # Grades are judged from the invoices themselves; graded after the balances so
+        # that a run's record reads like the customer file: what is owed, then the grade.
         pipeline.register_step(
-            "credit_grades", credit.credit_grades_step, order=20, label=_("Credit grades")
+            "credit_grades",
+            credit.credit_grades_step,
+            after=("receivables",),
+            label=_("Credit grades"),
+            describe=credit.SUMMARY_FIELDS,
         )
+        checks.register(pipeline.check_steps)
 
         core_panels = [
             ("interactions", _("Contact log"), selectors.interactions_panel, 10, "main"),

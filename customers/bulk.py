@@ -70,30 +70,59 @@ def update_rows(table, frame, key="id"):
     # Atomic because the PostgreSQL staging table lives until the end of the transaction.
     if frame.empty:
         return 0
+    if is_postgresql():
+        _update_from_staging(table, frame, key=key, read={})
+        return len(frame)
     quote = connection.ops.quote_name
     values = [column for column in frame.columns if column != key]
-    if is_postgresql():
-        staging = f"_staging_{table}"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMP TABLE {quote(staging)} ON COMMIT DROP AS "
-                f"SELECT {', '.join(quote(c) for c in frame.columns)} FROM {quote(table)} LIMIT 0"
-            )
-            copy_rows(staging, frame)
-            assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in values)
-            cursor.execute(
-                f"UPDATE {quote(table)} t SET {assignments} FROM {quote(staging)} s "
-                f"WHERE t.{quote(key)} = s.{quote(key)}"
-            )
-            cursor.execute(f"DROP TABLE {quote(staging)}")
-    else:
-        assignments = ", ".join(f"{quote(c)} = %s" for c in values)
-        rows = _python_rows(frame[[*values, key]])
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {quote(table)} SET {assignments} WHERE {quote(key)} = %s", rows
-            )
+    assignments = ", ".join(f"{quote(c)} = %s" for c in values)
+    rows = _python_rows(frame[[*values, key]])
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {quote(table)} SET {assignments} WHERE {quote(key)} = %s", rows)
     return len(frame)
+
+
+@transaction.atomic
+def update_unchanged_rows(table, frame, *, read, key="id"):
+    """Set the frame's columns on the rows of `table` whose `key` matches, but only where
+    the live columns named in `read` (live column → frame column holding the value read
+    earlier) still hold what was read, so that a change made meanwhile wins. Returns the
+    keys of the rows written."""
+    if frame.empty:
+        return []
+    return _update_from_staging(table, frame, key=key, read=read)
+
+
+def _update_from_staging(table, frame, *, key, read):
+    """One UPDATE from a temporary table holding the frame (COPY on PostgreSQL); with `read`
+    (see update_unchanged_rows), only where the live values are still those read. Returns
+    the keys of the rows written."""
+    quote = connection.ops.quote_name
+    values = [c for c in frame.columns if c != key and c not in read.values()]
+    staging = f"_staging_{table}"
+    # Staging columns typed as the live ones, including those that hold the values read.
+    typed = [quote(key), *(quote(c) for c in values)]
+    typed += [f"{quote(live)} AS {quote(column)}" for live, column in read.items()]
+    same = "IS NOT DISTINCT FROM" if is_postgresql() else "IS"
+    conditions = [f"t.{quote(key)} = s.{quote(key)}"]
+    conditions += [f"t.{quote(live)} {same} s.{quote(c)}" for live, c in read.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE {quote(staging)} "
+            + ("ON COMMIT DROP " if is_postgresql() else "")
+            + f"AS SELECT {', '.join(typed)} FROM {quote(table)} LIMIT 0"
+        )
+        copy_rows(staging, frame[[key, *values, *read.values()]])
+        assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in values)
+        # SQLite's RETURNING sees only the updated table, and no alias of it.
+        returned = f"t.{quote(key)}" if is_postgresql() else quote(key)
+        cursor.execute(
+            f"UPDATE {quote(table)} AS t SET {assignments} FROM {quote(staging)} AS s "
+            f"WHERE {' AND '.join(conditions)} RETURNING {returned}"
+        )
+        written = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"DROP TABLE {quote(staging)}")
+    return written
 
 
 def _python_rows(frame):

@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from customers.bulk import cents_sql, copy_rows, read_frame, update_rows
+from customers.bulk import cents_sql, copy_rows, read_frame, update_unchanged_rows
 from customers.models import CreditRules, Customer, Grade, GradeChange
-from customers.pipeline import StepResult
+from customers.pipeline import StepResult, count_text, counts_text
 
 _WHOLE_NUMBERS = [
     "invoices",
@@ -207,11 +208,39 @@ def credit_grades_step(run):
         ),
     }
 
+    # Written only where the grade and lock are still those read: an admin's change made
+    # while the run computed wins, and no rule change is recorded over it.
+    guarded = rows.assign(
+        read_credit_grade=frame.loc[rows.index, "credit_grade"],
+        read_grade_locked=frame.loc[rows.index, "grade_locked"],
+    )
+
     def publish():
-        update_rows(Customer._meta.db_table, rows)
-        copy_rows(GradeChange._meta.db_table, _change_rows(changes, run))
+        written = update_unchanged_rows(
+            Customer._meta.db_table,
+            guarded,
+            read={"credit_grade": "read_credit_grade", "grade_locked": "read_grade_locked"},
+        )
+        recorded = changes[changes["customer_id"].isin(written)]
+        copy_rows(GradeChange._meta.db_table, _change_rows(recorded, run))
 
     return StepResult(rows=len(frame), summary=summary, publish=publish)
+
+
+# How the step's summary reads on the run pages: (key, label, format) per figure.
+SUMMARY_FIELDS = [
+    ("customers_graded", gettext_lazy("customers graded"), count_text),
+    ("grades", gettext_lazy("grades after the run"), counts_text),
+    ("suggested", gettext_lazy("grades the rule suggests"), counts_text),
+    ("grades_changed", gettext_lazy("grades changed"), count_text),
+    ("grades_worsened", gettext_lazy("of which worse"), count_text),
+    (
+        "locked_differing_from_rule",
+        gettext_lazy("locked grades the rule disagrees with"),
+        count_text,
+    ),
+    ("without_credit_history", gettext_lazy("customers without credit history"), count_text),
+]
 
 
 def _change_rows(changes, run):

@@ -704,6 +704,11 @@ class PipelineRunQuerySet(models.QuerySet):
         """The last published run: what dashboards and lists read."""
         return self.published().first()
 
+    def current_id(self):
+        """The current run's id as a subquery, so that filtering rows of the current run
+        costs no query of its own."""
+        return models.Subquery(self.published().values("pk")[:1])
+
 
 class PipelineRun(models.Model):
     """One run of the nightly pipeline, as of a date."""
@@ -712,6 +717,17 @@ class PipelineRun(models.Model):
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        # Dated before the published run: computed for comparison, never published.
+        KEPT_ASIDE = "kept_aside", _("Kept aside (back-dated)")
+
+    class Closure(models.TextChoices):
+        """Why the frame, not a step, ended a run as failed."""
+
+        NOT_SENT = "not_sent", _("the task queue could not be reached")
+        NOT_PICKED_UP = "not_picked_up", _("no worker took it up")
+        WORKER_SILENT = "worker_silent", _("its worker stopped answering")
+        TOO_LONG = "too_long", _("it ran too long")
+        BY_HAND = "by_hand", _("closed by hand")
 
     as_of = models.DateField(_("as of"))
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.RUNNING)
@@ -727,6 +743,29 @@ class PipelineRun(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("started by"),
+    )
+    # Refreshed every few seconds while a worker executes the run; a running run whose
+    # heartbeat stopped is closed as failed (customers.pipeline.close_stale_runs).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), default=timezone.now)
+    worker = models.CharField(
+        _("worker"), max_length=200, blank=True, help_text=_("Host and process executing it.")
+    )
+    kept_aside_behind = models.DateField(
+        _("kept aside behind"),
+        null=True,
+        blank=True,
+        help_text=_("The date of the published run that this back-dated run was older than."),
+    )
+    closed_because = models.CharField(
+        _("closed because"), max_length=20, choices=Closure, blank=True
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
 
     objects = PipelineRunQuerySet.as_manager()

@@ -1,33 +1,50 @@
 """The nightly pipeline's frame.
 
-Apps register steps in order from `AppConfig.ready()`. A step is a function
-`(run) -> StepResult`: it reads set-wise, computes, and writes rows keyed by the
-run. What must change the live data (balances on the customer, for instance)
-goes into the result's `publish` callable. The frame times each step, records
-the run, and publishes every step's changes in one short transaction at the
-end, so readers see the previous complete run until the new one is complete.
-A failed run publishes nothing and keeps its error.
+Apps register steps from `AppConfig.ready()`, each naming the steps whose
+results it reads (`after=`); the frame runs them in that order. A step is a
+function `(run) -> StepResult`: it reads set-wise, computes, and writes rows
+keyed by the run. What must change the live data (balances on the customer,
+for instance) goes into the result's `publish` callable. The frame times each
+step, records the run, and publishes every step's changes in one short
+transaction at the end, so readers see the previous complete run until the new
+one is complete. A failed run publishes nothing and keeps its error.
 
-Tasks are acknowledged late, so a run whose worker died is executed again from
-its first step: a step must replace, not add to, the rows it wrote for the run.
+A run dated before the published run is kept aside: its steps compute and
+record their figures for comparison, but it never becomes current and none of
+its publish callables runs, so live values never move backwards.
+
+While a run executes, a heartbeat thread refreshes it every few seconds. A
+running run whose heartbeat stopped (its worker was killed, or none took it
+up) is closed as failed by `close_stale_runs`, which every start and a
+periodic task call, so a dead worker never blocks the next run. An execution
+first claims its run; a redelivered task finds the run claimed or closed and
+does nothing.
 """
 
 import logging
+import os
+import socket
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from time import perf_counter
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models import Q
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from customers.models import PipelineRun
 
 logger = logging.getLogger(__name__)
 
-# A run still marked running after this long died with its worker; it is closed as failed.
+# A run still running after this long is closed as failed, even if its worker answers.
 ABANDONED_AFTER = timedelta(hours=6)
 
 
@@ -42,16 +59,21 @@ class StepResult:
 class Step:
     name: str
     func: Callable[[PipelineRun], StepResult]
-    order: int
+    after: tuple[str, ...] = ()
     label: str = ""
+    describe: tuple = ()
 
 
 _steps: dict[str, Step] = {}
 
 
-def register_step(name, func, *, order, label=""):
-    """Add a step; steps run by ascending `order`. `label` is what pages call it."""
-    _steps[name] = Step(name=name, func=func, order=order, label=label)
+def register_step(name, func, *, after=(), label="", describe=()):
+    """Add a step that runs after the steps named in `after` (those whose results it
+    reads). `label` is what pages call it; `describe` how its summary reads there, as
+    (key, label, format) fields (see summary_lines)."""
+    _steps[name] = Step(
+        name=name, func=func, after=tuple(after), label=label, describe=tuple(describe)
+    )
 
 
 def step_label(name):
@@ -60,58 +82,114 @@ def step_label(name):
     return str(step.label) if step is not None and step.label else name
 
 
+def resolve_order(steps):
+    """The steps of `steps` (name → Step, in registration order) ordered so that each runs
+    after the steps it names in `after`; of the steps free to run, the one registered first.
+    Raises ImproperlyConfigured for a dependency on an unknown step or a cycle."""
+    unknown = [
+        f"{step.name} → {dependency}"
+        for step in steps.values()
+        for dependency in step.after
+        if dependency not in steps
+    ]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Pipeline steps depend on steps nobody registered: {', '.join(unknown)}."
+        )
+    ordered, done, pending = [], set(), list(steps.values())
+    while pending:
+        free = next((step for step in pending if done.issuperset(step.after)), None)
+        if free is None:
+            raise ImproperlyConfigured(
+                "Pipeline steps depend on each other in a cycle: "
+                + ", ".join(f"{step.name} after {'/'.join(step.after)}" for step in pending)
+                + "."
+            )
+        ordered.append(free)
+        done.add(free.name)
+        pending.remove(free)
+    return ordered
+
+
 def registered_steps():
-    return sorted(_steps.values(), key=lambda step: (step.order, step.name))
+    return resolve_order(_steps)
+
+
+def check_steps(app_configs=None, **kwargs):
+    """System check: the registered steps' dependencies can be ordered."""
+    try:
+        registered_steps()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="customers.E001")]
+    return []
 
 
 class PipelineAlreadyRunning(Exception):
     """Another run has not finished yet."""
 
 
+class RunClosed(Exception):
+    """The run was closed (as stale, or by hand) while this process executed it."""
+
+
 def pipeline_start(*, as_of, by=None) -> PipelineRun:
-    """Record a new run as running; raises PipelineAlreadyRunning if one is."""
-    _close_abandoned_runs()
+    """Record a new run as running; raises PipelineAlreadyRunning if one is. A run dated
+    before the published run is marked from the start as one to keep aside."""
+    close_stale_runs()
+    current = PipelineRun.objects.current()
+    behind = current.as_of if current is not None and as_of < current.as_of else None
     try:
         with transaction.atomic():
-            return PipelineRun.objects.create(as_of=as_of, triggered_by=by)
+            return PipelineRun.objects.create(
+                as_of=as_of, triggered_by=by, kept_aside_behind=behind
+            )
     except IntegrityError as exc:
         raise PipelineAlreadyRunning from exc
 
 
 def pipeline_execute(run: PipelineRun) -> PipelineRun:
-    """Run every registered step for `run`, then publish; never raises for a step's failure."""
+    """Run every registered step for `run` in dependency order, then publish; never raises
+    for a step's failure. A run another execution claimed, or no longer running, is left
+    alone."""
+    if not _claim(run):
+        logger.info("Pipeline run %s is claimed or no longer running; left alone", run.pk)
+        run.refresh_from_db()
+        return run
     publishers = []
-    # A redelivered task executes the run again: start its record afresh.
     run.steps = []
-    try:
-        for step in registered_steps():
-            started = perf_counter()
-            with transaction.atomic():
-                result = step.func(run)
-            run.steps.append(
-                {
-                    "name": step.name,
-                    "rows": result.rows,
-                    "seconds": round(perf_counter() - started, 3),
-                    "summary": result.summary,
-                }
+    with Heartbeat(run.pk):
+        try:
+            for step in registered_steps():
+                started = perf_counter()
+                with transaction.atomic():
+                    result = step.func(run)
+                run.steps.append(
+                    {
+                        "name": step.name,
+                        "rows": result.rows,
+                        "seconds": round(perf_counter() - started, 3),
+                        "summary": result.summary,
+                    }
+                )
+                if result.publish is not None:
+                    publishers.append(result.publish)
+                # A run closed meanwhile (by hand, or as stale) stops here.
+                if not _still_running(run).update(steps=run.steps, heartbeat_at=timezone.now()):
+                    raise RunClosed
+            _publish(run, publishers)
+        except RunClosed:
+            logger.warning("Pipeline run %s was closed while it ran; it published nothing", run.pk)
+            run.refresh_from_db()
+        except Exception as exc:
+            logger.exception("Pipeline run %s failed", run.pk)
+            run.status = PipelineRun.Status.FAILED
+            run.finished_at = timezone.now()
+            run.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=-8)}"
+            failed = _still_running(run).update(
+                status=run.status, finished_at=run.finished_at, error=run.error, steps=run.steps
             )
-            if result.publish is not None:
-                publishers.append(result.publish)
-            PipelineRun.objects.filter(pk=run.pk).update(steps=run.steps)
-        with transaction.atomic():
-            for publish in publishers:
-                publish()
-            now = timezone.now()
-            run.status = PipelineRun.Status.SUCCEEDED
-            run.finished_at = run.published_at = now
-            run.save(update_fields=["status", "finished_at", "published_at", "steps"])
-    except Exception as exc:
-        logger.exception("Pipeline run %s failed", run.pk)
-        run.status = PipelineRun.Status.FAILED
-        run.finished_at = timezone.now()
-        run.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=-8)}"
-        run.save(update_fields=["status", "finished_at", "error", "steps"])
+            if not failed:
+                run.refresh_from_db()
     return run
 
 
@@ -120,11 +198,212 @@ def pipeline_run(*, as_of, by=None) -> PipelineRun:
     return pipeline_execute(pipeline_start(as_of=as_of, by=by))
 
 
-def _close_abandoned_runs():
-    PipelineRun.objects.filter(
-        status=PipelineRun.Status.RUNNING, started_at__lt=timezone.now() - ABANDONED_AFTER
-    ).update(
-        status=PipelineRun.Status.FAILED,
-        finished_at=timezone.now(),
-        error=gettext("Abandoned: the worker running it stopped before it finished."),
+def _still_running(run):
+    return PipelineRun.objects.filter(pk=run.pk, status=PipelineRun.Status.RUNNING)
+
+
+def _claim(run):
+    """Mark `run` as executed by this process, unless another execution has it."""
+    run.worker = f"{socket.gethostname()} pid {os.getpid()}"
+    return bool(_still_running(run).filter(worker="").update(worker=run.worker))
+
+
+def _publish(run, publishers):
+    """In one transaction: the steps' changes to live values and the run made current; or,
+    for a run dated before the published one, the run kept aside without any change."""
+    with transaction.atomic():
+        # Locks the run's row against closing, and the current run's against a concurrent
+        # publish: a run closed meanwhile, or now back-dated, never publishes.
+        if not list(_still_running(run).select_for_update().values_list("pk", flat=True)):
+            raise RunClosed
+        current = PipelineRun.objects.published().select_for_update().first()
+        if current is not None and run.as_of < current.as_of:
+            run.kept_aside_behind = current.as_of
+        now = timezone.now()
+        run.finished_at = now
+        if run.kept_aside_behind is not None:
+            run.status = PipelineRun.Status.KEPT_ASIDE
+        else:
+            for publish in publishers:
+                publish()
+            run.status = PipelineRun.Status.SUCCEEDED
+            run.published_at = now
+        run.save(
+            update_fields=["status", "finished_at", "published_at", "steps", "kept_aside_behind"]
+        )
+
+
+class Heartbeat:
+    """While a run executes: a thread with its own database connection that refreshes the
+    run's heartbeat every PIPELINE_HEARTBEAT_SECONDS, so that a step of several minutes
+    still shows its worker alive. It dies with its process, which is how a killed worker
+    shows."""
+
+    def __init__(self, run_id):
+        self.run_id = run_id
+        self.interval = settings.PIPELINE_HEARTBEAT_SECONDS
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"pipeline-heartbeat-{run_id}", daemon=True
+        )
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stopped.set()
+        self._thread.join(timeout=self.interval + 10)
+
+    def _beat(self):
+        try:
+            while not self._stopped.wait(self.interval):
+                try:
+                    PipelineRun.objects.filter(
+                        pk=self.run_id, status=PipelineRun.Status.RUNNING
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("Heartbeat of pipeline run %s not written", self.run_id)
+        finally:
+            # This thread's connections only.
+            connections.close_all()
+
+
+def close_stale_runs() -> int:
+    """Close as failed every running run whose worker gave no sign of life for
+    PIPELINE_STALE_AFTER_SECONDS (or that never got one), or that has run longer than
+    ABANDONED_AFTER; returns how many were closed."""
+    now = timezone.now()
+    silent_since = now - timedelta(seconds=settings.PIPELINE_STALE_AFTER_SECONDS)
+    too_old = now - ABANDONED_AFTER
+    stale = PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=silent_since) | Q(started_at__lt=too_old)
     )
+    closed = 0
+    for run in stale:
+        if run.started_at < too_old:
+            closure = PipelineRun.Closure.TOO_LONG
+        elif run.worker:
+            closure = PipelineRun.Closure.WORKER_SILENT
+        else:
+            closure = PipelineRun.Closure.NOT_PICKED_UP
+        # Unless its heartbeat came back since it was read.
+        still_stale = Q(heartbeat_at__lt=silent_since) | Q(started_at__lt=too_old)
+        closed += pipeline_close(run, closure=closure, when=still_stale)
+    if closed:
+        logger.warning("Closed %s stale pipeline run(s)", closed)
+    return closed
+
+
+def pipeline_close(run, *, closure, by=None, detail="", when=None) -> bool:
+    """Close a running run as failed for `closure` (a PipelineRun.Closure), with the reason
+    in words followed by `detail`; False if it was no longer running (or `when`, a further
+    condition on the row, no longer held)."""
+    run.status = PipelineRun.Status.FAILED
+    run.finished_at = timezone.now()
+    run.closed_because = closure
+    run.closed_by = by
+    run.error = closure_text(run) + (f"\n\n{detail}" if detail else "")
+    running = _still_running(run)
+    if when is not None:
+        running = running.filter(when)
+    return bool(
+        running.update(
+            status=run.status,
+            finished_at=run.finished_at,
+            closed_because=run.closed_because,
+            closed_by=by,
+            error=run.error,
+        )
+    )
+
+
+def closure_text(run):
+    """Why the frame closed `run`, in words of the active language; empty if it did not."""
+    Closure = PipelineRun.Closure
+    if run.closed_because == Closure.NOT_SENT:
+        return gettext(
+            "Not started: the task queue could not be reached, so nothing was computed and "
+            "nothing changed. Start the run again once the queue is back."
+        )
+    if run.closed_because == Closure.NOT_PICKED_UP:
+        return gettext(
+            "Abandoned: no worker took it up after it was queued at %(since)s; it was closed "
+            "as failed and changed nothing. Check that a worker is running."
+        ) % {"since": _local_time(run.heartbeat_at)}
+    if run.closed_because == Closure.WORKER_SILENT:
+        return gettext(
+            "Abandoned: its worker (%(worker)s) gave no sign of life after %(since)s and "
+            "was presumably stopped; the run was closed as failed and published nothing."
+        ) % {"worker": run.worker, "since": _local_time(run.heartbeat_at)}
+    if run.closed_because == Closure.TOO_LONG:
+        return gettext(
+            "Abandoned: still running %(hours)s hours after its start; it was closed as "
+            "failed and published nothing."
+        ) % {"hours": int(ABANDONED_AFTER.total_seconds() // 3600)}
+    if run.closed_because == Closure.BY_HAND:
+        who = run.closed_by.get_username() if run.closed_by else gettext("an administrator")
+        return gettext(
+            "Closed by %(user)s at %(time)s while still marked running; it published nothing."
+        ) % {"user": who, "time": _local_time(run.finished_at)}
+    return ""
+
+
+def _local_time(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+
+
+# The steps' summaries in words, for the run pages.
+
+
+def describe_summary(name, summary):
+    """A recorded step's summary as (label, text) pairs in the active language, as its step
+    describes it; key by key for a step since removed."""
+    step = _steps.get(name)
+    return summary_lines(summary, step.describe if step is not None else ())
+
+
+def summary_lines(summary, fields):
+    """(label, text) for each field (key, label, format) found in `summary`, in the fields'
+    order, then any key no field names (from older runs) as recorded. A value the format
+    cannot read (recorded by an older version) is shown as recorded."""
+    lines, described = [], set()
+    for key, label, format_value in fields:
+        if key not in summary:
+            continue
+        described.add(key)
+        try:
+            lines.append((str(label), format_value(summary[key])))
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError):
+            lines.append((str(label), recorded_text(summary[key])))
+    lines += [
+        (key.replace("_", " "), recorded_text(value))
+        for key, value in summary.items()
+        if key not in described
+    ]
+    return lines
+
+
+def recorded_text(value):
+    """A summary value as it was recorded; counts by category ({"A": 3}) read "A 3"."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {recorded_text(count)}" for key, count in value.items())
+    return str(value)
+
+
+def count_text(value):
+    return formats.number_format(int(value), force_grouping=True)
+
+
+def amount_text(value):
+    return "¥" + formats.number_format(Decimal(str(value)), 2, force_grouping=True)
+
+
+def share_text(value):
+    return formats.number_format(float(value) * 100, 1) + " %"
+
+
+def counts_text(counts, labels=()):
+    """Counts by category, "A 3, B 1", each category named by `labels` (choices) if given."""
+    labels = dict(labels)
+    return ", ".join(f"{labels.get(key, key)} {count_text(count)}" for key, count in counts.items())

@@ -9,10 +9,11 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
-from customers.bulk import read_frame, update_rows
+from customers.bulk import read_frame, update_rows, update_unchanged_rows
 from customers.models import ZERO, Customer
-from customers.pipeline import StepResult
+from customers.pipeline import StepResult, amount_text, count_text
 
 BALANCE_COLUMNS = ["id", "outstanding_amount", "overdue_amount"]
 
@@ -97,11 +98,32 @@ def stored_balance_totals():
     )
 
 
+def balances_publish(frame):
+    """Write the balances of `frame` (as changed_balances returns) over those stored, except
+    where a payment or invoice recorded since the frame was read changed them already: the
+    newer balance stays. Returns how many customers were written."""
+    read = {column: f"previous_{column}" for column in BALANCE_COLUMNS[1:]}
+    written = update_unchanged_rows(
+        Customer._meta.db_table, frame[[*BALANCE_COLUMNS, *read.values()]], read=read
+    )
+    return len(written)
+
+
 def receivables_step(run):
     """Pipeline step: recompute every customer's balances as of the run's date."""
     frame = changed_balances(run.as_of)
     return StepResult(
         rows=len(frame),
         summary=balances_summary(frame, stored_balance_totals()),
-        publish=lambda: _write_balances(frame),
+        publish=lambda: balances_publish(frame),
     )
+
+
+# How the step's summary reads on the run pages: (key, label, format) per figure.
+SUMMARY_FIELDS = [
+    ("customers_changed", _("customers whose balances changed"), count_text),
+    ("customers_newly_overdue", _("newly overdue"), count_text),
+    ("customers_overdue", _("customers overdue"), count_text),
+    ("total_outstanding", _("outstanding in total"), amount_text),
+    ("total_overdue", _("overdue in total"), amount_text),
+]

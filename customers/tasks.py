@@ -5,18 +5,24 @@ import logging
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from customers.models import PipelineRun
-from customers.pipeline import PipelineAlreadyRunning, pipeline_execute, pipeline_start
+from customers.pipeline import (
+    PipelineAlreadyRunning,
+    close_stale_runs,
+    pipeline_close,
+    pipeline_execute,
+    pipeline_start,
+)
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="customers.run_pipeline", acks_late=True)
 def run_pipeline_task(run_id):
-    """Execute a started run; a run that is no longer running is left alone, so a
-    redelivered message does nothing twice. Returns the run's final status."""
+    """Execute a started run; a run that is no longer running (or that another execution
+    claimed) is left alone, so a redelivered message does nothing twice. Returns the run's
+    final status."""
     run = PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.RUNNING).first()
     if run is None:
         logger.info("Pipeline run %s is not running; nothing to do", run_id)
@@ -36,20 +42,45 @@ def nightly_pipeline():
     return run.pk
 
 
+@shared_task(name="customers.close_stale_pipeline_runs")
+def close_stale_pipeline_runs():
+    """Close the runs whose worker stopped; beat calls it every few minutes."""
+    return close_stale_runs()
+
+
 def queue_pipeline_run(run_id):
     """Send the run to a worker once the transaction that started it has committed."""
-    transaction.on_commit(lambda: _send_run(run_id), robust=True)
+    transaction.on_commit(lambda: send_run(run_id), robust=True)
 
 
-def _send_run(run_id):
+def send_run(run_id):
+    """Send the run to a worker, or close it as failed, saying that the task queue could not
+    be reached (unsent, it would hold the one-running-run lock). Returns whether it was sent."""
+    app = run_pipeline_task.app
+    if app.conf.task_always_eager:
+        run_pipeline_task.apply_async(args=[run_id])
+        return True
     try:
-        run_pipeline_task.delay(run_id)
+        send_to_worker(run_id)
     except Exception as exc:
-        # Unsent, the run would hold the one-running-run lock until it is abandoned.
-        PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.RUNNING).update(
-            status=PipelineRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error=gettext("Could not be sent to a worker: %(error)s")
-            % {"error": f"{type(exc).__name__}: {exc}"},
+        logger.warning("Pipeline run %s not sent to a worker: %s", run_id, exc)
+        run = PipelineRun.objects.filter(pk=run_id).first()
+        if run is not None:
+            pipeline_close(
+                run, closure=PipelineRun.Closure.NOT_SENT, detail=f"{type(exc).__name__}: {exc}"
+            )
+        return False
+    return True
+
+
+def send_to_worker(run_id):
+    """Put the run's task on the broker, or raise at once if the broker does not answer."""
+    app = run_pipeline_task.app
+    with app.connection_for_write() as connection:
+        # One attempt, no pause: the defaults retry for seconds while the page waits.
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+        # No result kept: the run's record is its result, and subscribing to one would wait
+        # about twenty seconds on the result store (the same Redis) when it is down.
+        run_pipeline_task.apply_async(
+            args=[run_id], connection=connection, retry=False, ignore_result=True
         )
-        raise

@@ -36,4 +36,5 @@ urlpatterns = [
     ),
     path("pipeline/", pipeline.run_list, name="pipeline-runs"),
     path("pipeline/<int:pk>/", pipeline.run_detail, name="pipeline-run-detail"),
+    path("pipeline/<int:pk>/close/", pipeline.run_close, name="pipeline-run-close"),
 ]

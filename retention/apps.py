@@ -9,10 +9,16 @@ class RetentionConfig(AppConfig):
     def ready(self):
         from customers import dashboards, panels, pipeline, scores
         from retention import exports, selectors
-        from retention.pipeline import churn_step
+        from retention.pipeline import SUMMARY_FIELDS, churn_step
 
-        # After segmentation (order 30), whose spend of the same run is the customers' value.
-        pipeline.register_step("churn", churn_step, order=40, label=_("Churn risk"))
+        # Reads the RFM rows of the same run (the customers' value) and the credit grades.
+        pipeline.register_step(
+            "churn",
+            churn_step,
+            after=("rfm", "credit_grades"),
+            label=_("Churn risk"),
+            describe=SUMMARY_FIELDS,
+        )
 
         panels.register(
             key="churn",

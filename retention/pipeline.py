@@ -14,14 +14,20 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy
 
 from customers.bulk import copy_rows, is_postgresql, update_rows
 from customers.models import Order, PipelineRun
-from customers.pipeline import StepResult
+from customers.pipeline import (
+    StepResult,
+    amount_text,
+    count_text,
+    counts_text,
+)
 from retention import churn, winback
 from retention.formatting import fixed_text, int_text
-from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
+from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
 from retention.reading import (
     read_grades,
     read_open_complaints,
@@ -246,3 +252,32 @@ def step_summary(rows, params, ended, opened, *, pruned):
         "won_back": int((ended["outcome"] == "won_back").sum()),
         "snapshots_pruned": pruned,
     }
+
+
+def _amounts_by_band_text(amounts):
+    labels = dict(Band.choices)
+    return ", ".join(
+        f"{labels.get(band, band)} {amount_text(value)}" for band, value in amounts.items()
+    )
+
+
+def _fit_text(params):
+    names = {"alpha": "α"}
+    return ", ".join(
+        f"{names.get(name, name)} {formats.number_format(value, 3)}"
+        for name, value in params.items()
+    )
+
+
+# How the step's summary reads on the run pages: (key, label, format) per figure.
+SUMMARY_FIELDS = [
+    ("customers_scored", gettext_lazy("customers scored"), count_text),
+    ("bands", gettext_lazy("risk bands"), lambda counts: counts_text(counts, Band.choices)),
+    ("value_at_risk", gettext_lazy("value at risk"), amount_text),
+    ("value_at_risk_by_band", gettext_lazy("value at risk by band"), _amounts_by_band_text),
+    ("bgnbd", gettext_lazy("purchase model fitted (BG/NBD)"), _fit_text),
+    ("episodes_opened", gettext_lazy("customers newly flagged or lost"), count_text),
+    ("retained", gettext_lazy("retained"), count_text),
+    ("won_back", gettext_lazy("won back"), count_text),
+    ("snapshots_pruned", gettext_lazy("old snapshots deleted"), count_text),
+]

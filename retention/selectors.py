@@ -14,7 +14,6 @@ from customers.access import can_see_all_customers, is_manager
 from customers.models import PipelineRun, Team
 from customers.selectors import DUE_SOON_DAYS, visible_customers
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
-from segmentation.selectors import current_run_id
 
 START_PAGE_ROWS = 10
 START_PAGE_PLANS = 5
@@ -174,7 +173,7 @@ def _can_update_plan(user):
 def churn_panel(customer, user):
     """The customer's churn risk with reasons, plans and episodes: three queries."""
     score = (
-        ChurnScore.objects.filter(run_id=current_run_id(), customer=customer)
+        ChurnScore.objects.filter(run_id=PipelineRun.objects.current_id(), customer=customer)
         .select_related("run")
         .first()
     )

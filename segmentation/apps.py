@@ -10,9 +10,15 @@ class SegmentationConfig(AppConfig):
         from customers import dashboards, filters, panels, pipeline, scores
         from segmentation import filters as segment_filters
         from segmentation import selectors
-        from segmentation.pipeline import rfm_step
+        from segmentation.pipeline import SUMMARY_FIELDS, rfm_step
 
-        pipeline.register_step("rfm", rfm_step, order=30, label=_("RFM scores and value tiers"))
+        # Reads only the orders, so it depends on no other step.
+        pipeline.register_step(
+            "rfm",
+            rfm_step,
+            label=_("RFM scores and value tiers"),
+            describe=SUMMARY_FIELDS,
+        )
 
         panels.register(
             key="rfm",

@@ -4,8 +4,9 @@ import django_filters
 from django.db.models import FilteredRelation, Q
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import PipelineRun
 from segmentation.models import Segment, ValueTier
-from segmentation.selectors import current_run_id, customers_with_score
+from segmentation.selectors import customers_with_score
 
 SCORE_CHOICES = [(str(score), str(score)) for score in range(1, 6)]
 
@@ -49,5 +50,7 @@ def ranked_by_value(queryset):
     (or who never ordered) have no rank and are left out of this sort, on every database
     alike."""
     return queryset.annotate(
-        rfm_current=FilteredRelation("rfm_scores", condition=Q(rfm_scores__run_id=current_run_id()))
+        rfm_current=FilteredRelation(
+            "rfm_scores", condition=Q(rfm_scores__run_id=PipelineRun.objects.current_id())
+        )
     ).filter(rfm_current__value_rank__isnull=False)

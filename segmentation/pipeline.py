@@ -14,12 +14,25 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.utils.translation import gettext, gettext_lazy
 
 from customers.bulk import cents_sql, copy_rows, is_postgresql, read_frame
 from customers.models import Order, PipelineRun
-from customers.pipeline import StepResult
+from customers.pipeline import (
+    StepResult,
+    amount_text,
+    count_text,
+    counts_text,
+    share_text,
+)
 from segmentation.binary_copy import Column, copy_binary, read_binary
-from segmentation.models import RfmRunSummary, RfmScore, SegmentationSettings
+from segmentation.models import (
+    RfmRunSummary,
+    RfmScore,
+    Segment,
+    SegmentationSettings,
+    ValueTier,
+)
 from segmentation.rfm import rfm_scores, run_figures, value_tiers
 
 TOTALS_FIELDS = [
@@ -188,3 +201,31 @@ def step_summary(figures, *, pruned):
         "segments": figures["segments"],
         "snapshots_pruned": pruned,
     }
+
+
+def _tiers_text(tiers):
+    labels = dict(ValueTier.choices)
+    return "; ".join(
+        gettext(
+            "%(tier)s %(customers)s (%(customer_share)s of customers, %(revenue_share)s of revenue)"
+        )
+        % {
+            "tier": labels.get(tier, tier),
+            "customers": count_text(values["customers"]),
+            "customer_share": share_text(values["customer_share"]),
+            "revenue_share": share_text(values["revenue_share"]),
+        }
+        for tier, values in tiers.items()
+    )
+
+
+# How the step's summary reads on the run pages: (key, label, format) per figure.
+SUMMARY_FIELDS = [
+    ("customers_scored", gettext_lazy("customers scored"), count_text),
+    ("revenue_in_window", gettext_lazy("revenue in the window"), amount_text),
+    ("tiers", gettext_lazy("value tiers"), _tiers_text),
+    ("top_20_percent_revenue_share", gettext_lazy("revenue of the top 20 %"), share_text),
+    ("customers_making_key_share", gettext_lazy("key customers"), count_text),
+    ("segments", gettext_lazy("segments"), lambda counts: counts_text(counts, Segment.choices)),
+    ("snapshots_pruned", gettext_lazy("old snapshots deleted"), count_text),
+]

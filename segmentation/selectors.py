@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Sum, Window
 from django.db.models.functions import RowNumber
 
 from customers.access import can_see_all_customers
@@ -37,15 +37,9 @@ EXPORT_HEADER = [
 ]
 
 
-def current_run_id():
-    """The id of PipelineRun.objects.current() as a subquery, so that a filter costs no query
-    of its own."""
-    return Subquery(PipelineRun.objects.published().values("pk")[:1])
-
-
 def current_scores(**lookups):
     """Scores of the current run (matching `lookups`), for correlated filters on customers."""
-    return RfmScore.objects.filter(run_id=current_run_id(), **lookups)
+    return RfmScore.objects.filter(run_id=PipelineRun.objects.current_id(), **lookups)
 
 
 def customers_with_score(**lookups):

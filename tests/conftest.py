@@ -71,23 +71,33 @@ def steps(monkeypatch):
     monkeypatch.setattr(pipeline, "_steps", {})
     calls = []
 
-    def add(name, *, order, rows=1, publish=None, fails=False):
+    def add(name, *, after=(), rows=1, publish=None, fails=False):
         def step(run):
             calls.append(name)
             if fails:
                 raise ValueError(f"{name} broke")
             return StepResult(rows=rows, summary={"seen": rows}, publish=publish)
 
-        register_step(name, step, order=order)
+        register_step(name, step, after=after)
 
     add.calls = calls
     return add
 
 
+def _always_eager(eager):
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def eager_tasks():
     """Tasks run in-process even when the environment names a broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+    yield from _always_eager(True)
+
+
+@pytest.fixture
+def queued_tasks():
+    """Tasks are sent to a broker even when the environment names none."""
+    yield from _always_eager(False)

@@ -319,11 +319,43 @@ class TestNightlyStep:
         def broken(run):
             raise RuntimeError("disk full")
 
-        monkeypatch.setitem(pipeline._steps, "broken", pipeline.Step("broken", broken, 99))
+        monkeypatch.setitem(
+            pipeline._steps, "broken", pipeline.Step("broken", broken, after=("credit_grades",))
+        )
         run = pipeline_run(as_of=AS_OF)
         customer.refresh_from_db()
         assert run.status == "failed"
         assert customer.credit_grade == "" and not GradeChange.objects.exists()
+
+    def test_an_admins_change_made_while_the_run_computes_wins(self, cast, monkeypatch):
+        from customers import pipeline
+
+        changed_meanwhile, graded = CustomerFactory(), CustomerFactory()
+        invoice_paid(changed_meanwhile, days_late=None, due=AS_OF - dt.timedelta(days=30))
+        invoice_paid(graded, days_late=None, due=AS_OF - dt.timedelta(days=30))
+
+        def admin_changes_the_grade(run):
+            grade_set(
+                customer=changed_meanwhile, grade="A", locked=False, reason="已付清", by=cast.admin
+            )
+            return pipeline.StepResult(rows=1)
+
+        monkeypatch.setitem(
+            pipeline._steps,
+            "admin meanwhile",
+            pipeline.Step("admin meanwhile", admin_changes_the_grade, after=("credit_grades",)),
+        )
+        run = pipeline_run(as_of=AS_OF)
+
+        assert run.status == "succeeded", run.error
+        changed_meanwhile.refresh_from_db()
+        graded.refresh_from_db()
+        assert changed_meanwhile.credit_grade == "A"
+        assert list(changed_meanwhile.grade_changes.values_list("source", "new_grade")) == [
+            ("manual", "A")
+        ]
+        assert graded.credit_grade == "C"
+        assert list(graded.grade_changes.values_list("source", "new_grade")) == [("rule", "C")]
 
 
 @pytest.mark.django_db

@@ -1,18 +1,28 @@
 """The pipeline frame and its tasks: order, all-or-nothing publishing, no overlap."""
 
 import datetime as dt
+import time
 
 import pytest
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from customers import tasks
 from customers.models import Customer, PipelineRun
 from customers.pipeline import (
     ABANDONED_AFTER,
     PipelineAlreadyRunning,
+    StepResult,
+    check_steps,
+    close_stale_runs,
+    pipeline_close,
     pipeline_execute,
     pipeline_run,
     pipeline_start,
+    register_step,
+    registered_steps,
 )
 from tests.factories import CustomerFactory
 
@@ -25,9 +35,9 @@ def rename_customer(customer, name):
 
 @pytest.mark.django_db
 def test_steps_run_in_registered_order(steps):
-    steps("segments", order=30)
-    steps("receivables", order=10)
-    steps("grades", order=20)
+    steps("segments", after=("grades",))
+    steps("receivables")
+    steps("grades", after=("receivables",))
 
     run = pipeline_run(as_of=AS_OF)
 
@@ -39,7 +49,7 @@ def test_steps_run_in_registered_order(steps):
 
 @pytest.mark.django_db
 def test_succeeded_run_records_rows_seconds_and_summary(steps):
-    steps("receivables", order=10, rows=7)
+    steps("receivables", rows=7)
 
     run = pipeline_run(as_of=AS_OF)
     run.refresh_from_db()
@@ -53,10 +63,10 @@ def test_succeeded_run_records_rows_seconds_and_summary(steps):
 @pytest.mark.django_db
 def test_step_failure_fails_the_run_with_its_error_and_publishes_nothing(steps):
     customer = CustomerFactory(name="旧名")
-    steps("warm-up", order=1)
+    steps("warm-up")
     previous = pipeline_run(as_of=dt.date(2026, 1, 31))
-    steps("renames", order=10, publish=rename_customer(customer, "新名"))
-    steps("breaks", order=20, fails=True)
+    steps("renames", publish=rename_customer(customer, "新名"))
+    steps("breaks", after=("renames",), fails=True)
 
     run = pipeline_run(as_of=AS_OF)
 
@@ -78,8 +88,8 @@ def test_failure_while_publishing_rolls_back_every_publish(steps):
     def broken_publish():
         raise RuntimeError("disk full")
 
-    steps("renames", order=10, publish=rename_customer(customer, "新名"))
-    steps("publishes badly", order=20, publish=broken_publish)
+    steps("renames", publish=rename_customer(customer, "新名"))
+    steps("publishes badly", after=("renames",), publish=broken_publish)
 
     run = pipeline_run(as_of=AS_OF)
 
@@ -134,8 +144,8 @@ def test_running_run_younger_than_the_abandon_limit_still_blocks(steps):
 
 @pytest.mark.django_db
 def test_executing_a_run_again_starts_its_step_record_afresh(steps):
-    # A worker died after the first step; the redelivered task runs it from the start.
-    steps("receivables", order=10)
+    # Whatever step record the run holds, its execution records the steps afresh.
+    steps("receivables")
     run = pipeline_start(as_of=AS_OF)
     PipelineRun.objects.filter(pk=run.pk).update(
         steps=[{"name": "receivables", "rows": 1, "seconds": 0.1, "summary": {}}]
@@ -150,7 +160,7 @@ def test_executing_a_run_again_starts_its_step_record_afresh(steps):
 
 @pytest.mark.django_db
 def test_task_executes_a_running_run(steps):
-    steps("receivables", order=10)
+    steps("receivables")
     run = pipeline_start(as_of=AS_OF)
 
     assert tasks.run_pipeline_task(run.pk) == PipelineRun.Status.SUCCEEDED
@@ -161,7 +171,7 @@ def test_task_executes_a_running_run(steps):
 
 @pytest.mark.django_db
 def test_task_for_a_finished_run_changes_nothing(steps):
-    steps("receivables", order=10)
+    steps("receivables")
     run = pipeline_run(as_of=AS_OF)
     steps.calls.clear()
     before = PipelineRun.objects.values().get(pk=run.pk)
@@ -174,7 +184,7 @@ def test_task_for_a_finished_run_changes_nothing(steps):
 
 @pytest.mark.django_db
 def test_task_for_a_deleted_run_does_nothing(steps):
-    steps("receivables", order=10)
+    steps("receivables")
 
     assert tasks.run_pipeline_task(123456) is None
     assert steps.calls == []
@@ -183,7 +193,7 @@ def test_task_for_a_deleted_run_does_nothing(steps):
 @pytest.mark.django_db
 @pytest.mark.usefixtures("eager_tasks")
 def test_nightly_pipeline_runs_as_of_today(steps, django_capture_on_commit_callbacks):
-    steps("receivables", order=10)
+    steps("receivables")
 
     with django_capture_on_commit_callbacks(execute=True):
         run_id = tasks.nightly_pipeline()
@@ -205,13 +215,14 @@ def test_nightly_pipeline_with_a_run_running_returns_quietly(steps, caplog):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("queued_tasks")
 def test_run_that_cannot_be_sent_to_a_worker_is_closed(
     steps, monkeypatch, django_capture_on_commit_callbacks
 ):
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.run_pipeline_task, "delay", broker_down)
+    monkeypatch.setattr(tasks, "send_to_worker", broker_down)
     run = pipeline_start(as_of=AS_OF)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -221,3 +232,252 @@ def test_run_that_cannot_be_sent_to_a_worker_is_closed(
     assert run.status == PipelineRun.Status.FAILED
     assert "broker unreachable" in run.error
     assert pipeline_start(as_of=AS_OF).status == PipelineRun.Status.RUNNING
+
+
+# Steps ordered by the steps they read.
+
+
+def test_steps_run_after_the_steps_they_read_and_otherwise_in_registration_order(steps):
+    steps("churn", after=("rfm", "grades"))
+    steps("rfm")
+    steps("receivables")
+    steps("grades", after=("receivables",))
+
+    assert [step.name for step in registered_steps()] == ["rfm", "receivables", "grades", "churn"]
+
+
+@pytest.mark.parametrize(
+    ("registrations", "message"),
+    [
+        ({"churn": ("rfm",)}, "nobody registered: churn → rfm"),
+        ({"a": ("b",), "b": ("c",), "c": ("a",)}, "in a cycle: a after b, b after c, c after a"),
+        ({"self": ("self",)}, "in a cycle: self after self"),
+    ],
+)
+def test_unknown_or_cyclic_dependency_is_refused_at_start_up(steps, registrations, message):
+    for name, after in registrations.items():
+        steps(name, after=after)
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        registered_steps()
+    # `manage.py check` (and so migrate, runserver and the worker) report it as an error.
+    errors = [error for error in run_checks() if error.id == "customers.E001"]
+    assert len(errors) == 1 and message in errors[0].msg
+
+
+def test_the_installed_steps_resolve_in_the_order_they_read_each_other():
+    assert check_steps() == []
+    assert [step.name for step in registered_steps()] == [
+        "receivables",
+        "credit_grades",
+        "rfm",
+        "churn",
+    ]
+
+
+# Back-dated runs are kept aside.
+
+
+def published(as_of):
+    return PipelineRun.objects.create(
+        as_of=as_of,
+        status=PipelineRun.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        published_at=timezone.now(),
+    )
+
+
+@pytest.mark.django_db
+def test_back_dated_run_computes_but_is_kept_aside_and_publishes_nothing(steps):
+    customer = CustomerFactory(name="旧名")
+    current = published(AS_OF)
+    steps("renames", publish=rename_customer(customer, "新名"), rows=3)
+
+    run = pipeline_run(as_of=AS_OF - dt.timedelta(days=150))
+
+    run.refresh_from_db()
+    customer.refresh_from_db()
+    assert steps.calls == ["renames"]
+    assert run.status == PipelineRun.Status.KEPT_ASIDE
+    assert run.kept_aside_behind == AS_OF
+    assert run.published_at is None and run.finished_at is not None
+    assert run.steps[0]["summary"] == {"seen": 3}
+    assert customer.name == "旧名"
+    assert PipelineRun.objects.current() == current
+    # Kept aside, it holds no lock: the next run starts.
+    assert pipeline_start(as_of=AS_OF).status == PipelineRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_run_with_the_same_date_as_the_current_one_publishes(steps):
+    customer = CustomerFactory(name="旧名")
+    published(AS_OF)
+    steps("renames", publish=rename_customer(customer, "新名"))
+
+    run = pipeline_run(as_of=AS_OF)
+
+    customer.refresh_from_db()
+    assert run.status == PipelineRun.Status.SUCCEEDED
+    assert run.kept_aside_behind is None
+    assert customer.name == "新名"
+    assert PipelineRun.objects.current() == run
+
+
+@pytest.mark.django_db
+def test_run_overtaken_by_a_later_published_run_while_computing_is_kept_aside(steps):
+    # Checked again when publishing: a later run published meanwhile wins.
+    customer = CustomerFactory(name="旧名")
+    steps("renames", publish=rename_customer(customer, "新名"))
+    run = pipeline_start(as_of=AS_OF)
+    later = published(AS_OF + dt.timedelta(days=1))
+
+    pipeline_execute(run)
+
+    run.refresh_from_db()
+    customer.refresh_from_db()
+    assert run.status == PipelineRun.Status.KEPT_ASIDE
+    assert run.kept_aside_behind == later.as_of
+    assert customer.name == "旧名"
+    assert PipelineRun.objects.current() == later
+
+
+# A run closed while it computes publishes nothing.
+
+
+@pytest.mark.django_db
+def test_run_closed_by_hand_while_computing_publishes_nothing_and_stays_closed(steps, cast):
+    customer = CustomerFactory(name="旧名")
+    run = pipeline_start(as_of=AS_OF)
+
+    def closes_its_own_run():
+        pipeline_close(
+            PipelineRun.objects.get(pk=run.pk), closure=PipelineRun.Closure.BY_HAND, by=cast.admin
+        )
+
+    steps("renames", publish=rename_customer(customer, "新名"))
+    register_step(
+        "closed meanwhile",
+        lambda run: closes_its_own_run() or StepResult(rows=0),
+        after=("renames",),
+    )
+    steps("after the close", after=("closed meanwhile",))
+
+    pipeline_execute(run)
+
+    run.refresh_from_db()
+    customer.refresh_from_db()
+    assert steps.calls == ["renames"]
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.closed_because == PipelineRun.Closure.BY_HAND
+    assert run.closed_by == cast.admin
+    assert run.error.startswith("Closed by admin at ")
+    assert customer.name == "旧名"
+    assert PipelineRun.objects.current() is None
+
+
+@pytest.mark.django_db
+def test_a_claimed_run_is_not_executed_a_second_time(steps):
+    # A redelivered message while (or after) a worker executes the run.
+    steps("receivables")
+    run = pipeline_start(as_of=AS_OF)
+    PipelineRun.objects.filter(pk=run.pk).update(worker="other-host pid 7")
+
+    assert tasks.run_pipeline_task(run.pk) == PipelineRun.Status.RUNNING
+
+    assert steps.calls == []
+    run.refresh_from_db()
+    assert run.worker == "other-host pid 7" and run.steps == []
+
+
+# Heartbeat and stale runs.
+
+
+@pytest.fixture
+def stale_after(settings):
+    settings.PIPELINE_STALE_AFTER_SECONDS = 300
+    return dt.timedelta(seconds=300)
+
+
+def silent_run(since, **fields):
+    return PipelineRun.objects.create(as_of=AS_OF, heartbeat_at=timezone.now() - since, **fields)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("worker", "closure", "reason"),
+    [
+        ("worker-1 pid 42", PipelineRun.Closure.WORKER_SILENT, "its worker (worker-1 pid 42)"),
+        ("", PipelineRun.Closure.NOT_PICKED_UP, "no worker took it up"),
+    ],
+)
+def test_run_without_heartbeat_is_closed_as_failed_on_the_next_start(
+    steps, stale_after, worker, closure, reason
+):
+    silent = silent_run(stale_after + dt.timedelta(seconds=1), worker=worker)
+
+    new = pipeline_start(as_of=AS_OF)
+
+    silent.refresh_from_db()
+    assert new.status == PipelineRun.Status.RUNNING
+    assert silent.status == PipelineRun.Status.FAILED
+    assert silent.closed_because == closure
+    assert silent.error.startswith("Abandoned") and reason in silent.error
+    assert silent.finished_at is not None and silent.published_at is None
+
+
+@pytest.mark.django_db
+def test_run_with_a_recent_heartbeat_still_blocks(steps, stale_after):
+    silent_run(stale_after - dt.timedelta(seconds=30), worker="worker-1 pid 42")
+
+    with pytest.raises(PipelineAlreadyRunning):
+        pipeline_start(as_of=AS_OF)
+    assert close_stale_runs() == 0
+
+
+@pytest.mark.django_db
+def test_beat_task_closes_stale_runs_and_the_nightly_run_goes_ahead(
+    steps, stale_after, django_capture_on_commit_callbacks
+):
+    silent = silent_run(stale_after * 2, worker="worker-1 pid 42")
+
+    assert tasks.close_stale_pipeline_runs() == 1
+    silent.refresh_from_db()
+    assert silent.status == PipelineRun.Status.FAILED
+    assert tasks.close_stale_pipeline_runs() == 0
+
+    with django_capture_on_commit_callbacks():
+        assert tasks.nightly_pipeline() is not None
+
+
+@pytest.mark.django_db
+def test_beat_checks_for_stale_runs_every_few_minutes():
+    check = PeriodicTask.objects.get(task="customers.close_stale_pipeline_runs")
+
+    assert check.enabled
+    assert check.interval.period == "minutes" and check.interval.every <= 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_is_refreshed_while_a_long_step_runs(steps, settings):
+    settings.PIPELINE_HEARTBEAT_SECONDS = 0.05
+    settings.PIPELINE_STALE_AFTER_SECONDS = 0.2
+    run = pipeline_start(as_of=AS_OF)
+    queued_at = run.heartbeat_at
+    seen = []
+
+    def long_step(run):
+        # Longer than the stale limit, without touching the database meanwhile.
+        time.sleep(0.5)
+        seen.append(PipelineRun.objects.get(pk=run.pk).heartbeat_at)
+        # Yet alive: another start does not close it.
+        with pytest.raises(PipelineAlreadyRunning):
+            pipeline_start(as_of=AS_OF)
+        return StepResult(rows=0)
+
+    register_step("long", long_step)
+
+    pipeline_execute(run)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert seen[0] - queued_at >= dt.timedelta(seconds=0.3)

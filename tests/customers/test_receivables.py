@@ -6,8 +6,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from customers import pipeline
 from customers.models import Customer, PipelineRun
-from customers.pipeline import pipeline_run
+from customers.pipeline import StepResult, pipeline_run
 from customers.receivables import (
     balances_summary,
     changed_balances,
@@ -190,3 +191,41 @@ def test_registered_receivables_step_publishes_balances_with_the_run():
     assert run.status == PipelineRun.Status.SUCCEEDED
     assert {"name": "receivables", "rows": 1}.items() <= run.steps[0].items()
     assert (customer.outstanding_amount, customer.overdue_amount) == (750, 750)
+
+
+@pytest.mark.django_db
+def test_a_payment_recorded_while_the_run_computes_keeps_its_newer_balance(monkeypatch):
+    # The step reads the balances early and writes them when the run publishes; a payment
+    # recorded in between refreshes the customer's balance, and publishing must not write
+    # the older one over it.
+    as_of = D(2026, 2, 1)
+    pays_meanwhile, untouched = CustomerFactory(), CustomerFactory()
+    paid_invoice = invoice(pays_meanwhile)
+    invoice(untouched)
+    # Stored before the due date passed: outstanding, not yet overdue.
+    stored(pays_meanwhile, "1000", "0")
+    stored(untouched, "1000", "0")
+
+    def payment_arrives(run):
+        PaymentFactory(invoice=paid_invoice, paid_date=as_of, amount=Decimal("1000"))
+        receivables_refresh(customer_ids=[pays_meanwhile.pk], as_of=as_of)
+        return StepResult(rows=1)
+
+    monkeypatch.setitem(
+        pipeline._steps,
+        "payment arrives",
+        pipeline.Step("payment arrives", payment_arrives, after=("receivables",)),
+    )
+
+    run = pipeline_run(as_of=as_of)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    receivables = next(step for step in run.steps if step["name"] == "receivables")
+    assert receivables["summary"]["customers_changed"] == 2  # both read as newly overdue
+    assert balances_as_stored(pays_meanwhile) == (0, 0)
+    assert balances_as_stored(untouched) == (1000, 1000)
+
+
+def balances_as_stored(customer):
+    customer.refresh_from_db()
+    return customer.outstanding_amount, customer.overdue_amount

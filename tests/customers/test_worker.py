@@ -10,6 +10,7 @@ test database); skipped otherwise, or failed when REQUIRE_BROKER_TESTS=1:
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from crm_site.celery import app as celery_app
 from customers.models import PipelineRun
-from customers.pipeline import pipeline_start
+from customers.pipeline import close_stale_runs, pipeline_start
 from customers.tasks import run_pipeline_task
 from tests.factories import CustomerFactory, InvoiceFactory
 
@@ -68,8 +69,9 @@ def wait_for_worker(name, process, log_path):
 
 
 @pytest.fixture
-def worker_queue(tmp_path):
-    """A worker process on the test database, consuming a queue of its own."""
+def start_worker(tmp_path):
+    """Starts worker processes on the test database, each consuming a queue of its own;
+    returns (queue, process). Extra arguments and environment go to the worker."""
     if not settings.CELERY_BROKER_URL:
         skip_or_fail(
             "CELERY_BROKER_URL is empty, so tasks run in-process and no worker is involved"
@@ -78,26 +80,36 @@ def worker_queue(tmp_path):
         skip_or_fail(
             "the worker must share the test database, which needs PostgreSQL (DATABASE_URL)"
         )
-    tag = f"pipeline-test-{uuid.uuid4().hex[:12]}"
-    name = f"{tag}@tests"
-    log_path = tmp_path / "worker.log"
-    command = [
-        str(Path(sys.executable).parent / "celery"),
-        "-A", "crm_site", "worker",
-        "--pool=solo", "--concurrency=1",
-        "-Q", tag, "-n", name,
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "--loglevel=INFO",
-    ]  # fmt: skip
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "CONN_MAX_AGE": "0"}
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
+    processes = []
+
+    def start(*extra_args, pool="solo", **extra_env):
+        tag = f"pipeline-test-{uuid.uuid4().hex[:12]}"
+        name = f"{tag}@tests"
+        log_path = tmp_path / f"{tag}.log"
+        command = [
+            str(Path(sys.executable).parent / "celery"),
+            "-A", "crm_site", "worker",
+            f"--pool={pool}", "--concurrency=1",
+            "-Q", tag, "-n", name,
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel=INFO", *extra_args,
+        ]  # fmt: skip
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "CONN_MAX_AGE": "0",
+            **extra_env,
+        }
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        processes.append(process)
         wait_for_worker(name, process, log_path)
-        yield tag
-    finally:
+        return tag, process
+
+    yield start
+    for process in processes:
         # Ending the process closes its database connections, so the test database can go.
         process.terminate()
         try:
@@ -105,6 +117,13 @@ def worker_queue(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def worker_queue(start_worker):
+    """A worker process on the test database, consuming a queue of its own."""
+    tag, _process = start_worker()
+    return tag
 
 
 @pytest.mark.django_db(transaction=True)
@@ -137,3 +156,110 @@ def test_worker_executes_a_queued_run_and_publishes_balances(worker_queue):
     assert PipelineRun.objects.values("finished_at").get(pk=run.pk)["finished_at"] == (
         run.finished_at
     )
+
+
+# A dead worker never blocks the next run.
+
+HEARTBEAT_SECONDS = 0.5
+STALE_AFTER_SECONDS = 3
+
+
+@pytest.fixture
+def quick_staleness(settings, tmp_path):
+    """Small heartbeat and staleness limits, here and in the workers; a hold file that keeps
+    a worker's run in its last step while it exists."""
+    settings.PIPELINE_HEARTBEAT_SECONDS = HEARTBEAT_SECONDS
+    settings.PIPELINE_STALE_AFTER_SECONDS = STALE_AFTER_SECONDS
+    hold = tmp_path / "hold"
+    hold.touch()
+    return hold, {
+        "PIPELINE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
+        "PIPELINE_STALE_AFTER_SECONDS": str(STALE_AFTER_SECONDS),
+        "PIPELINE_TEST_HOLD": str(hold),
+    }
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"{what} within {seconds} s")
+
+
+def held_in_its_last_step(run):
+    """Waits until the worker executes `run`'s last step (every other step recorded), and
+    returns the id of the process executing it."""
+    run = wait_for(
+        lambda: (
+            PipelineRun.objects.filter(pk=run.pk, steps__4__isnull=True)
+            .exclude(worker="")
+            .filter(steps__3__name="churn")
+            .first()
+        ),
+        TASK_SECONDS,
+        "the worker did not reach the held step",
+    )
+    return int(run.worker.rsplit(" ", 1)[1])
+
+
+def closed_as_stale(run):
+    """What beat does every few minutes, done here until the run is closed."""
+    close_stale_runs()
+    run.refresh_from_db()
+    return run.status != PipelineRun.Status.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_worker_s_run_is_closed_within_minutes_and_the_next_run_succeeds(
+    start_worker, quick_staleness
+):
+    hold, env = quick_staleness
+    held_queue, held_worker = start_worker("--include", "tests.customers.hold_step", **env)
+    run = pipeline_start(as_of=timezone.localdate())
+    run_pipeline_task.apply_async(args=[run.pk], queue=held_queue)
+    assert held_in_its_last_step(run) == held_worker.pid
+
+    os.kill(held_worker.pid, signal.SIGKILL)
+    held_worker.wait(timeout=30)
+    wait_for(lambda: closed_as_stale(run), STALE_AFTER_SECONDS * 4, "the run was not closed")
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.closed_because == PipelineRun.Closure.WORKER_SILENT
+    assert f"pid {held_worker.pid}" in run.error
+    assert PipelineRun.objects.current() is None
+    # The next run starts at once and a worker completes it.
+    hold.unlink()
+    queue, _worker = start_worker(**env)
+    next_run = pipeline_start(as_of=timezone.localdate())
+    sent = run_pipeline_task.apply_async(args=[next_run.pk], queue=queue)
+    assert sent.get(timeout=TASK_SECONDS) == PipelineRun.Status.SUCCEEDED
+    assert PipelineRun.objects.current() == next_run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_pool_process_s_run_is_closed_and_the_same_worker_runs_the_next(
+    start_worker, quick_staleness
+):
+    # As when the kernel kills the pool process that ran out of memory: the worker itself
+    # lives on and acknowledges the task instead of running it again.
+    hold, env = quick_staleness
+    queue, worker = start_worker("--include", "tests.customers.hold_step", pool="prefork", **env)
+    run = pipeline_start(as_of=timezone.localdate())
+    run_pipeline_task.apply_async(args=[run.pk], queue=queue)
+    pool_process = held_in_its_last_step(run)
+    assert pool_process != worker.pid
+
+    os.kill(pool_process, signal.SIGKILL)
+    wait_for(lambda: closed_as_stale(run), STALE_AFTER_SECONDS * 4, "the run was not closed")
+
+    assert run.closed_because == PipelineRun.Closure.WORKER_SILENT
+    assert worker.poll() is None
+    hold.unlink()
+    next_run = pipeline_start(as_of=timezone.localdate())
+    sent = run_pipeline_task.apply_async(args=[next_run.pk], queue=queue)
+    assert sent.get(timeout=TASK_SECONDS) == PipelineRun.Status.SUCCEEDED
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED  # never redelivered and run again

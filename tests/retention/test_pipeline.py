@@ -85,7 +85,7 @@ def test_a_failing_later_step_leaves_the_previous_snapshot_and_episodes_current(
     def broken(run):
         raise RuntimeError("loyalty exploded")
 
-    pipeline.register_step("broken", broken, order=99)
+    pipeline.register_step("broken", broken, after=("churn",))
     OrderFactory(customer=history.teammate_customer, order_date=dt.date(2026, 7, 10))
     second = pipeline_run(as_of=dt.date(2026, 7, 31))
 

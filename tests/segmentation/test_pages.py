@@ -151,7 +151,9 @@ class TestDashboard:
         def broken(run):
             raise RuntimeError("killed")
 
-        monkeypatch.setitem(pipeline._steps, "broken", pipeline.Step("broken", broken, 99))
+        monkeypatch.setitem(
+            pipeline._steps, "broken", pipeline.Step("broken", broken, after=("rfm",))
+        )
         assert pipeline_run(as_of=AS_OF).status == "failed"
         client = client_for(shop.rep)
         tiers = section(client.get(reverse("dashboard")), "value_tiers")

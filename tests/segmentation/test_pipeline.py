@@ -209,7 +209,7 @@ def test_a_failing_later_step_keeps_the_previous_snapshot_current(history, monke
     def broken(run):
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(pipeline._steps, "broken", pipeline.Step("broken", broken, 99))
+    monkeypatch.setitem(pipeline._steps, "broken", pipeline.Step("broken", broken, after=("rfm",)))
     failed = pipeline_run(as_of=AS_OF)
     assert failed.status == "failed" and "disk full" in failed.error
     # The failed run's step committed its rows, but nothing reads them.

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from customers.models import PipelineRun
-from customers.pipeline import PipelineAlreadyRunning, pipeline_run
+from customers.pipeline import PipelineAlreadyRunning, pipeline_run, registered_steps
 
 # Exit status when the run could not start because another one is running.
 EXIT_ALREADY_RUNNING = 2
@@ -25,12 +25,17 @@ def parse_as_of(value):
 
 
 def run_report(run, *, as_of=None, error=""):
-    """The run as one JSON-ready dict; without a run, the reason it did not start."""
+    """The run as one JSON-ready dict; without a run, the reason it did not start. `order`
+    is the steps' order as resolved from their dependencies."""
+    order = [step.name for step in registered_steps()]
     if run is None:
         return {
             "run_id": None,
             "as_of": as_of.isoformat(),
             "status": "not_started",
+            "published": False,
+            "kept_aside_behind": None,
+            "order": order,
             "started_at": None,
             "finished_at": None,
             "steps": [],
@@ -40,6 +45,9 @@ def run_report(run, *, as_of=None, error=""):
         "run_id": run.pk,
         "as_of": run.as_of.isoformat(),
         "status": run.status,
+        "published": run.status == PipelineRun.Status.SUCCEEDED,
+        "kept_aside_behind": run.kept_aside_behind.isoformat() if run.kept_aside_behind else None,
+        "order": order,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "steps": [
@@ -53,7 +61,9 @@ def run_report(run, *, as_of=None, error=""):
 class Command(BaseCommand):
     help = (
         "Run the nightly pipeline now, in this process (no worker needed), and print what "
-        "each step produced. Exits non-zero if the run failed or another run is running."
+        "each step produced. A date before the published run's is computed for comparison "
+        "and kept aside, changing nothing. Exits non-zero if the run failed or another run "
+        "is running."
     )
 
     def add_arguments(self, parser):
@@ -83,7 +93,7 @@ class Command(BaseCommand):
             self.print_json(run_report(run))
         else:
             self.print_text(run)
-        if run.status != PipelineRun.Status.SUCCEEDED:
+        if run.status == PipelineRun.Status.FAILED:
             raise CommandError(f"Pipeline run #{run.pk} failed; nothing was published.")
 
     def print_json(self, report):
@@ -91,6 +101,7 @@ class Command(BaseCommand):
 
     def print_text(self, run):
         self.stdout.write(f"Pipeline run #{run.pk} as of {run.as_of}")
+        self.stdout.write("  steps in order: " + " → ".join(s.name for s in registered_steps()))
         for step in run.steps:
             summary = ", ".join(f"{key}={value}" for key, value in step["summary"].items())
             self.stdout.write(
@@ -100,6 +111,14 @@ class Command(BaseCommand):
         if run.status == PipelineRun.Status.SUCCEEDED:
             published = timezone.localtime(run.published_at)
             self.stdout.write(self.style.SUCCESS(f"Succeeded; published at {published:%H:%M:%S}."))
+        elif run.status == PipelineRun.Status.KEPT_ASIDE:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Kept aside: {run.as_of} is before the published run's date "
+                    f"({run.kept_aside_behind}), so the run was computed for comparison only; "
+                    "no balance, grade, grade history or churn episode changed."
+                )
+            )
         else:
             self.stderr.write(self.style.ERROR(f"Failed:\n{run.error}"))
 
