@@ -1,20 +1,41 @@
-"""Migration operations of the core, for tables that already hold years of rows."""
+"""Migration operations of the core, for tables that already hold years of rows.
+
+Rows stored before a range rule existed are kept: the rule applies to new and
+changed rows (pages read odd old values defensively). PostgreSQL holds such a
+rule as a NOT VALID constraint; SQLite, which copies every row whenever it
+rebuilds a table, copies the stored rows with its check constraints off.
+"""
 
 import logging
+from contextlib import contextmanager
 
 from django.db import IntegrityError, migrations, transaction
 
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def stored_rows_unchecked(connection):
+    """Within the block, SQLite's table rebuilds copy rows without checking them."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA ignore_check_constraints")
+        (before,) = cursor.fetchone()
+        cursor.execute("PRAGMA ignore_check_constraints = ON")
+        try:
+            yield
+        finally:
+            cursor.execute(f"PRAGMA ignore_check_constraints = {int(before)}")
+
+
 class AddCheckConstraint(migrations.AddConstraint):
-    """Add a check constraint that new and changed rows must pass, without failing on
-    rows stored before the rule existed (pages read those defensively).
+    """Add a check constraint that new and changed rows must pass, keeping stored rows.
 
     On PostgreSQL the constraint is added NOT VALID, which takes the table's exclusive
     lock only for an instant, then validated while writes go on; if stored rows break
-    the rule it stays NOT VALID and a warning names it. On SQLite, which rebuilds the
-    table to add it, the stored rows are copied without the check.
+    the rule it stays NOT VALID and a warning names it.
     """
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
@@ -24,14 +45,8 @@ class AddCheckConstraint(migrations.AddConstraint):
             return
         if connection.vendor == "postgresql":
             self._add_not_valid_then_validate(model, schema_editor)
-        elif connection.vendor == "sqlite":
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA ignore_check_constraints = ON")
-                try:
-                    super().database_forwards(app_label, schema_editor, from_state, to_state)
-                finally:
-                    cursor.execute("PRAGMA ignore_check_constraints = OFF")
-        else:
+            return
+        with stored_rows_unchecked(connection):
             super().database_forwards(app_label, schema_editor, from_state, to_state)
 
     def _add_not_valid_then_validate(self, model, schema_editor):
@@ -51,3 +66,25 @@ class AddCheckConstraint(migrations.AddConstraint):
                 model._meta.db_table,
                 self.constraint.name,
             )
+
+
+class KeepStoredRows(migrations.SeparateDatabaseAndState):
+    """`operations` as usual, except that the table rebuilds they cause on SQLite keep the
+    stored rows that break a check constraint added earlier."""
+
+    def __init__(self, operations):
+        super().__init__(database_operations=operations, state_operations=operations)
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [], {"operations": self.database_operations})
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        with stored_rows_unchecked(schema_editor.connection):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        with stored_rows_unchecked(schema_editor.connection):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self):
+        return "; ".join(operation.describe() for operation in self.database_operations)
