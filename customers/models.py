@@ -406,8 +406,19 @@ class OpenIssue(models.Model):
         return self.title
 
 
+class OrderQuerySet(models.QuerySet):
+    def recorded(self):
+        """Orders that count: a cancelled order counts nowhere."""
+        return self.filter(status=Order.Status.RECORDED)
+
+
 class Order(models.Model):
-    """A purchase (进货) by the customer."""
+    """A purchase (进货) by the customer; a cancelled one is kept, struck through, and
+    counts nowhere (spend, RFM, grades, churn, tiers)."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", _("Recorded")
+        CANCELLED = "cancelled", _("Cancelled")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="orders", db_index=False
@@ -421,6 +432,30 @@ class Order(models.Model):
         _("quantity"), default=1, validators=ranges.quantity_validators()
     )
     category = models.CharField(_("product category"), max_length=50, blank=True)
+    # Defaults in the database too: bulk writes (imports, demo data) leave these out,
+    # and adding the column with a constant default does not rewrite a large table.
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Status,
+        default=Status.RECORDED,
+        db_default=Status.RECORDED,
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+        db_index=False,
+    )
+    cancel_reason = models.CharField(
+        _("reason for the cancellation"), max_length=255, blank=True, default="", db_default=""
+    )
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-order_date", "-id"]
@@ -440,10 +475,24 @@ class Order(models.Model):
                 name="order_quantity_range",
                 message=_("The quantity must be a whole number greater than zero."),
             ),
+            ranges.check(
+                Q(status="recorded", cancelled_at__isnull=True)
+                | (
+                    Q(status="cancelled", cancelled_at__isnull=False)
+                    & ~Q(cancel_reason="")
+                    & ranges.between("cancelled_at", ranges.FIRST_MOMENT, ranges.LAST_MOMENT)
+                ),
+                name="order_status_consistent",
+                message=_("A cancelled order needs when and why it was cancelled."),
+            ),
         ]
 
     def __str__(self):
         return self.external_ref
+
+    @property
+    def is_cancelled(self):
+        return self.status == self.Status.CANCELLED
 
 
 class Invoice(models.Model):
