@@ -407,6 +407,43 @@ class TestAdminMoney:
             ),
         ]
 
+    def test_payments_changed_and_deleted_on_the_invoices_page_go_through_the_services(
+        self, sent, cast, client_for, committed
+    ):
+        customer = cast.rep_customer
+        invoice = InvoiceFactory(customer=customer, amount=Decimal("1000"), **PAST_DUE)
+        kept, dropped = PaymentFactory.create_batch(2, invoice=invoice, amount=Decimal("100"))
+        records.balances_refresh(customer_ids=[customer.pk])
+        rows = {
+            "customer": customer.pk,
+            "external_ref": invoice.external_ref,
+            "issue_date": "2026-01-01",
+            "due_date": "2026-01-31",
+            "amount": "1000.00",
+            "payments-TOTAL_FORMS": "2",
+            "payments-INITIAL_FORMS": "2",
+        }
+        for index, payment in enumerate([kept, dropped]):
+            rows |= {
+                f"payments-{index}-id": payment.pk,
+                f"payments-{index}-invoice": invoice.pk,
+                f"payments-{index}-external_ref": payment.external_ref,
+                f"payments-{index}-paid_date": "2026-01-20",
+                f"payments-{index}-amount": "100.00",
+            }
+        rows |= {"payments-0-amount": "600.00", "payments-1-DELETE": "on"}
+        with committed():
+            response = _admin_post(
+                client_for(cast.admin), "invoice_change", args=[invoice.pk], data=rows
+            )
+        assert response.status_code == 302
+        assert list(Payment.objects.values_list("pk", "amount")) == [(kept.pk, Decimal("600.00"))]
+        assert balances(customer) == (Decimal("400.00"), Decimal("400.00"))
+        assert [(name, kwargs) for name, _sender, kwargs in sent if name != "invoices_changed"] == [
+            ("payments_deleted", {"payment_ids": [dropped.pk], "customer_ids": [customer.pk]}),
+            ("payments_changed", {"payment_ids": [kept.pk], "customer_ids": [customer.pk]}),
+        ]
+
     def test_payment_added_and_deleted_in_the_admin_moves_the_balance(
         self, sent, cast, client_for, committed
     ):
