@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from customers import records
 from customers.admin_imports import ImportMixin
 from customers.credit import grade_set, grades_set
 from customers.models import (
@@ -281,26 +282,94 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         )
 
 
+class RecordsAdmin(ImportMixin, admin.ModelAdmin):
+    """Orders, invoices and payments are added, changed and deleted (one or a selection)
+    through the `customers.records` services, `<entity>_record`, `<entity>_change` and
+    `<entities>_delete`, which keep balances right and tell other apps after commit."""
+
+    def save_model(self, request, obj, form, change):
+        entity = self.opts.model_name
+        service = getattr(records, f"{entity}_change" if change else f"{entity}_record")
+        service(**{entity: obj})
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, self.model.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        entities = f"{self.opts.model_name}s"
+        getattr(records, f"{entities}_delete")(**{entities: queryset})
+
+
+class CancelOrdersForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the cancellation"), max_length=255)
+
+
 @admin.register(Order)
-class OrderAdmin(ImportMixin, admin.ModelAdmin):
+class OrderAdmin(RecordsAdmin):
     import_kind = "orders"
-    list_display = ["external_ref", "customer", "order_date", "amount", "quantity", "category"]
-    list_filter = ["category"]
+    actions = ["cancel_orders"]
+    list_display = [
+        "external_ref",
+        "customer",
+        "order_date",
+        "amount",
+        "quantity",
+        "category",
+        "status",
+    ]
+    list_filter = ["status", "category"]
     date_hierarchy = "order_date"
     search_fields = ["external_ref", "customer__external_ref"]
     raw_id_fields = ["customer"]
+    readonly_fields = ["status", "cancelled_at", "cancelled_by", "cancel_reason"]
     list_select_related = ["customer"]
     show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        # A cancelled order is kept as it was: looked at, deleted, never edited.
+        if obj is not None and obj.is_cancelled:
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.action(description=_("Cancel the selected orders"), permissions=["change"])
+    def cancel_orders(self, request, queryset):
+        form = CancelOrdersForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            count = len(
+                records.orders_cancel(
+                    orders=queryset, reason=form.cleaned_data["reason"], by=request.user
+                )
+            )
+            self.message_user(
+                request,
+                ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", count)
+                % {"count": count},
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/customers/order/cancel.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel orders"),
+                "form": form,
+                "orders": queryset.select_related("customer"),
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
-    raw_id_fields = ["customer"]
+    # The customer is the invoice's.
+    fields = ["external_ref", "paid_date", "amount"]
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ImportMixin, admin.ModelAdmin):
+class InvoiceAdmin(RecordsAdmin):
     import_kind = "invoices"
     list_display = ["external_ref", "customer", "issue_date", "due_date", "amount"]
     date_hierarchy = "due_date"
@@ -310,14 +379,29 @@ class InvoiceAdmin(ImportMixin, admin.ModelAdmin):
     inlines = [PaymentInline]
     show_full_result_count = False
 
+    def save_formset(self, request, form, formset, change):
+        """The payments typed on the invoice's page go through the records services too."""
+        if formset.model is not Payment:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for payment in formset.deleted_objects:
+            records.payment_delete(payment=payment)
+        for payment in formset.new_objects:
+            records.payment_record(payment=payment)
+        for payment, _changed in formset.changed_objects:
+            records.payment_change(payment=payment)
+        return None
+
 
 @admin.register(Payment)
-class PaymentAdmin(ImportMixin, admin.ModelAdmin):
+class PaymentAdmin(RecordsAdmin):
     import_kind = "payments"
     list_display = ["external_ref", "invoice", "customer", "paid_date", "amount"]
     date_hierarchy = "paid_date"
     search_fields = ["external_ref", "invoice__external_ref", "customer__external_ref"]
-    raw_id_fields = ["invoice", "customer"]
+    raw_id_fields = ["invoice"]
+    # The customer is the invoice's.
+    readonly_fields = ["customer"]
     list_select_related = ["invoice", "customer"]
     show_full_result_count = False
 

@@ -8,7 +8,9 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from customers import credit, dashboards, panels, pipeline, receivables, selectors
+        from customers import credit, dashboards, panels, pgtypes, pipeline, receivables, selectors
+
+        pgtypes.register()
 
         pipeline.register_step(
             "receivables",

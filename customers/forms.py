@@ -71,8 +71,39 @@ class CustomerForm(forms.ModelForm):
         self.user = user
         self.fields["external_ref"].required = False
         self.fields["external_ref"].help_text = _("Left empty, one is assigned.")
+        self.hidden_parent = None
         if self.instance.pk and self.instance.parent_id:
-            self.fields["parent_ref"].initial = self.instance.parent.external_ref
+            parent = self.instance.parent
+            if selectors.visible_customers(user).filter(pk=parent.pk).exists():
+                self.fields["parent_ref"].initial = parent.external_ref
+            else:
+                self._offer_hidden_parent(parent)
+
+    def _offer_hidden_parent(self, parent):
+        """A supplier the user may not see is named, read-only, and kept unless the user
+        picks one they can see or removes it: of another team's customer a rep learns the
+        name on the file and nothing more."""
+        self.hidden_parent = parent
+        fields = list(self.fields.items())
+        at = next(i for i, (name, _field) in enumerate(fields) if name == "parent_ref")
+        current = forms.CharField(
+            label=_("Supplied by"),
+            initial=parent.name,
+            required=False,
+            disabled=True,
+            help_text=_("A customer you cannot see: only its name is shown."),
+        )
+        remove = forms.BooleanField(
+            label=_("No longer supplied by %(name)s") % {"name": parent.name}, required=False
+        )
+        fields[at:at] = [("current_parent", current)]
+        fields.append(("remove_parent", remove))
+        self.fields = dict(fields)
+        self.fields["parent_ref"].label = _("Change the supplier (customer reference)")
+        self.fields["parent_ref"].help_text = _(
+            "Leave empty to keep the current supplier, or enter the reference of a "
+            "distributor or wholesaler you can see."
+        )
 
     def clean_phone(self):
         return clean_phone(self.cleaned_data.get("phone"))
@@ -110,19 +141,32 @@ class CustomerForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         role = cleaned.get("channel_role")
+        if self._keeps_hidden_parent(cleaned):
+            cleaned["parent_ref"] = self.hidden_parent
         parent = cleaned.get("parent_ref")
         if cleaned.get("terminal_type") and role != Customer.ChannelRole.TERMINAL:
             self.add_error("terminal_type", _("Only terminals have a terminal type."))
         if parent is not None and role and parent.channel_role not in SUPPLIER_ROLES[role]:
-            self.add_error(
-                "parent_ref",
-                _("A %(role)s cannot be supplied by a %(parent_role)s.")
-                % {
+            if parent == self.hidden_parent:
+                message = _(
+                    "A %(role)s cannot be supplied by %(name)s; remove that supplier or "
+                    "enter another."
+                ) % {"role": Customer.ChannelRole(role).label, "name": parent.name}
+            else:
+                message = _("A %(role)s cannot be supplied by a %(parent_role)s.") % {
                     "role": Customer.ChannelRole(role).label,
                     "parent_role": parent.get_channel_role_display(),
-                },
-            )
+                }
+            self.add_error("parent_ref", message)
         return cleaned
+
+    def _keeps_hidden_parent(self, cleaned):
+        return (
+            self.hidden_parent is not None
+            and "parent_ref" not in self.errors
+            and cleaned.get("parent_ref") is None
+            and not cleaned.get("remove_parent")
+        )
 
 
 class ContactForm(forms.ModelForm):

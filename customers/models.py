@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from customers import ranges
 from customers.access import can_see_all_customers, managed_team_ids
 
 ZERO = Decimal("0.00")
@@ -257,10 +258,18 @@ class Customer(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     # 回款: kept current by the nightly receivables step and by every recorded payment.
     outstanding_amount = models.DecimalField(
-        _("outstanding"), max_digits=14, decimal_places=2, default=ZERO
+        _("outstanding"),
+        max_digits=14,
+        decimal_places=2,
+        default=ZERO,
+        validators=ranges.limit_validators(),
     )
     overdue_amount = models.DecimalField(
-        _("overdue"), max_digits=14, decimal_places=2, default=ZERO
+        _("overdue"),
+        max_digits=14,
+        decimal_places=2,
+        default=ZERO,
+        validators=ranges.limit_validators(),
     )
     # 信用等级: the grade in force, what the nightly rule suggests, and an admin's lock.
     credit_grade = models.CharField(_("credit grade"), max_length=1, choices=Grade, blank=True)
@@ -333,6 +342,10 @@ class Customer(models.Model):
                 condition=Q(overdue_amount__gt=0),
             ),
         ]
+        constraints = [
+            ranges.limit_check("customer", "outstanding_amount"),
+            ranges.limit_check("customer", "overdue_amount"),
+        ]
 
     def __str__(self):
         return self.name
@@ -391,7 +404,12 @@ class Document(models.Model):
     file = models.FileField(_("file"), upload_to=document_upload_to)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveIntegerField(_("size in bytes"))
-    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    expires_on = models.DateField(
+        _("expires on"),
+        null=True,
+        blank=True,
+        validators=ranges.business_date_validators(far_ahead=True),
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -404,6 +422,10 @@ class Document(models.Model):
         ordering = ["-uploaded_at"]
         verbose_name = _("document")
         verbose_name_plural = _("documents")
+        constraints = [
+            ranges.date_check("document", "expires_on"),
+            ranges.moment_check("document", "uploaded_at"),
+        ]
 
     def __str__(self):
         return f"{self.get_doc_type_display()}: {self.original_name}"
@@ -440,7 +462,9 @@ class OpenIssue(models.Model):
         related_name="+",
         verbose_name=_("opened by"),
     )
-    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    opened_at = models.DateTimeField(
+        _("opened"), default=timezone.now, validators=ranges.business_date_validators()
+    )
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -449,7 +473,9 @@ class OpenIssue(models.Model):
         related_name="+",
         verbose_name=_("closed by"),
     )
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_at = models.DateTimeField(
+        _("closed"), null=True, blank=True, validators=ranges.business_date_validators()
+    )
     resolution = models.TextField(_("resolution"), blank=True)
 
     objects = OpenIssueQuerySet.as_manager()
@@ -459,13 +485,28 @@ class OpenIssue(models.Model):
         verbose_name = _("unresolved issue")
         verbose_name_plural = _("unresolved issues")
         indexes = [models.Index(fields=["customer", "status"], name="issue_customer_status_idx")]
+        constraints = [
+            ranges.moment_check("openissue", "opened_at"),
+            ranges.moment_check("openissue", "closed_at"),
+        ]
 
     def __str__(self):
         return self.title
 
 
+class OrderQuerySet(models.QuerySet):
+    def recorded(self):
+        """Orders that count: a cancelled order counts nowhere."""
+        return self.filter(status=Order.Status.RECORDED)
+
+
 class Order(models.Model):
-    """A purchase (进货) by the customer."""
+    """A purchase (进货) by the customer; a cancelled one is kept, struck through, and
+    counts nowhere (spend, RFM, grades, churn, tiers)."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", _("Recorded")
+        CANCELLED = "cancelled", _("Cancelled")
 
     customer = models.ForeignKey(
         Customer,
@@ -475,10 +516,38 @@ class Order(models.Model):
         verbose_name=_("customer"),
     )
     external_ref = models.CharField(_("order reference"), max_length=80)
-    order_date = models.DateField(_("order date"))
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    order_date = models.DateField(_("order date"), validators=ranges.business_date_validators())
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, validators=ranges.amount_validators()
+    )
+    quantity = models.PositiveIntegerField(
+        _("quantity"), default=1, validators=ranges.quantity_validators()
+    )
     category = models.CharField(_("product category"), max_length=50, blank=True)
+    # Defaults in the database too: bulk writes (imports, demo data) leave these out,
+    # and adding the column with a constant default does not rewrite a large table.
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Status,
+        default=Status.RECORDED,
+        db_default=Status.RECORDED,
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+        db_index=False,
+    )
+    cancel_reason = models.CharField(
+        _("reason for the cancellation"), max_length=255, blank=True, default="", db_default=""
+    )
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-order_date", "-id"]
@@ -491,10 +560,31 @@ class Order(models.Model):
         constraints = [
             # A plain unique index: bulk imports probe it; a LIKE index would only slow them.
             models.UniqueConstraint(fields=["external_ref"], name="order_external_ref_unique"),
+            ranges.date_check("order", "order_date"),
+            ranges.amount_check("order"),
+            ranges.check(
+                ranges.between("quantity", 1, ranges.MAX_QUANTITY),
+                name="order_quantity_range",
+                message=_("The quantity must be a whole number greater than zero."),
+            ),
+            ranges.check(
+                Q(status="recorded", cancelled_at__isnull=True)
+                | (
+                    Q(status="cancelled", cancelled_at__isnull=False)
+                    & ~Q(cancel_reason="")
+                    & ranges.between("cancelled_at", ranges.FIRST_MOMENT, ranges.LAST_MOMENT)
+                ),
+                name="order_status_consistent",
+                message=_("A cancelled order needs when and why it was cancelled."),
+            ),
         ]
 
     def __str__(self):
         return self.external_ref
+
+    @property
+    def is_cancelled(self):
+        return self.status == self.Status.CANCELLED
 
 
 class Invoice(models.Model):
@@ -508,9 +598,11 @@ class Invoice(models.Model):
         verbose_name=_("customer"),
     )
     external_ref = models.CharField(_("invoice reference"), max_length=80)
-    issue_date = models.DateField(_("issue date"))
-    due_date = models.DateField(_("due date"))
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    issue_date = models.DateField(_("issue date"), validators=ranges.business_date_validators())
+    due_date = models.DateField(_("due date"), validators=ranges.business_date_validators())
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, validators=ranges.amount_validators()
+    )
 
     class Meta:
         ordering = ["-due_date", "-id"]
@@ -523,8 +615,13 @@ class Invoice(models.Model):
             # A plain unique index: bulk imports probe it; a LIKE index would only slow them.
             models.UniqueConstraint(fields=["external_ref"], name="invoice_external_ref_unique"),
             models.CheckConstraint(
-                condition=Q(due_date__gte=models.F("issue_date")), name="invoice_due_after_issue"
+                condition=Q(due_date__gte=models.F("issue_date")),
+                name="invoice_due_after_issue",
+                violation_error_message=_("The due date is before the issue date."),
             ),
+            ranges.date_check("invoice", "issue_date"),
+            ranges.date_check("invoice", "due_date"),
+            ranges.amount_check("invoice"),
         ]
 
     def __str__(self):
@@ -550,8 +647,10 @@ class Payment(models.Model):
         verbose_name=_("customer"),
     )
     external_ref = models.CharField(_("payment reference"), max_length=120)
-    paid_date = models.DateField(_("paid on"))
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    paid_date = models.DateField(_("paid on"), validators=ranges.business_date_validators())
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, validators=ranges.amount_validators()
+    )
 
     class Meta:
         ordering = ["-paid_date", "-id"]
@@ -566,6 +665,8 @@ class Payment(models.Model):
         constraints = [
             # A plain unique index: bulk imports probe it; a LIKE index would only slow them.
             models.UniqueConstraint(fields=["external_ref"], name="payment_external_ref_unique"),
+            ranges.date_check("payment", "paid_date"),
+            ranges.amount_check("payment"),
         ]
 
     def __str__(self):
@@ -598,10 +699,17 @@ class Interaction(models.Model):
         related_name="interactions",
         verbose_name=_("by"),
     )
-    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    occurred_at = models.DateTimeField(
+        _("when"), default=timezone.now, validators=ranges.business_date_validators()
+    )
     summary = models.TextField(_("summary"))
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
-    next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True)
+    next_follow_up = models.DateField(
+        _("next follow-up"),
+        null=True,
+        blank=True,
+        validators=ranges.business_date_validators(),
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -612,6 +720,10 @@ class Interaction(models.Model):
                 fields=["customer", "-occurred_at", "-id"], name="interaction_customer_idx"
             ),
             models.Index(fields=["staff", "next_follow_up"], name="interaction_follow_up_idx"),
+        ]
+        constraints = [
+            ranges.moment_check("interaction", "occurred_at"),
+            ranges.date_check("interaction", "next_follow_up"),
         ]
 
     def __str__(self):
@@ -648,7 +760,9 @@ class Complaint(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
-    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    received_at = models.DateTimeField(
+        _("received"), default=timezone.now, validators=ranges.business_date_validators()
+    )
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -656,7 +770,9 @@ class Complaint(models.Model):
         verbose_name=_("recorded by"),
     )
     resolution = models.TextField(_("resolution"), blank=True)
-    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_at = models.DateTimeField(
+        _("resolved"), null=True, blank=True, validators=ranges.business_date_validators()
+    )
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -669,7 +785,7 @@ class Complaint(models.Model):
         _("satisfaction"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        validators=ranges.satisfaction_validators(),
         help_text=_("1 (very unhappy) to 5 (very happy), asked after resolution."),
     )
 
@@ -685,6 +801,15 @@ class Complaint(models.Model):
                 fields=["customer"],
                 name="complaint_open_idx",
                 condition=~Q(status="resolved"),
+            ),
+        ]
+        constraints = [
+            ranges.moment_check("complaint", "received_at"),
+            ranges.moment_check("complaint", "resolved_at"),
+            ranges.check(
+                ranges.between("satisfaction", 1, 5),
+                name="complaint_satisfaction_range",
+                message=_("Satisfaction is rated from 1 to 5."),
             ),
         ]
 
@@ -862,9 +987,13 @@ class GradePolicy(models.Model):
     }
 
     grade = models.CharField(_("grade"), max_length=1, choices=Grade, unique=True)
-    credit_limit = models.DecimalField(_("credit limit"), max_digits=14, decimal_places=2)
+    credit_limit = models.DecimalField(
+        _("credit limit"), max_digits=14, decimal_places=2, validators=ranges.limit_validators()
+    )
     payment_terms_days = models.PositiveIntegerField(
-        _("payment terms (days)"), help_text=_("0 means cash on delivery.")
+        _("payment terms (days)"),
+        help_text=_("0 means cash on delivery."),
+        validators=ranges.days_validators(least=0, most=ranges.MAX_TERMS_DAYS),
     )
     recommended_action = models.TextField(
         _("recommended action"),
@@ -876,6 +1005,12 @@ class GradePolicy(models.Model):
         ordering = ["grade"]
         verbose_name = _("grade policy")
         verbose_name_plural = _("grade policies")
+        constraints = [
+            ranges.limit_check("gradepolicy", "credit_limit"),
+            ranges.days_check(
+                "gradepolicy", "payment_terms_days", least=0, most=ranges.MAX_TERMS_DAYS
+            ),
+        ]
 
     def __str__(self):
         return self.get_grade_display()
@@ -891,16 +1026,19 @@ class CreditRules(models.Model):
         _("look-back window (days)"),
         default=365,
         help_text=_("Invoices due within this many days before the run are judged."),
+        validators=ranges.days_validators(least=1),
     )
     grace_days = models.PositiveIntegerField(
         _("grace (days)"),
         default=15,
         help_text=_("Paid at most this many days after the due date still counts as B."),
+        validators=ranges.days_validators(least=0, most=ranges.MAX_TERMS_DAYS),
     )
     c_late_count = models.PositiveIntegerField(
         _("late payments for C"),
         default=2,
         help_text=_("This many invoices paid later than the grace period make a C."),
+        validators=ranges.count_validators(),
     )
     d_overdue_days = models.PositiveIntegerField(
         _("days overdue for D"),
@@ -909,17 +1047,22 @@ class CreditRules(models.Model):
             "An invoice unpaid more than this many days past due makes a D, unless the "
             "customer paid enough of what is overdue in the payment period."
         ),
+        validators=ranges.days_validators(least=1),
     )
     # The payment period of the D rule (the name dates from a rule on the last payment).
     d_silence_days = models.PositiveIntegerField(
         _("payment period for D (days)"),
         default=60,
         help_text=_("What the customer paid of the overdue amount is counted over these days."),
+        validators=ranges.days_validators(least=1),
     )
     d_min_paid_percent = models.PositiveSmallIntegerField(
         _("share of overdue paid to avoid D (%)"),
         default=10,
-        validators=[MaxValueValidator(100, _("Enter a percentage from 0 to 100."))],
+        validators=[
+            MinValueValidator(0, _("Enter a percentage from 0 to 100.")),
+            MaxValueValidator(100, _("Enter a percentage from 0 to 100.")),
+        ],
         help_text=_(
             "A customer with a long overdue invoice who paid less than this percentage of "
             "the overdue amount in the payment period gets D; small token payments do not "
@@ -940,6 +1083,18 @@ class CreditRules(models.Model):
     class Meta:
         verbose_name = _("credit rules")
         verbose_name_plural = _("credit rules")
+        constraints = [
+            ranges.days_check("creditrules", "window_days", least=1),
+            ranges.days_check("creditrules", "grace_days", least=0, most=ranges.MAX_TERMS_DAYS),
+            ranges.count_check("creditrules", "c_late_count"),
+            ranges.days_check("creditrules", "d_overdue_days", least=1),
+            ranges.days_check("creditrules", "d_silence_days", least=1),
+            ranges.check(
+                ranges.between("d_min_paid_percent", 0, 100),
+                name="creditrules_d_min_paid_percent_range",
+                message=_("Enter a percentage from 0 to 100."),
+            ),
+        ]
 
     def __str__(self):
         return str(self._meta.verbose_name)

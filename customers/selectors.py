@@ -159,8 +159,14 @@ def contacts_panel(customer, user):
 
 
 def orders_panel(customer, user):
+    """The recent orders, cancelled ones among them (shown struck through); the totals count
+    the recorded ones only."""
+    recorded = Q(status=Order.Status.RECORDED)
     totals = Order.objects.filter(customer=customer).aggregate(
-        count=Count("id"), total=Sum("amount"), last=Max("order_date")
+        count=Count("id", filter=recorded),
+        total=Sum("amount", filter=recorded),
+        last=Max("order_date", filter=recorded),
+        cancelled=Count("id", filter=~recorded),
     )
     orders = list(
         Order.objects.filter(customer=customer).order_by("-order_date", "-id")[:RECENT_ROWS]

@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers import ranges
 from customers.models import Customer, Interaction
 from customers.selectors import assignable_users, visible_customers
 from retention.models import FollowUpPlan
@@ -33,6 +34,7 @@ class PlanCreateForm(forms.Form):
         label=_("Due"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter the date as YYYY-MM-DD, e.g. 2026-01-31.")},
+        validators=ranges.business_date_validators(),
     )
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Interaction.Channel.choices, initial=Interaction.Channel.VISIT

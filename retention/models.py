@@ -8,7 +8,15 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from customers import ranges
 from customers.models import Interaction
+
+# A customer is lost after this many of their usual intervals at most: beyond it the
+# rule would never call anyone lost.
+MAX_INTERVALS = 100
+INTERVALS_MESSAGE = ranges.interpolate_lazy(
+    _("Enter a number of intervals from 1 to %(most)s."), {"most": MAX_INTERVALS}
+)
 
 
 class RetentionSettings(models.Model):
@@ -29,7 +37,10 @@ class RetentionSettings(models.Model):
     lost_after_intervals = models.FloatField(
         _("lost after (usual intervals)"),
         default=2.0,
-        validators=[MinValueValidator(1.0)],
+        validators=[
+            MinValueValidator(1.0, INTERVALS_MESSAGE),
+            MaxValueValidator(MAX_INTERVALS, INTERVALS_MESSAGE),
+        ],
         help_text=_(
             "A customer counts as lost after this many of their usual intervals between "
             "orders without an order…"
@@ -38,13 +49,13 @@ class RetentionSettings(models.Model):
     lost_after_days = models.PositiveIntegerField(
         _("lost after (days at least)"),
         default=180,
-        validators=[MinValueValidator(1)],
+        validators=ranges.days_validators(least=1),
         help_text=_("…and never before this many days without an order."),
     )
     snapshots_kept = models.PositiveIntegerField(
         _("snapshots kept"),
         default=7,
-        validators=[MinValueValidator(1)],
+        validators=ranges.count_validators(most=ranges.MAX_SNAPSHOTS),
         help_text=_("How many published runs keep their churn scores."),
     )
 
@@ -59,6 +70,13 @@ class RetentionSettings(models.Model):
                 name="retention_risk_bands_ordered",
                 violation_error_message=_("The thresholds must satisfy 0 ≤ medium < high ≤ 1."),
             ),
+            ranges.check(
+                ranges.between("lost_after_intervals", 1, MAX_INTERVALS),
+                name="retentionsettings_lost_after_intervals_range",
+                message=INTERVALS_MESSAGE,
+            ),
+            ranges.days_check("retentionsettings", "lost_after_days", least=1),
+            ranges.count_check("retentionsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
         ]
 
     def __str__(self):
@@ -180,7 +198,7 @@ class FollowUpPlan(models.Model):
         verbose_name=_("planned by"),
     )
     created_at = models.DateTimeField(_("planned"), auto_now_add=True)
-    due_date = models.DateField(_("due"))
+    due_date = models.DateField(_("due"), validators=ranges.business_date_validators())
     channel = models.CharField(_("channel"), max_length=10, choices=Interaction.Channel)
     note = models.TextField(_("note"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.OPEN)
@@ -219,6 +237,7 @@ class FollowUpPlan(models.Model):
             models.Index(fields=["status", "due_date"], name="plan_status_due_idx"),
             models.Index(fields=["created_at"], name="plan_created_idx"),
         ]
+        constraints = [ranges.date_check("followupplan", "due_date")]
 
     def __str__(self):
         return f"{self.customer} · {self.due_date}"

@@ -138,13 +138,13 @@ def _open_episodes():
 
 
 def _next_orders(as_of):
-    """The first order after each open episode's last order, up to `as_of`."""
+    """The first recorded order after each open episode's last order, up to `as_of`."""
     return read_rows(
         f"""SELECT e.id, MIN(o.order_date)
         FROM {ChurnEpisode._meta.db_table} e
         JOIN {Order._meta.db_table} o
           ON o.customer_id = e.customer_id AND o.order_date > e.last_order_on
-         AND o.order_date <= %(as_of)s
+         AND o.order_date <= %(as_of)s AND o.status = 'recorded'
         WHERE e.outcome = 'open'
         GROUP BY e.id""",
         {"as_of": as_of},

@@ -1,5 +1,6 @@
 """Set-wise reads of what the churn score needs, as of a date: one aggregation
-over the orders, and the small tables of complaints and grade changes."""
+over the orders (cancelled ones count nowhere), and the small tables of
+complaints and grade changes."""
 
 import datetime as dt
 import io
@@ -65,7 +66,7 @@ SELECT o.customer_id,
        COUNT(*) FILTER (WHERE {previous}) AS orders_previous,
        COUNT(*) FILTER (WHERE {year}) AS orders_year
 FROM {Order._meta.db_table} o
-WHERE o.order_date <= %(as_of)s
+WHERE o.order_date <= %(as_of)s AND o.status = 'recorded'
 GROUP BY o.customer_id
 ORDER BY o.customer_id
 """
@@ -211,14 +212,15 @@ def signals_for(stats: pd.DataFrame, complaints: pd.DataFrame, grades: pd.DataFr
 
 def order_date_range():
     """The first and the last order date, or (None, None) without orders."""
-    dates = Order.objects.aggregate(first=Min("order_date"), last=Max("order_date"))
+    dates = Order.objects.recorded().aggregate(first=Min("order_date"), last=Max("order_date"))
     return dates["first"], dates["last"]
 
 
 def buyers_between(start: dt.date, end: dt.date) -> set:
     """Ids of the customers with an order from `start` up to, not including, `end`."""
     return set(
-        Order.objects.filter(order_date__gte=start, order_date__lt=end)
+        Order.objects.recorded()
+        .filter(order_date__gte=start, order_date__lt=end)
         .values_list("customer_id", flat=True)
         .distinct()
         .order_by()

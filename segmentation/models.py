@@ -3,10 +3,11 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from customers import ranges
 
 
 class Segment(models.TextChoices):
@@ -37,7 +38,7 @@ class SegmentationSettings(models.Model):
     window_days = models.PositiveIntegerField(
         _("window (days)"),
         default=365,
-        validators=[MinValueValidator(1, _("The window must be at least one day."))],
+        validators=ranges.days_validators(least=1),
         help_text=_("Frequency and spend count the orders of this many days up to the run's date."),
     )
     key_share = models.DecimalField(
@@ -60,7 +61,7 @@ class SegmentationSettings(models.Model):
     snapshots_kept = models.PositiveIntegerField(
         _("snapshots kept"),
         default=30,
-        validators=[MinValueValidator(1, _("Keep at least one snapshot: the current one."))],
+        validators=ranges.count_validators(most=ranges.MAX_SNAPSHOTS),
         help_text=_("How many published runs keep their scores, for the dashboard's trend."),
     )
 
@@ -82,6 +83,8 @@ class SegmentationSettings(models.Model):
                 name="segmentation_window_and_snapshots_positive",
                 violation_error_message=_("The window and the snapshots kept must be at least 1."),
             ),
+            ranges.days_check("segmentationsettings", "window_days", least=1),
+            ranges.count_check("segmentationsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
         ]
 
     def __str__(self):

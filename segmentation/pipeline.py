@@ -60,6 +60,7 @@ AGGREGATION_WORK_MEM = "256MB"
 
 # One pass over the orders serves both the last order ever and the window's totals;
 # FILTER and whole cents summed as integers are the fastest form measured on PostgreSQL.
+# Cancelled orders count nowhere.
 _ORDER_TOTALS_SQL = """
 SELECT customer_id,
        MAX(order_date) AS last_order,
@@ -67,7 +68,7 @@ SELECT customer_id,
        CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(window_start)s), 0) AS BIGINT)
            AS monetary_cents
 FROM {table}
-WHERE order_date <= %(as_of)s
+WHERE order_date <= %(as_of)s AND status = 'recorded'
 GROUP BY customer_id
 """
 

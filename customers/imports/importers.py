@@ -7,24 +7,15 @@ inside one transaction, with the `staging` tables (name → columns) created
 around them.
 """
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import records
 from customers.imports import lookups, validation, writers
 from customers.imports.readers import LINE
 from customers.imports.validation import no_errors, row_hashes
-from customers.models import Invoice, Order, Payment
-from customers.receivables import receivables_refresh
-from customers.signals import orders_recorded
-
-# Past this many customers, one refresh of every balance is cheaper than a huge id list:
-# the balances query aggregates all invoices once either way.
-REFRESH_ALL_ABOVE = 100_000
 
 
 class Import:
@@ -170,41 +161,33 @@ def create_customers(refs, *, now):
 
 
 class FactImport(Import):
-    """Orders, invoices and payments: rows are inserted once and never updated."""
-
-    table = None
-    # Rows are inserted in (customer_id, date_column) order, as the table's main index.
-    date_column = None
+    """Orders, invoices and payments: rows are recorded once, through the records services
+    (which announce them after commit), and never updated."""
 
     def __init__(self):
         super().__init__()
         self.customer_ids = lookups.customer_ids()
         self.affected_customers = []
 
+    @staticmethod
+    def record_bulk(*, rows, staging):
+        """The records service recording a batch of this kind."""
+        raise NotImplementedError
+
     def insert(self, rows, report):
-        """Stage `rows` and insert the new ones; returns their id and customer_id."""
+        """Record the rows with a new reference; returns their id and customer_id."""
         (staging,) = self.staging
-        writers.stage(staging, rows)
-        new = writers.insert_staged(
-            self.table,
-            staging,
-            list(rows.columns),
-            returning=("id", "customer_id"),
-            order_by=("customer_id", self.date_column),
-        )
+        # One batch (and one signal) per chunk bounds each receiver's batch.
+        new = self.record_bulk(rows=rows, staging=staging)
         report.created += len(new)
         report.already_present += len(rows) - len(new)
         self.affected_customers.append(new["customer_id"].to_numpy(dtype="int64"))
         return new
 
     def refresh_receivables(self):
-        """Bring the balances of the customers with new rows up to date."""
+        """Bring the balances of the customers with new rows up to date, once for the file."""
         ids = np.unique(np.concatenate([np.zeros(0, dtype="int64"), *self.affected_customers]))
-        if len(ids):
-            receivables_refresh(
-                customer_ids=ids.tolist() if len(ids) <= REFRESH_ALL_ABOVE else None,
-                as_of=timezone.localdate(),
-            )
+        records.balances_refresh(customer_ids=ids.tolist())
 
 
 # Rows without their own reference get one derived from these (see derived_refs).
@@ -215,8 +198,7 @@ class OrderImport(FactImport):
     kind = "orders"
     required = ("customer_ref", "order_date", "amount", "quantity")
     optional = ("order_ref", "category")
-    table = Order._meta.db_table
-    date_column = "order_date"
+    record_bulk = staticmethod(records.orders_record_bulk)
     staging = {
         "import_orders": {
             "customer_id": "bigint",
@@ -271,23 +253,13 @@ class OrderImport(FactImport):
                 "category": clean["category"],
             }
         )
-        new = self.insert(rows, report)
-        if len(new):
-            # One signal per chunk bounds each receiver's batch. Robust, so that a failing
-            # receiver neither hides that the import committed nor stops the other batches.
-            announce = partial(_announce_orders, new["id"].to_numpy(dtype="int64"))
-            transaction.on_commit(announce, robust=True)
-
-
-def _announce_orders(order_ids):
-    orders_recorded.send(sender=Order, order_ids=order_ids.tolist())
+        self.insert(rows, report)
 
 
 class InvoiceImport(FactImport):
     kind = "invoices"
     required = ("customer_ref", "invoice_ref", "issue_date", "due_date", "amount")
-    table = Invoice._meta.db_table
-    date_column = "due_date"
+    record_bulk = staticmethod(records.invoices_record_bulk)
     staging = {
         "import_invoices": {
             "customer_id": "bigint",
@@ -321,8 +293,7 @@ PAYMENT_IDENTITY = ["invoice_ref", "paid_date", "amount"]
 class PaymentImport(FactImport):
     kind = "payments"
     required = ("customer_ref", "invoice_ref", "paid_date", "amount")
-    table = Payment._meta.db_table
-    date_column = "paid_date"
+    record_bulk = staticmethod(records.payments_record_bulk)
     staging = {
         "import_payments": {
             "invoice_id": "bigint",

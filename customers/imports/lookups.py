@@ -56,7 +56,10 @@ def invoices_for(refs) -> pd.DataFrame:
 
 def _read_for_refs(sql, refs, columns):
     """Run `sql`, whose `{match}` stands for "is one of `refs`", in batches on SQLite."""
-    refs = list(pd.unique(pd.Series(refs, dtype=str)))
+    refs = pd.unique(pd.Series(refs, dtype=str))
+    # No stored reference holds a NUL (PostgreSQL cannot even be asked about one): such
+    # rows are reported by the checks as a control character.
+    refs = [ref for ref in refs if "\x00" not in ref]
     if is_postgresql():
         return read_frame(sql.format(match="= ANY(%s)"), [refs], columns)
     batches = [refs[start : start + SQLITE_BATCH] for start in range(0, len(refs), SQLITE_BATCH)]

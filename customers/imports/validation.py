@@ -12,11 +12,13 @@ to say what is wrong with them.
 """
 
 import hashlib
+import re
 
 import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
+from customers import ranges
 from customers.imports.readers import LINE
 from customers.models import Customer
 
@@ -31,6 +33,11 @@ CANONICAL_QUANTITY = r"[1-9]\d{0,8}"
 QUANTITY_PATTERN = r"\+?\d+(?:\.0*)?"
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 TAG_SEPARATOR = r"\s*[;|]\s*"
+# Control characters (Unicode Cc) cannot be stored (NUL) or shown; free text may hold
+# tabs and line breaks.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_IN_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+FREE_TEXT_COLUMNS = {"notes"}
 
 CUSTOMER_LENGTHS = {
     "customer_ref": 64,
@@ -48,10 +55,31 @@ CUSTOMER_CHOICES = {
     "source": Customer.Source.values,
 }
 TAG_LENGTH = 50
+# The cells taken as text (the others are parsed strictly: dates, amounts, choices).
+CUSTOMER_TEXT = [
+    "customer_ref",
+    "name",
+    "parent_ref",
+    "region",
+    "address",
+    "phone",
+    "email",
+    "owner",
+    "team",
+    "tags",
+    "notes",
+]
+ORDER_TEXT = ["customer_ref", "order_ref", "category"]
+INVOICE_TEXT = ["customer_ref", "invoice_ref"]
+PAYMENT_TEXT = ["customer_ref", "invoice_ref"]
 
 REQUIRED = _("This value is required.")
 TOO_LONG = _("Too long: at most %(limit)s characters.")
 NOT_A_DATE = _("“%(value)s” is not a date; write dates as YYYY-MM-DD, e.g. 2026-01-31.")
+DATE_OUT_OF_RANGE = _("“%(value)s” is out of range: enter a date between %(first)s and %(last)s.")
+CONTROL_CHARACTER_FOUND = _(
+    "Contains a control character (%(code)s), which cannot be stored; remove it."
+)
 NOT_AN_AMOUNT = _(
     "“%(value)s” is not an amount; write it like 1234.50, "
     "without thousands separators or currency signs."
@@ -104,10 +132,17 @@ def row_errors(frame, mask, column, reason) -> pd.DataFrame:
 
 
 def with_value(template, values, **extra) -> pd.Series:
-    """`template` % {"value": v, **extra} for each value (used only on the rows in error)."""
+    """`template` % {"value": v, **extra} for each value (used only on the rows in error);
+    control characters in the value are shown as escapes."""
     return pd.Series(
-        [template % {"value": value, **extra} for value in values], index=values.index, dtype=str
+        [template % {"value": _shown(value), **extra} for value in values],
+        index=values.index,
+        dtype=str,
     )
+
+
+def _shown(value):
+    return CONTROL_CHARACTER.sub(lambda found: f"\\x{ord(found.group()):02x}", str(value))
 
 
 def combine(errors) -> pd.DataFrame:
@@ -174,6 +209,44 @@ def check_known(frame, column, ids, template) -> pd.DataFrame:
     return row_errors(frame, bad, column, with_value(template, values[bad]))
 
 
+def check_text(frame, columns) -> pd.DataFrame:
+    """An error for every cell of these text columns that holds a control character
+    (tabs and line breaks are allowed in free text such as notes)."""
+    errors = []
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        pattern = CONTROL_IN_FREE_TEXT if column in FREE_TEXT_COLUMNS else CONTROL_CHARACTER
+        values = frame[column]
+        # One search over the whole column first: nearly every file has none.
+        if not pattern.search("".join(values.tolist())):
+            continue
+        found = values.map(pattern.search)
+        bad = found.notna()
+        reasons = pd.Series(
+            [CONTROL_CHARACTER_FOUND % {"code": f"U+{ord(hit.group()):04X}"} for hit in found[bad]],
+            index=values.index[bad],
+            dtype=str,
+        )
+        errors.append(row_errors(frame, bad.to_numpy(), column, reasons))
+    return combine(errors)
+
+
+def check_date_range(frame, column, dates) -> pd.DataFrame:
+    """An error for every date (canonical text, see `parse_dates`) outside the business
+    dates: from ranges.FIRST_DAY to ranges.YEARS_AHEAD years after today."""
+    first, last = ranges.FIRST_DAY.isoformat(), ranges.latest_day().isoformat()
+    bad = dates.notna() & ((dates < first) | (dates > last))
+    reasons = with_value(DATE_OUT_OF_RANGE, dates[bad], first=first, last=last)
+    return row_errors(frame, bad.to_numpy(), column, reasons)
+
+
+def parse_business_dates(frame, column) -> tuple[pd.Series, pd.DataFrame]:
+    """`parse_dates`, with the dates out of range as errors too."""
+    dates, errors = parse_dates(frame, column)
+    return dates, combine([errors, check_date_range(frame, column, dates)])
+
+
 def parse_dates(frame, column) -> tuple[pd.Series, pd.DataFrame]:
     """Dates written YYYY-MM-DD (2026-1-5 is read too), as canonical texts; errors for the
     filled cells that are not real dates."""
@@ -187,26 +260,26 @@ def parse_dates(frame, column) -> tuple[pd.Series, pd.DataFrame]:
     return dates, row_errors(frame, bad, column, with_value(NOT_A_DATE, values[bad]))
 
 
-def parse_amounts(frame, column, *, allow_zero) -> tuple[pd.Series, pd.DataFrame]:
+def parse_amounts(frame, column, *, negative=AMOUNT_NOT_POSITIVE) -> tuple[pd.Series, pd.DataFrame]:
     """Amounts as canonical texts ('1234.50'); errors for the filled cells that are not an
-    amount with at most 2 decimals below 10^12, positive (or zero when `allow_zero`)."""
+    amount greater than zero with at most 2 decimals below 10^12 (`negative`: the reason
+    given for a negative one)."""
     values = frame[column]
     amounts = values.where(values.str.fullmatch(CANONICAL_AMOUNT))
     rest = values[amounts.isna() & (values != "")]
     reasons = pd.Series(np.nan, index=frame.index, dtype=object)
     if len(rest):
-        rest_amounts, rest_reasons = _diagnose_amounts(rest, allow_zero=allow_zero)
+        rest_amounts, rest_reasons = _diagnose_amounts(rest, negative=negative)
         amounts[rest.index] = rest_amounts
         reasons[rest.index] = rest_reasons
-    if not allow_zero:
-        zero = amounts == "0.00"
-        reasons[zero] = str(AMOUNT_NOT_POSITIVE)
-        amounts[zero] = np.nan
+    zero = amounts == "0.00"
+    reasons[zero] = str(AMOUNT_NOT_POSITIVE)
+    amounts[zero] = np.nan
     bad = reasons.notna()
     return amounts, row_errors(frame, bad, column, reasons)
 
 
-def _diagnose_amounts(values, *, allow_zero):
+def _diagnose_amounts(values, *, negative):
     """Canonical texts of the valid non-canonical amounts ("12.5", "+3"), reasons for the rest."""
     number = values.str.fullmatch(AMOUNT_PATTERN)
     parts = values.str.extract(r"^[+-]?(\d*)(?:\.(\d*))?$").fillna("")
@@ -214,10 +287,7 @@ def _diagnose_amounts(values, *, allow_zero):
     zero = (digits == "") & (decimals == "")
     checks = [
         (~number, with_value(NOT_AN_AMOUNT, values[~number])),
-        (
-            values.str.startswith("-") & ~zero,
-            NEGATIVE_AMOUNT if allow_zero else AMOUNT_NOT_POSITIVE,
-        ),
+        (values.str.startswith("-") & ~zero, negative),
         (decimals.str.len() > 2, TOO_MANY_DECIMALS),
         (digits.str.len() > AMOUNT_INT_DIGITS, AMOUNT_TOO_LARGE),
     ]
@@ -331,7 +401,7 @@ def validate_customers(frame, *, customer_ids, user_ids, team_ids):
     columns = set(frame.columns)
     owners = lookup(frame["owner"], user_ids) if "owner" in columns else None
     teams = lookup(frame["team"], team_ids) if "team" in columns else None
-    checks = [check_required(frame, ["customer_ref", "name"])]
+    checks = [check_required(frame, ["customer_ref", "name"]), check_text(frame, CUSTOMER_TEXT)]
     checks += [
         check_max_length(frame, column, limit)
         for column, limit in CUSTOMER_LENGTHS.items()
@@ -389,8 +459,8 @@ def unresolved_parents(parents, customers, rejected_lines) -> pd.DataFrame:
 def validate_orders(frame, *, customer_ids, create_missing):
     """Check order rows → (clean, errors). Clean rows carry customer_id (NA for a customer
     to create when `create_missing`), canonical order_date and amount, integer quantity."""
-    dates, date_errors = parse_dates(frame, "order_date")
-    amounts, amount_errors = parse_amounts(frame, "amount", allow_zero=True)
+    dates, date_errors = parse_business_dates(frame, "order_date")
+    amounts, amount_errors = parse_amounts(frame, "amount", negative=NEGATIVE_AMOUNT)
     quantities, quantity_errors = parse_quantities(frame, "quantity")
     ids = lookup(frame["customer_ref"], customer_ids)
     checks = [
@@ -398,6 +468,7 @@ def validate_orders(frame, *, customer_ids, create_missing):
         check_max_length(frame, "customer_ref", CUSTOMER_LENGTHS["customer_ref"]),
         check_max_length(frame, "order_ref", 80),
         check_max_length(frame, "category", 50),
+        check_text(frame, ORDER_TEXT),
         date_errors,
         amount_errors,
         quantity_errors,
@@ -412,9 +483,9 @@ def validate_orders(frame, *, customer_ids, create_missing):
 def validate_invoices(frame, *, customer_ids, invoices):
     """Check invoice rows → (clean, errors); `invoices` (invoice_ref, customer_ref) are the
     ones already recorded, which must stay with their customer."""
-    issued, issue_errors = parse_dates(frame, "issue_date")
-    due, due_errors = parse_dates(frame, "due_date")
-    amounts, amount_errors = parse_amounts(frame, "amount", allow_zero=False)
+    issued, issue_errors = parse_business_dates(frame, "issue_date")
+    due, due_errors = parse_business_dates(frame, "due_date")
+    amounts, amount_errors = parse_amounts(frame, "amount")
     ids = lookup(frame["customer_ref"], customer_ids)
     early = issued.notna() & due.notna() & (due < issued)
     errors = combine(
@@ -423,6 +494,7 @@ def validate_invoices(frame, *, customer_ids, invoices):
                 frame, ["customer_ref", "invoice_ref", "issue_date", "due_date", "amount"]
             ),
             check_max_length(frame, "invoice_ref", 80),
+            check_text(frame, INVOICE_TEXT),
             issue_errors,
             due_errors,
             row_errors(frame, early, "due_date", DUE_BEFORE_ISSUE),
@@ -438,13 +510,14 @@ def validate_invoices(frame, *, customer_ids, invoices):
 def validate_payments(frame, *, customer_ids, invoices):
     """Check payment rows → (clean, errors); each must name a recorded invoice of its
     customer (`invoices`: invoice_ref, invoice_id, customer_id, customer_ref)."""
-    dates, date_errors = parse_dates(frame, "paid_date")
-    amounts, amount_errors = parse_amounts(frame, "amount", allow_zero=False)
+    dates, date_errors = parse_business_dates(frame, "paid_date")
+    amounts, amount_errors = parse_amounts(frame, "amount")
     by_ref = invoices.set_index("invoice_ref")
     invoice_ids = lookup(frame["invoice_ref"], by_ref["invoice_id"])
     errors = combine(
         [
             check_required(frame, ["customer_ref", "invoice_ref", "paid_date", "amount"]),
+            check_text(frame, PAYMENT_TEXT),
             date_errors,
             amount_errors,
             check_known(

@@ -151,6 +151,9 @@ def test_xlsx_orders_with_date_and_number_cells_are_imported(tmp_path, shop):
         ("C1,2026-01-15,10,2.5", "quantity", "whole number greater than zero"),
         ("C1,2026-01-15,10,99999999999", "quantity", "too large"),
         ("NOPE,2026-01-15,10,1", "customer_ref", "No customer with reference “NOPE” exists."),
+        ("C1,0001-01-01,10,1", "order_date", "“0001-01-01” is out of range"),
+        ("C1,9999-12-31,10,1", "order_date", "enter a date between 2000-01-01 and"),
+        ("C1,2026-01-15,0.00,1", "amount", "The amount must be greater than zero."),
     ],
 )
 def test_each_bad_order_cell_is_reported_with_line_and_column(
@@ -174,12 +177,13 @@ def test_each_bad_order_cell_is_reported_with_line_and_column(
     assert not Order.objects.exists()
 
 
-def test_zero_amount_order_is_accepted(tmp_path, shop):
+def test_zero_amount_order_is_refused(tmp_path, shop):
     path = csv_file(tmp_path, "customer_ref,order_date,amount,quantity\nC1,2026-01-15,0,1\n")
 
-    run("import_orders", path)
+    _message, err = run_failing("import_orders", path)
 
-    assert Order.objects.get().amount == Decimal("0")
+    assert "line 2, amount: The amount must be greater than zero." in err
+    assert not Order.objects.exists()
 
 
 def test_line_numbers_count_blank_lines_and_the_header(tmp_path, shop):
@@ -436,12 +440,15 @@ def test_failed_import_announces_nothing(
 
 
 def test_invoices_are_imported_and_balances_refreshed(tmp_path, shop):
+    # An invoice issued in the future is recorded but owes nothing yet.
+    issued = dt.date.today() + dt.timedelta(days=365)
+    due = issued + dt.timedelta(days=30)
     path = csv_file(
         tmp_path,
-        """
+        f"""
         customer_ref,invoice_ref,issue_date,due_date,amount
         C1,INV-1,2020-01-01,2020-01-31,1000
-        C1,INV-2,2099-01-01,2099-01-31,500
+        C1,INV-2,{issued},{due},500
         """,
     )
 
@@ -716,3 +723,105 @@ def test_timestamps_of_imported_customers_are_now(tmp_path):
     run("import_customers", path)
 
     assert Customer.objects.get().created_at >= before
+
+
+# Control characters and out-of-range values are line errors, never a database error.
+
+
+def test_nul_byte_in_a_customer_name_is_a_line_error(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes("customer_ref,name\nC1,锦江\x00酒店\nC2,联华超市\n".encode())
+
+    message, err = run_failing("import_customers", path)
+
+    assert "line 2, name: Contains a control character (U+0000)" in err
+    assert "Nothing was imported: 1 rows have errors" in message
+    assert not Customer.objects.exists()
+
+    run("import_customers", path, "--skip-invalid")
+    assert list(Customer.objects.values_list("external_ref", flat=True)) == ["C2"]
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "column"),
+    [
+        (
+            "customer_ref,order_ref,order_date,amount,quantity",
+            "C1,O-\x1b1,2026-01-15,10,1",
+            "order_ref",
+        ),
+        (
+            "customer_ref,order_date,amount,quantity,category",
+            "C1,2026-01-15,10,1,饮\x7f料",
+            "category",
+        ),
+    ],
+)
+def test_control_characters_in_order_text_are_line_errors(tmp_path, shop, header, cells, column):
+    path = tmp_path / "control.csv"
+    path.write_bytes(f"{header}\n{cells}\n".encode())
+
+    _message, err = run_failing("import_orders", path)
+
+    assert f"line 2, {column}: Contains a control character" in err
+    assert not Order.objects.exists()
+
+
+def test_nul_byte_in_a_new_customer_reference_of_an_order_is_a_line_error(tmp_path, shop):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"customer_ref,order_date,amount,quantity\nN\x00EW,2026-01-15,10,1\n")
+
+    _message, err = run_failing("import_orders", path, "--create-missing-customers")
+
+    assert "line 2, customer_ref: Contains a control character (U+0000)" in err
+    assert Customer.objects.count() == 1 and not Order.objects.exists()
+
+
+def test_notes_may_hold_line_breaks_and_tabs(tmp_path):
+    path = csv_file(tmp_path, 'customer_ref,name,notes\nC1,锦江酒店,"第一行\n第二行\t备注"\n')
+
+    run("import_customers", path)
+
+    assert Customer.objects.get().notes == "第一行\n第二行\t备注"
+
+
+@pytest.mark.parametrize(
+    ("command", "header", "cells", "column"),
+    [
+        (
+            "import_invoices",
+            "customer_ref,invoice_ref,issue_date,due_date,amount",
+            "C1,INV-9,1999-12-31,2026-01-31,10",
+            "issue_date",
+        ),
+        (
+            "import_invoices",
+            "customer_ref,invoice_ref,issue_date,due_date,amount",
+            "C1,INV-9,2026-01-01,9999-12-31,10",
+            "due_date",
+        ),
+        (
+            "import_payments",
+            "customer_ref,invoice_ref,paid_date,amount",
+            "C1,INV-1,0001-01-01,10",
+            "paid_date",
+        ),
+        (
+            "import_invoices",
+            "customer_ref,invoice_ref,issue_date,due_date,amount",
+            "C1,INV-\x009,2026-01-01,2026-01-31,10",
+            "invoice_ref",
+        ),
+    ],
+)
+def test_invoice_and_payment_dates_out_of_range_are_line_errors(
+    tmp_path, shop, command, header, cells, column
+):
+    InvoiceFactory(customer=shop, external_ref="INV-1")
+    path = tmp_path / "rows.csv"
+    path.write_bytes(f"{header}\n{cells}\n".encode())
+
+    _message, err = run_failing(command, path)
+
+    assert f"line 2, {column}: " in err
+    assert (Invoice.objects.count(), Payment.objects.count()) == (1, 0)

@@ -330,6 +330,79 @@ class TestCustomerForms:
         wholesaler.refresh_from_db()
         assert wholesaler.parent == distributor
 
+    def _supplied_by_another_team(self, cast):
+        supplier = CustomerFactory(
+            owner=cast.outsider,
+            team=cast.west,
+            name="成都糖酒总经销",
+            external_ref="KH001441",
+            channel_role=Customer.ChannelRole.GENERAL_DISTRIBUTOR,
+        )
+        customer = cast.rep_customer
+        customer.parent = supplier
+        customer.save()
+        data = {
+            "name": customer.name,
+            "external_ref": customer.external_ref,
+            "kind": "company",
+            "channel_role": "terminal",
+            "region": "上海",
+        }
+        return customer, supplier, data
+
+    def test_supplier_of_another_team_is_named_without_its_reference(self, cast, client_for):
+        customer, _supplier, _data = self._supplied_by_another_team(cast)
+        page = client_for(cast.rep).get(reverse("customer-edit", args=[customer.pk]))
+        content = page.content.decode()
+        assert page.status_code == 200
+        assert "成都糖酒总经销" in content and "KH001441" not in content
+        assert page.context["form"]["current_parent"].field.disabled
+
+    def test_editing_keeps_a_supplier_of_another_team(self, cast, client_for):
+        customer, supplier, data = self._supplied_by_another_team(cast)
+        response = client_for(cast.rep).post(
+            reverse("customer-edit", args=[customer.pk]), {**data, "phone": "021-6666 8888"}
+        )
+        assert response.status_code == 302
+        customer.refresh_from_db()
+        assert (customer.parent, customer.phone) == (supplier, "021-6666 8888")
+
+    def test_supplier_of_another_team_is_changed_only_for_one_the_rep_can_see(
+        self, cast, client_for
+    ):
+        customer, _supplier, data = self._supplied_by_another_team(cast)
+        client = client_for(cast.rep)
+        url = reverse("customer-edit", args=[customer.pk])
+        CustomerFactory(owner=cast.outsider, team=cast.west, external_ref="KH009999")
+        response = client.post(url, {**data, "parent_ref": "KH009999"})
+        assert "No customer you can see has the reference" in str(
+            response.context["form"].errors["parent_ref"]
+        )
+        wholesaler = CustomerFactory(
+            owner=cast.rep, team=cast.east, channel_role=Customer.ChannelRole.WHOLESALER
+        )
+        assert client.post(url, {**data, "parent_ref": wholesaler.external_ref}).status_code == 302
+        customer.refresh_from_db()
+        assert customer.parent == wholesaler
+
+    def test_supplier_of_another_team_is_removed_only_when_asked(self, cast, client_for):
+        customer, _supplier, data = self._supplied_by_another_team(cast)
+        response = client_for(cast.rep).post(
+            reverse("customer-edit", args=[customer.pk]), {**data, "remove_parent": "on"}
+        )
+        assert response.status_code == 302
+        customer.refresh_from_db()
+        assert customer.parent is None
+
+    def test_role_change_against_a_hidden_supplier_names_it_only(self, cast, client_for):
+        customer, _supplier, data = self._supplied_by_another_team(cast)
+        response = client_for(cast.rep).post(
+            reverse("customer-edit", args=[customer.pk]),
+            {**data, "channel_role": "general_distributor"},
+        )
+        errors = str(response.context["form"].errors["parent_ref"])
+        assert "成都糖酒总经销" in errors and "KH001441" not in errors
+
     def test_manager_reassigns_and_the_history_keeps_it(self, cast, client_for):
         customer = cast.rep_customer
         client = client_for(cast.manager)

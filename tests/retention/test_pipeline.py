@@ -5,10 +5,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from customers import pipeline
-from customers.models import PipelineRun
+from customers import pipeline, records
+from customers.models import Order, PipelineRun
 from customers.pipeline import pipeline_execute, pipeline_run
 from retention.models import ChurnEpisode, ChurnScore, RetentionSettings
+from retention.reading import read_order_stats
 from segmentation.models import RfmScore
 from tests.factories import ComplaintFactory, CustomerFactory, OrderFactory
 from tests.retention.factories import orders_every
@@ -115,3 +116,52 @@ def test_executing_a_run_again_replaces_its_scores(history):
     run.save()
     pipeline_execute(run)
     assert ChurnScore.objects.filter(run=run).count() == 3
+
+
+def figures(run):
+    """Every score a run wrote, by customer."""
+    churn = {
+        score.customer_id: (score.risk, score.band, score.value, score.value_tier, score.reasons)
+        for score in ChurnScore.objects.filter(run=run)
+    }
+    rfm = {
+        score.customer_id: (
+            score.recency_days,
+            score.frequency,
+            score.monetary,
+            score.r_score,
+            score.f_score,
+            score.m_score,
+            score.segment,
+            score.value_tier,
+            score.value_rank,
+        )
+        for score in RfmScore.objects.filter(run=run)
+    }
+    return churn, rfm
+
+
+def test_cancelled_orders_leave_every_score_as_if_they_never_existed(history):
+    before = figures(pipeline_run(as_of=AS_OF))
+    stats_before = read_order_stats(AS_OF)
+    flagged = ChurnEpisode.objects.get(customer=history.teammate_customer)
+    newcomer = CustomerFactory(owner=history.rep, team=history.east, name="只下过取消订单的客户")
+    later = [
+        # The customer who stopped orders big again, a newcomer orders, a steady buyer doubles.
+        OrderFactory(customer=history.teammate_customer, order_date=dt.date(2026, 6, 20)),
+        OrderFactory(customer=newcomer, order_date=dt.date(2026, 6, 1)),
+        OrderFactory(customer=history.rep_customer, order_date=AS_OF, amount=Decimal("50000.00")),
+    ]
+    # Recorded, they would change what the steps read.
+    assert not read_order_stats(AS_OF).equals(stats_before)
+
+    records.orders_cancel(
+        orders=Order.objects.filter(pk__in=[order.pk for order in later]),
+        reason="客户退单",
+        by=history.admin,
+    )
+    assert figures(pipeline_run(as_of=AS_OF)) == before
+    assert read_order_stats(AS_OF).equals(stats_before)
+    # Not won back by an order that was cancelled.
+    flagged.refresh_from_db()
+    assert flagged.outcome == ChurnEpisode.Outcome.OPEN

@@ -151,6 +151,7 @@ class TestPlanCreation:
                 "The due date cannot be in the past.",
             ),
             ({"due_date": "31/12/2026"}, "Enter the date as YYYY-MM-DD"),
+            ({"due_date": "9999-12-31"}, "Enter a date between 2000-01-01 and"),
             ({"channel": "pigeon"}, "Select a valid choice"),
         ],
     )
