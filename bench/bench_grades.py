@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_grades.py         # median of 3
 
 Each repetition runs in a fresh subprocess, so that its peak RSS is its own, and
-times customers.credit.credit_grades_step as the frame runs it: the aggregation
+times customers.credit.step.credit_grades_step as the frame runs it: the aggregation
 of invoices and payments, the rule in pandas, then its publish callable (moving
 the unlocked grades, recording every change).
 
@@ -52,7 +52,7 @@ def worker(database_url, commit):
     from django.db import transaction
     from django.utils import timezone
 
-    from customers.credit import credit_grades_step
+    from customers.credit.step import credit_grades_step
     from customers.models import Customer, Invoice, Payment, PipelineRun
     from customers.pipeline import pipeline_start
 

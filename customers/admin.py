@@ -7,7 +7,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from customers import records
 from customers.admin_imports import ImportMixin
-from customers.credit import grade_set, grades_set
+from customers.credit.services import grade_set, grades_set
 from customers.models import (
     Complaint,
     Contact,

@@ -8,7 +8,9 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from customers import credit, dashboards, panels, pgtypes, pipeline, receivables, selectors
+        from customers import dashboards, panels, pgtypes, pipeline, receivables, selectors
+        from customers.credit import selectors as credit_selectors
+        from customers.credit import step as credit_step
 
         pgtypes.register()
 
@@ -22,10 +24,10 @@ class CustomersConfig(AppConfig):
         # that a run's record reads like the customer file: what is owed, then the grade.
         pipeline.register_step(
             "credit_grades",
-            credit.credit_grades_step,
+            credit_step.credit_grades_step,
             after=("receivables",),
             label=_("Credit grades"),
-            describe=credit.SUMMARY_FIELDS,
+            describe=credit_step.SUMMARY_FIELDS,
         )
         checks.register(pipeline.check_steps)
 
@@ -34,7 +36,7 @@ class CustomersConfig(AppConfig):
             ("receivables", _("Invoices and payments"), selectors.receivables_panel, 20, "main"),
             ("orders", _("Purchases"), selectors.orders_panel, 30, "main"),
             ("complaints", _("Complaints and feedback"), selectors.complaints_panel, 40, "main"),
-            ("credit", _("Credit grade"), selectors.credit_panel, 5, "side"),
+            ("credit", _("Credit grade"), credit_selectors.credit_panel, 5, "side"),
             ("contacts", _("Contact people"), selectors.contacts_panel, 10, "side"),
             ("issues", _("Unresolved issues"), selectors.issues_panel, 20, "side"),
             ("documents", _("Documents"), selectors.documents_panel, 30, "side"),
@@ -54,6 +56,6 @@ class CustomersConfig(AppConfig):
             key="credit",
             title=_("Credit grades"),
             template="customers/_dashboard_credit.html",
-            load=selectors.grade_distribution,
+            load=credit_selectors.grade_distribution,
             order=10,
         )

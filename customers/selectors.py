@@ -5,12 +5,9 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    BooleanField,
     Count,
     DecimalField,
     Exists,
-    ExpressionWrapper,
-    F,
     Max,
     OuterRef,
     Q,
@@ -21,25 +18,17 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from customers.access import can_see_all_customers, managed_team_ids
 from customers.models import (
-    NO_CREDIT_HISTORY,
     Complaint,
     Customer,
-    Grade,
-    GradeChange,
-    GradePolicy,
     Interaction,
     Invoice,
     OpenIssue,
     Order,
     Payment,
-    PipelineRun,
     Team,
-    no_credit_history_q,
 )
 
 RECENT_ROWS = 20
@@ -95,45 +84,6 @@ def filterable_owners(user):
 # Loaders of the customer file's core panels: each runs a fixed number of queries.
 
 
-def credit_panel(customer, user):
-    """The grade in force with its policy, what the rule says, warnings and the history."""
-    policies = {policy.grade: policy for policy in GradePolicy.objects.all()}
-    policy = policies.get(customer.credit_grade)
-    changes = list(customer.grade_changes.select_related("changed_by")[:10])
-    warnings = []
-    if policy is not None and customer.outstanding_amount > policy.credit_limit:
-        warnings.append(
-            _("Outstanding ¥%(outstanding)s exceeds the credit limit of ¥%(limit)s.")
-            % {
-                "outstanding": f"{customer.outstanding_amount:,.2f}",
-                "limit": f"{policy.credit_limit:,.2f}",
-            }
-        )
-    if customer.credit_grade == Grade.D:
-        since = next((c.changed_at for c in changes if c.new_grade == Grade.D), None)
-        new_unpaid = _unpaid_invoices_issued_since(customer, since)
-        if new_unpaid:
-            warnings.append(
-                ngettext(
-                    "%(count)s unpaid invoice issued to a D customer since the grade became D.",
-                    "%(count)s unpaid invoices issued to a D customer since the grade became D.",
-                    new_unpaid,
-                )
-                % {"count": new_unpaid}
-            )
-    return {
-        "policy": policy,
-        "changes": changes,
-        "warnings": warnings,
-        "rule_differs": bool(customer.suggested_grade)
-        and customer.suggested_grade != customer.credit_grade,
-        # A locked grade given to a customer the rule finds no invoice for.
-        "assessed_without_history": customer.grade_locked
-        and bool(customer.credit_grade)
-        and not customer.has_credit_history,
-    }
-
-
 def _invoices_with_paid(customer):
     """The customer's invoices, each annotated with `paid`: what was received against it."""
     paid = (
@@ -145,13 +95,6 @@ def _invoices_with_paid(customer):
     return Invoice.objects.filter(customer=customer).annotate(
         paid=Coalesce(Subquery(paid), Value(0), output_field=MONEY)
     )
-
-
-def _unpaid_invoices_issued_since(customer, since):
-    invoices = _invoices_with_paid(customer)
-    if since is not None:
-        invoices = invoices.filter(issue_date__gte=timezone.localdate(since))
-    return invoices.filter(amount__gt=F("paid")).count()
 
 
 def contacts_panel(customer, user):
@@ -326,51 +269,4 @@ def start_page(user):
             open_complaints.select_related("customer").order_by("received_at")[:10]
         ),
         "today": timezone.localdate(),
-    }
-
-
-# Dashboard sections.
-
-
-def grade_distribution(user):
-    """Customers per credit grade among those the user may see, those without credit
-    history apart (with the grades they are treated as), and who worsened in the last run."""
-    counts = {
-        (grade, bool(without)): count
-        for grade, without, count in visible_customers(user)
-        .annotate(without=ExpressionWrapper(no_credit_history_q(), output_field=BooleanField()))
-        .values_list("credit_grade", "without")
-        .annotate(count=Count("id"))
-        .values_list("credit_grade", "without", "count")
-        .order_by()
-    }
-    total = sum(counts.values())
-
-    def row(grade, label, count):
-        share = count / total if total else 0
-        return {"grade": grade, "label": label, "count": count, "share": share}
-
-    rows = [row(grade, label, counts.get((grade, False), 0)) for grade, label in Grade.choices]
-    treated_as = [(grade, counts[grade, True]) for grade in Grade.values if (grade, True) in counts]
-    without = sum(count for _grade, count in treated_as)
-    run = PipelineRun.objects.current()
-    worsened = []
-    if run is not None:
-        worsened = list(
-            GradeChange.objects.filter(
-                run=run, customer__in=visible_customers(user), new_no_history=False
-            )
-            .annotate(new_rank=Grade.rank_of("new_grade"), old_rank=Grade.rank_of("old_grade"))
-            .filter(new_rank__gt=F("old_rank"))
-            .select_related("customer")
-            .order_by("-new_rank", "customer__name")[:50]
-        )
-    return {
-        "grades": rows,
-        "without_history": row(NO_CREDIT_HISTORY, _("No credit history"), without),
-        "treated_as": treated_as,
-        "ungraded": counts.get(("", False), 0),
-        "total": total,
-        "worsened": worsened,
-        "run": run,
     }

@@ -7,7 +7,7 @@ class RetentionConfig(AppConfig):
     verbose_name = _("Retention")
 
     def ready(self):
-        from customers import dashboards, panels, pipeline, scores
+        from customers import dashboards, export_columns, panels, pipeline
         from retention import exports, selectors
         from retention.pipeline import SUMMARY_FIELDS, churn_step
 
@@ -42,7 +42,7 @@ class RetentionConfig(AppConfig):
             load=selectors.retention_section,
             order=41,
         )
-        scores.register(
+        export_columns.register(
             key="churn", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=40
         )
         dashboards.register_start(

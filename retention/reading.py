@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from customers.bulk import is_postgresql, read_frame
-from customers.credit import judged_from_history, read_payment_history, suggest_grades
+from customers.credit.rule import judged_from_history, read_payment_history, suggest_grades
 from customers.models import (
     Complaint,
     CreditRules,

@@ -7,7 +7,7 @@ class SegmentationConfig(AppConfig):
     verbose_name = _("Segmentation")
 
     def ready(self):
-        from customers import dashboards, filters, panels, pipeline, scores
+        from customers import dashboards, export_columns, filters, panels, pipeline
         from segmentation import filters as segment_filters
         from segmentation import selectors
         from segmentation.pipeline import SUMMARY_FIELDS, rfm_step
@@ -56,6 +56,6 @@ class SegmentationConfig(AppConfig):
             prepare=segment_filters.ranked_by_value,
         )
 
-        scores.register(
+        export_columns.register(
             key="rfm", headers=selectors.EXPORT_HEADER, load=selectors.export_columns, order=30
         )

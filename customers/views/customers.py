@@ -9,11 +9,11 @@ from django.views.decorators.http import require_http_methods
 
 from customers import dashboards, panels, selectors, services
 from customers.access import can_see_all_customers, managed_team_ids
+from customers.export_columns import credit_history_cell
 from customers.exporting import csv_response, xlsx_response
 from customers.forms import CustomerForm, ReassignForm
 from customers.models import PipelineRun
 from customers.paging import paginate, query_without
-from customers.scores import credit_history_cell
 
 
 def home(request):
@@ -83,7 +83,7 @@ EXPORT_HEADER = [
     "team",
     "outstanding",
     "overdue",
-    # The grade in force and whether it rests on invoices (see customers.scores).
+    # The grade in force and whether it rests on invoices (see customers.export_columns).
     "credit_grade",
     "credit_history",
 ]

@@ -11,7 +11,8 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
-from customers.credit import grade_set, read_payment_history, suggest_grades
+from customers.credit.rule import read_payment_history, suggest_grades
+from customers.credit.services import grade_set
 from customers.models import CreditRules, Customer, Grade, GradeChange, PipelineRun
 from customers.pipeline import pipeline_run
 from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory, UserFactory

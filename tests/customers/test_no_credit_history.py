@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from customers.credit import grade_set
+from customers.credit.services import grade_set
 from customers.models import CreditRules, Customer, GradeChange
 from customers.pipeline import pipeline_run
 from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory
@@ -195,7 +195,7 @@ class TestDashboard:
         assert "无往来记录" in page and "按 B 级对待" in page
 
     def test_takes_three_queries(self, graded, django_assert_num_queries):
-        from customers.selectors import grade_distribution
+        from customers.credit.selectors import grade_distribution
 
         # customers per grade and history, the current run, the worsened grades.
         with django_assert_num_queries(3):

@@ -1,6 +1,6 @@
 import pytest
 
-from customers import dashboards, filters, panels, pipeline, scores
+from customers import dashboards, export_columns, filters, panels, pipeline
 
 OWN_APPS = ("customers", "segmentation", "retention")
 
@@ -21,7 +21,9 @@ def _retention_and_what_it_builds_on(monkeypatch, settings):
     monkeypatch.setattr(pipeline, "_steps", _own(pipeline._steps, lambda step: step.func))
     monkeypatch.setattr(dashboards, "_registry", _own(dashboards._registry, lambda s: s.load))
     monkeypatch.setattr(panels, "_registry", _own(panels._registry, lambda panel: panel.load))
-    monkeypatch.setattr(scores, "_registry", _own(scores._registry, lambda columns: columns.load))
+    monkeypatch.setattr(
+        export_columns, "_registry", _own(export_columns._registry, lambda columns: columns.load)
+    )
     monkeypatch.setattr(
         filters, "_extra_filters", _own(filters._extra_filters, lambda make_filter: make_filter)
     )

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from customers import scores
+from customers import export_columns
 from customers.exporting import write_csv, write_xlsx
 from customers.models import Customer
 
@@ -29,11 +29,13 @@ class Command(BaseCommand):
         if options["format"] == "xlsx":
             if not options["output"]:
                 raise CommandError("An XLSX export needs --output FILE.")
-            count = write_xlsx(options["output"], scores.header(), scores.rows(customers))
+            count = write_xlsx(
+                options["output"], export_columns.header(), export_columns.rows(customers)
+            )
         elif options["output"]:
             with open(options["output"], "w", newline="", encoding="utf-8") as handle:
-                count = write_csv(handle, scores.header(), scores.rows(customers))
+                count = write_csv(handle, export_columns.header(), export_columns.rows(customers))
         else:
-            count = write_csv(self.stdout, scores.header(), scores.rows(customers))
+            count = write_csv(self.stdout, export_columns.header(), export_columns.rows(customers))
         if options["output"]:
             self.stdout.write(f"{count} customers written to {options['output']}")
