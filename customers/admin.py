@@ -26,6 +26,7 @@ from customers.models import (
     Tag,
     Team,
 )
+from customers.people import person_column
 
 
 @admin.register(Team)
@@ -162,7 +163,7 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         "external_ref",
         "channel_role",
         "region",
-        "owner",
+        person_column(Customer, "owner"),
         "team",
         "credit_grade",
         "suggested_grade",
@@ -408,7 +409,13 @@ class PaymentAdmin(RecordsAdmin):
 
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
-    list_display = ["customer", "channel", "staff", "occurred_at", "next_follow_up"]
+    list_display = [
+        "customer",
+        "channel",
+        person_column(Interaction, "staff"),
+        "occurred_at",
+        "next_follow_up",
+    ]
     list_filter = ["channel"]
     date_hierarchy = "occurred_at"
     search_fields = ["customer__name", "summary"]
@@ -449,8 +456,15 @@ class DocumentAdmin(admin.ModelAdmin):
 
 @admin.register(PipelineRun)
 class PipelineRunAdmin(admin.ModelAdmin):
-    list_display = ["as_of", "status", "started_at", "finished_at", "triggered_by"]
+    list_display = [
+        "as_of",
+        "status",
+        "started_at",
+        "finished_at",
+        person_column(PipelineRun, "triggered_by"),
+    ]
     list_filter = ["status"]
+    list_select_related = ["triggered_by"]
     readonly_fields = [
         "as_of",
         "status",
@@ -479,7 +493,7 @@ class GradeChangeAdmin(ReadOnlyAdmin):
         "new_grade",
         "new_no_history",
         "source",
-        "changed_by",
+        person_column(GradeChange, "changed_by"),
         "changed_at",
         "locked",
         "reason",

@@ -30,6 +30,7 @@ from customers.models import (
     Payment,
     Team,
 )
+from customers.people import by_name
 
 RECENT_ROWS = 20
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -69,16 +70,19 @@ def assignable_users(user):
 
 
 def filterable_owners(user):
-    """Owners offered in the list filter: the sales staff whose customers the user may see."""
+    """Owners offered in the list filter, by name: the sales staff whose customers the user
+    may see."""
     users = get_user_model().objects.all()
     if can_see_all_customers(user):
-        return users.filter(
-            Q(sales_teams__isnull=False) | Q(managed_teams__isnull=False)
-        ).distinct()
+        return by_name(
+            users.filter(Q(sales_teams__isnull=False) | Q(managed_teams__isnull=False)).distinct()
+        )
     teams = managed_team_ids(user)
-    return users.filter(
-        Q(pk=user.pk) | Q(sales_teams__in=teams) | Q(managed_teams__in=teams)
-    ).distinct()
+    return by_name(
+        users.filter(
+            Q(pk=user.pk) | Q(sales_teams__in=teams) | Q(managed_teams__in=teams)
+        ).distinct()
+    )
 
 
 # Loaders of the customer file's core panels: each runs a fixed number of queries.
