@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import records
+from customers import history, records
 from customers.admin_imports import ImportMixin
 from customers.credit.services import grade_set, grades_set
 from customers.models import (
@@ -211,6 +211,19 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
 
+    # The history page lists each change as on the customer file: field, old → new.
+    object_history_list_template = "admin/customers/customer/history_list.html"
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Changes are described once, for the page, by render_history_view."""
+
+    def render_history_view(self, request, template, context, **kwargs):
+        if "page_obj" in context:
+            records = list(context["page_obj"].object_list)
+            older = records[-1].prev_record if records else None
+            context["history_entries"] = history.entries(records, older=older)
+        return super().render_history_view(request, template, context, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.has_perm("customers.change_credit_grade"):
@@ -224,6 +237,8 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         return actions
 
     def save_model(self, request, obj, form, change):
+        if change:
+            history.baseline_record(obj)
         grade_edit = change and {"credit_grade", "grade_locked", "grade_lock_reason"} & set(
             form.changed_data
         )
