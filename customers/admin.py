@@ -49,8 +49,15 @@ class ContactInline(admin.TabularInline):
 class DocumentInline(admin.TabularInline):
     model = Document
     extra = 0
-    fields = ["doc_type", "original_name", "size", "expires_on", "uploaded_by", "uploaded_at"]
-    readonly_fields = ["original_name", "size", "uploaded_by", "uploaded_at"]
+    fields = [
+        "doc_type",
+        "original_name",
+        "size",
+        "expires_on",
+        person_column(Document, "uploaded_by"),
+        "uploaded_at",
+    ]
+    readonly_fields = fields[1:3] + fields[4:]
 
     def has_add_permission(self, request, obj=None):
         # Uploads go through the site's form, which checks type, size and content.
@@ -123,7 +130,7 @@ class GradeChangeInline(admin.TabularInline):
         "new_grade",
         "new_no_history",
         "source",
-        "changed_by",
+        person_column(GradeChange, "changed_by"),
         "locked",
         "reason",
     ]
@@ -488,13 +495,14 @@ class PipelineRunAdmin(admin.ModelAdmin):
         "published_at",
         "steps",
         "error",
-        "triggered_by",
+        person_column(PipelineRun, "triggered_by"),
         "heartbeat_at",
         "worker",
         "kept_aside_behind",
         "closed_because",
-        "closed_by",
+        person_column(PipelineRun, "closed_by"),
     ]
+    exclude = ["triggered_by", "closed_by"]
 
     def has_add_permission(self, request):
         return False

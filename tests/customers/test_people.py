@@ -99,3 +99,27 @@ def test_run_pages_show_who_started_the_run_family_name_first(cast, client_for, 
 def test_admin_lists_name_the_owner_family_name_first(cast, client_for):
     content = client_for(cast.admin).get(reverse("admin:customers_customer_changelist")).content
     assert "王伟" in content.decode() and "伟 王" not in content.decode()
+
+
+def test_admin_pages_name_who_started_closed_and_changed_family_name_first(cast, client_for):
+    from customers.credit.services import grade_set
+
+    run = PipelineRun.objects.create(
+        as_of=dt.date(2026, 2, 1),
+        status=PipelineRun.Status.FAILED,
+        finished_at=timezone.now(),
+        triggered_by=cast.manager,
+        closed_by=cast.rep,
+    )
+    grade_set(customer=cast.rep_customer, grade="B", locked=False, reason="核实", by=cast.teammate)
+    client = client_for(cast.admin)
+    pages = {
+        reverse("admin:customers_pipelinerun_changelist"): ["张强"],
+        reverse("admin:customers_pipelinerun_change", args=[run.pk]): ["张强", "王伟"],
+        reverse("admin:customers_gradechange_changelist"): ["李芳"],
+        reverse("admin:customers_customer_change", args=[cast.rep_customer.pk]): ["李芳"],
+    }
+    for url, names in pages.items():
+        content = client.get(url).content.decode()
+        for name in names:
+            assert name in content and f"{name[1:]} {name[0]}" not in content, url
