@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import records
+from customers import history, records
 from customers.admin_imports import ImportMixin
 from customers.credit.services import grade_set, grades_set
 from customers.models import (
@@ -26,6 +26,7 @@ from customers.models import (
     Tag,
     Team,
 )
+from customers.people import person_column
 
 
 @admin.register(Team)
@@ -48,8 +49,15 @@ class ContactInline(admin.TabularInline):
 class DocumentInline(admin.TabularInline):
     model = Document
     extra = 0
-    fields = ["doc_type", "original_name", "size", "expires_on", "uploaded_by", "uploaded_at"]
-    readonly_fields = ["original_name", "size", "uploaded_by", "uploaded_at"]
+    fields = [
+        "doc_type",
+        "original_name",
+        "size",
+        "expires_on",
+        person_column(Document, "uploaded_by"),
+        "uploaded_at",
+    ]
+    readonly_fields = fields[1:3] + fields[4:]
 
     def has_add_permission(self, request, obj=None):
         # Uploads go through the site's form, which checks type, size and content.
@@ -122,7 +130,7 @@ class GradeChangeInline(admin.TabularInline):
         "new_grade",
         "new_no_history",
         "source",
-        "changed_by",
+        person_column(GradeChange, "changed_by"),
         "locked",
         "reason",
     ]
@@ -162,7 +170,7 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         "external_ref",
         "channel_role",
         "region",
-        "owner",
+        person_column(Customer, "owner"),
         "team",
         "credit_grade",
         "suggested_grade",
@@ -210,6 +218,19 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
 
+    # The history page lists each change as on the customer file: field, old → new.
+    object_history_list_template = "admin/customers/customer/history_list.html"
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Changes are described once, for the page, by render_history_view."""
+
+    def render_history_view(self, request, template, context, **kwargs):
+        if "page_obj" in context:
+            records = list(context["page_obj"].object_list)
+            older = records[-1].prev_record if records else None
+            context["history_entries"] = history.entries(records, older=older)
+        return super().render_history_view(request, template, context, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.has_perm("customers.change_credit_grade"):
@@ -223,6 +244,8 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
         return actions
 
     def save_model(self, request, obj, form, change):
+        if change:
+            history.baseline_record(obj)
         grade_edit = change and {"credit_grade", "grade_locked", "grade_lock_reason"} & set(
             form.changed_data
         )
@@ -408,7 +431,13 @@ class PaymentAdmin(RecordsAdmin):
 
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
-    list_display = ["customer", "channel", "staff", "occurred_at", "next_follow_up"]
+    list_display = [
+        "customer",
+        "channel",
+        person_column(Interaction, "staff"),
+        "occurred_at",
+        "next_follow_up",
+    ]
     list_filter = ["channel"]
     date_hierarchy = "occurred_at"
     search_fields = ["customer__name", "summary"]
@@ -449,8 +478,15 @@ class DocumentAdmin(admin.ModelAdmin):
 
 @admin.register(PipelineRun)
 class PipelineRunAdmin(admin.ModelAdmin):
-    list_display = ["as_of", "status", "started_at", "finished_at", "triggered_by"]
+    list_display = [
+        "as_of",
+        "status",
+        "started_at",
+        "finished_at",
+        person_column(PipelineRun, "triggered_by"),
+    ]
     list_filter = ["status"]
+    list_select_related = ["triggered_by"]
     readonly_fields = [
         "as_of",
         "status",
@@ -459,13 +495,14 @@ class PipelineRunAdmin(admin.ModelAdmin):
         "published_at",
         "steps",
         "error",
-        "triggered_by",
+        person_column(PipelineRun, "triggered_by"),
         "heartbeat_at",
         "worker",
         "kept_aside_behind",
         "closed_because",
-        "closed_by",
+        person_column(PipelineRun, "closed_by"),
     ]
+    exclude = ["triggered_by", "closed_by"]
 
     def has_add_permission(self, request):
         return False
@@ -479,7 +516,7 @@ class GradeChangeAdmin(ReadOnlyAdmin):
         "new_grade",
         "new_no_history",
         "source",
-        "changed_by",
+        person_column(GradeChange, "changed_by"),
         "changed_at",
         "locked",
         "reason",

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
 from customers.models import NO_CREDIT_HISTORY, Customer, Grade, Tag, credit_grade_q
+from customers.people import PersonFilter
 from customers.widgets import speed_up_selects
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -83,7 +84,7 @@ class CustomerFilter(django_filters.FilterSet):
         method="search",
         widget=forms.TextInput(attrs={"placeholder": _("Name, phone or reference")}),
     )
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=None)
+    owner = PersonFilter(label=_("Owner"), queryset=None)
     team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=None)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Customer.Kind.choices)
     channel_role = django_filters.ChoiceFilter(

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue
+from customers.people import PersonChoiceField, by_name
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,24}$")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -317,14 +318,13 @@ class IssueCloseForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    owner = forms.ModelChoiceField(label=_("New owner"), queryset=None)
+    owner = PersonChoiceField(label=_("New owner"), queryset=None)
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
     def __init__(self, *args, user, customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
-        self.fields["owner"].queryset = selectors.assignable_users(user).order_by("username")
-        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["owner"].queryset = by_name(selectors.assignable_users(user))
 
     def clean_owner(self):
         owner = self.cleaned_data["owner"]

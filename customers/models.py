@@ -300,12 +300,18 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # What people change on the file (see customers.history). Not the figures the nightly
+    # run keeps current, nor the grade and its lock, whose trail is GradeChange: both are
+    # rewritten set-wise, and the next editor of the file would seem to have made them.
     history = HistoricalRecords(
         excluded_fields=[
             "outstanding_amount",
             "overdue_amount",
             "updated_at",
+            "credit_grade",
             "suggested_grade",
+            "grade_locked",
+            "grade_lock_reason",
             "has_credit_history",
         ]
     )

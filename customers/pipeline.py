@@ -41,6 +41,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from customers.models import PipelineRun
+from customers.people import display_name
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +343,7 @@ def closure_text(run):
             "failed and published nothing."
         ) % {"hours": int(ABANDONED_AFTER.total_seconds() // 3600)}
     if run.closed_because == Closure.BY_HAND:
-        who = run.closed_by.get_username() if run.closed_by else gettext("an administrator")
+        who = display_name(run.closed_by, empty=gettext("an administrator"))
         return gettext(
             "Closed by %(user)s at %(time)s while still marked running; it published nothing."
         ) % {"user": who, "time": _local_time(run.finished_at)}

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from customers import history
 from customers.access import can_see_all_customers, managed_team_ids
 from customers.models import (
     Complaint,
@@ -30,8 +31,10 @@ from customers.models import (
     Payment,
     Team,
 )
+from customers.people import by_name
 
 RECENT_ROWS = 20
+RECENT_CHANGES = 10
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -69,16 +72,19 @@ def assignable_users(user):
 
 
 def filterable_owners(user):
-    """Owners offered in the list filter: the sales staff whose customers the user may see."""
+    """Owners offered in the list filter, by name: the sales staff whose customers the user
+    may see."""
     users = get_user_model().objects.all()
     if can_see_all_customers(user):
-        return users.filter(
-            Q(sales_teams__isnull=False) | Q(managed_teams__isnull=False)
-        ).distinct()
+        return by_name(
+            users.filter(Q(sales_teams__isnull=False) | Q(managed_teams__isnull=False)).distinct()
+        )
     teams = managed_team_ids(user)
-    return users.filter(
-        Q(pk=user.pk) | Q(sales_teams__in=teams) | Q(managed_teams__in=teams)
-    ).distinct()
+    return by_name(
+        users.filter(
+            Q(pk=user.pk) | Q(sales_teams__in=teams) | Q(managed_teams__in=teams)
+        ).distinct()
+    )
 
 
 # Loaders of the customer file's core panels: each runs a fixed number of queries.
@@ -164,43 +170,10 @@ def issues_panel(customer, user):
 
 
 def history_panel(customer, user):
-    """Recent changes of the file (owner, team, identity), newest first, with what changed."""
-    records = list(customer.history.select_related("history_user")[:11])
-    if not records:
-        # Customers written by bulk imports have no history until their first edit.
-        return {"changes": []}
-    diffs = [
-        newer.diff_against(older).changes if older is not None else []
-        for newer, older in zip(records, [*records[1:], None], strict=True)
-    ]
-    names = _related_names(change for diff in diffs for change in diff)
-    changes = []
-    for record, diff in list(zip(records, diffs, strict=True))[:10]:
-        fields = [
-            {
-                "label": Customer._meta.get_field(change.field).verbose_name,
-                "old": names.get((change.field, change.old), change.old),
-                "new": names.get((change.field, change.new), change.new),
-            }
-            for change in diff
-        ]
-        changes.append({"record": record, "changes": fields})
-    return {"changes": changes}
-
-
-def _related_names(changes):
-    """Display names for the owner, team and parent ids in history changes: one query each."""
-    wanted = {"owner": set(), "team": set(), "parent": set()}
-    for change in changes:
-        if change.field in wanted:
-            wanted[change.field].update(pk for pk in (change.old, change.new) if pk)
-    models = {"owner": get_user_model(), "team": Team, "parent": Customer}
-    names = {}
-    for field, ids in wanted.items():
-        for obj in models[field].objects.filter(pk__in=ids) if ids else []:
-            label = obj.get_full_name() or obj.username if field == "owner" else str(obj)
-            names[(field, obj.pk)] = label
-    return names
+    """The last changes of the file, newest first, each with what changed, old → new."""
+    records = list(customer.history.select_related("history_user")[: RECENT_CHANGES + 1])
+    older = records[RECENT_CHANGES] if len(records) > RECENT_CHANGES else None
+    return {"changes": history.entries(records[:RECENT_CHANGES], older=older)}
 
 
 # The start page.

@@ -5,6 +5,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
+from customers import history
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue, Team
 
 
@@ -25,7 +26,6 @@ def customer_create(*, form, by) -> Customer:
     customer.parent = form.cleaned_data.get("parent_ref")
     if not customer.external_ref:
         customer.external_ref = f"C-{uuid.uuid4().hex[:10].upper()}"
-    customer._change_reason = "created"
     customer.save()
     form.save_m2m()
     return customer
@@ -33,7 +33,8 @@ def customer_create(*, form, by) -> Customer:
 
 @transaction.atomic
 def customer_update(*, form, by) -> Customer:
-    """Save edits from a valid CustomerForm."""
+    """Save edits from a valid CustomerForm; the history shows what changed."""
+    history.baseline_record(form.instance)
     customer = form.save(commit=False)
     customer.parent = form.cleaned_data.get("parent_ref")
     customer.save()
@@ -49,6 +50,7 @@ def customer_reassign(*, customer, to, by, reason) -> Customer:
         team.members.filter(pk=to.pk).exists() or team.managers.filter(pk=to.pk).exists()
     ):
         team = team_of(to)
+    history.baseline_record(customer)
     customer.owner, customer.team = to, team
     customer._change_reason = reason
     customer.save(update_fields=["owner", "team", "updated_at"])

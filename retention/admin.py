@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.admin import ReadOnlyAdmin
 from customers.paging import CappedPaginator
+from customers.people import person_column
 from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
 from segmentation.models import ValueTier
 
@@ -78,12 +79,12 @@ class ChurnEpisodeAdmin(ReadOnlyAdmin):
 class FollowUpPlanAdmin(admin.ModelAdmin):
     list_display = [
         "customer",
-        "assignee",
+        person_column(FollowUpPlan, "assignee"),
         "due_date",
         "channel",
         "status",
         "outcome_code",
-        "created_by",
+        person_column(FollowUpPlan, "created_by"),
         "created_at",
     ]
     list_filter = ["status", "outcome_code", "channel", "due_date"]

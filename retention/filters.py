@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import selectors
 from customers.filters import credit_grade_filter
+from customers.people import PersonFilter
 from retention.models import Band, ChurnScore
 from segmentation.models import ValueTier
 
@@ -28,9 +29,7 @@ class ChurnFilter(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         label=_("Team"), field_name="customer__team", queryset=None
     )
-    owner = django_filters.ModelChoiceFilter(
-        label=_("Owner"), field_name="customer__owner", queryset=None
-    )
+    owner = PersonFilter(label=_("Owner"), field_name="customer__owner", queryset=None)
     credit_grade = credit_grade_filter("customer__")
     value_tier = django_filters.MultipleChoiceFilter(
         label=_("Value tier"),

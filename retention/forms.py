@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
 from customers.models import Customer, Interaction
+from customers.people import PersonChoiceField, by_name, display_name
 from customers.selectors import assignable_users, visible_customers
 from retention.models import FollowUpPlan
 
@@ -24,7 +25,7 @@ class PlanCreateForm(forms.Form):
             "invalid_pk_value": _("One of the ticked customers is not yours to plan for."),
         },
     )
-    assignee = forms.ModelChoiceField(
+    assignee = PersonChoiceField(
         label=_("Assign to"),
         queryset=None,
         required=False,
@@ -50,7 +51,7 @@ class PlanCreateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["customers"].queryset = visible_customers(user).select_related("owner")
-        self.fields["assignee"].queryset = assignable_users(user).order_by("username")
+        self.fields["assignee"].queryset = by_name(assignable_users(user))
 
     def clean_customers(self):
         customers = self.cleaned_data["customers"]
@@ -94,7 +95,7 @@ class PlanCreateForm(forms.Form):
                         "%(person)s cannot see these customers: %(names)s. Assign them to their owner."
                     )
                     % {
-                        "person": assignee.get_full_name() or assignee.get_username(),
+                        "person": display_name(assignee),
                         "names": ", ".join(hidden),
                     },
                 )

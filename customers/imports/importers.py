@@ -124,6 +124,7 @@ class CustomerImport(Import):
             writers.stage("import_customer_tags", tags, replace=False)
 
     def finish(self, report):
+        writers.customers_record_baselines("import_customers")
         report.updated = writers.customers_update("import_customers", now=self.now)
         report.created = writers.customers_insert("import_customers", now=self.now)
         writers.customers_link_parents("import_customers")

@@ -14,6 +14,7 @@ import pandas as pd
 from django.db import connection
 from django.utils import timezone
 
+from customers import history
 from customers.bulk import copy_rows, is_postgresql
 from customers.models import Customer, Tag
 
@@ -169,27 +170,25 @@ def customers_add_tags(tag_staging) -> None:
         )
 
 
+def customers_record_baselines(staging) -> None:
+    """Give the staged customers already recorded without any history row their
+    baseline (see customers.history), before the import changes them."""
+    history.baselines_record(f"c.external_ref IN (SELECT external_ref FROM {quote(staging)})")
+
+
 def customers_record_history(staging, *, now, by, reason) -> None:
-    """Add a history row (simple_history's table) for every staged customer as it now is:
-    'created' for those this import created (they carry its timestamp), else 'changed'."""
-    history = Customer.history.model
-    columns = [
-        field.column
-        for field in history._meta.concrete_fields
-        if not field.name.startswith("history_")
-    ]
-    tracked = ", ".join(f"c.{quote(column)}" for column in columns)
+    """Add a history row for every staged customer as it now is: 'created' for those
+    this import created (they carry its timestamp), else 'changed'."""
     now_value = _db_datetime(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(history._meta.db_table)} "
-            f"({', '.join(quote(column) for column in columns)}, history_date, "
-            f"history_change_reason, history_type, history_user_id) "
-            f"SELECT {tracked}, %s, %s, CASE WHEN c.created_at = %s THEN '+' ELSE '~' END, %s "
-            f"FROM {quote(Customer._meta.db_table)} c "
-            f"WHERE c.external_ref IN (SELECT external_ref FROM {quote(staging)})",
-            [now_value, reason[:100], now_value, getattr(by, "pk", None)],
-        )
+    history.records_insert(
+        where=f"c.external_ref IN (SELECT external_ref FROM {quote(staging)})",
+        date_sql="%s",
+        date_params=[now_value],
+        type_sql="CASE WHEN c.created_at = %s THEN '+' ELSE '~' END",
+        type_params=[now_value],
+        reason=reason[:100],
+        by=by,
+    )
 
 
 def quote(name):

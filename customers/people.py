@@ -1,0 +1,62 @@
+"""How people (the site's users) are named wherever they are shown.
+
+Chinese names read family name first without a space (张伟); other names read
+"Given Family". A user without names is shown by their login."""
+
+import django_filters
+from django import forms
+from django.contrib import admin
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, NullIf
+
+
+def _has_cjk(text):
+    return any("\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" for char in text)
+
+
+def display_name(user, empty=""):
+    """The user's name as people read it; their username when they have no names;
+    `empty` when there is no user."""
+    if user is None:
+        return empty
+    given, family = user.first_name.strip(), user.last_name.strip()
+    if not (given or family):
+        return user.get_username()
+    if _has_cjk(given + family):
+        return f"{family}{given}"
+    return f"{given} {family}".strip()
+
+
+def by_name(users):
+    """The users ordered by family name, then given name (those without names by their
+    username among them)."""
+    return users.order_by(
+        Coalesce(NullIf(F("last_name"), Value("")), F("username")), "first_name", "username"
+    )
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """A choice of one user, offered by name."""
+
+    def label_from_instance(self, obj):
+        return display_name(obj)
+
+
+class PersonFilter(django_filters.ModelChoiceFilter):
+    """A list filter on one user, offered by name."""
+
+    field_class = PersonChoiceField
+
+
+def person_column(model, field):
+    """An admin list column showing the user in `model`'s `field` by name, sorted by
+    family name."""
+    description = model._meta.get_field(field).verbose_name
+
+    @admin.display(description=description, ordering=f"{field}__last_name")
+    def column(obj):
+        user = getattr(obj, field)
+        return display_name(user) if user is not None else None
+
+    column.__name__ = f"{field}_name"
+    return column
