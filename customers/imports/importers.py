@@ -32,6 +32,13 @@ class Import:
 
     def __init__(self):
         self.key_hashes = []
+        # The file's header → the column it names (see headers.column_names).
+        self.column_names = {}
+
+    @classmethod
+    def known_columns(cls):
+        """Every column a file of this kind may have, required ones first."""
+        return [*cls.required, *cls.optional, *cls.other_columns]
 
     def remember(self, chunk, clean):
         """Keep what the file-wide checks need from a validated chunk."""
