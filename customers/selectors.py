@@ -47,6 +47,24 @@ def customer_for(user, pk, *, for_update=False):
     return get_object_or_404(queryset, pk=pk)
 
 
+def supplier_visible(user, customer):
+    """Whether `user` may open the file of `customer`'s supplier (else only its name shows)."""
+    if customer.parent_id is None:
+        return False
+    if can_see_all_customers(user):
+        return True
+    return visible_customers(user).filter(pk=customer.parent_id).exists()
+
+
+def list_supplier(user, customer_filter):
+    """The supplier the list is filtered by, if the user may see it."""
+    form = customer_filter.form
+    supplier = form.cleaned_data.get("supplier") if form.is_valid() else None
+    if supplier is None:
+        return None
+    return visible_customers(user).filter(pk=supplier).only("pk", "name").first()
+
+
 def customer_list(user, params):
     """The filtered list the user may see, as a bound FilterSet."""
     from customers.filters import CustomerFilter

@@ -63,6 +63,7 @@ def customer_list(request):
         "customers/customer_list.html",
         {
             "filter": customer_filter,
+            "supplier": selectors.list_supplier(request.user, customer_filter),
             "paginator": paginator,
             "page": page,
             "query": query.urlencode(),
@@ -126,6 +127,7 @@ def customer_detail(request, pk):
             "customer": customer,
             "panels": panels.render_context(customer, user),
             "can_reassign": _can_reassign(user, customer),
+            "supplier_visible": selectors.supplier_visible(user, customer),
             "current_run": PipelineRun.objects.current(),
         },
     )
