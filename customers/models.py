@@ -173,6 +173,11 @@ class CustomerQuerySet(models.QuerySet):
             _name_contains(value) | Q(phone__startswith=value) | Q(external_ref=value)
         )
 
+    def name_or_ref(self, value):
+        """Customers whose name contains `value` or whose reference starts with it (both
+        served by an index: the name bigrams on PostgreSQL, the reference's own)."""
+        return self.filter(_name_contains(value) | Q(external_ref__startswith=value))
+
     def with_overdue(self):
         return self.filter(overdue_amount__gt=0)
 

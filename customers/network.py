@@ -15,9 +15,11 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Order, no_credit_history_q
 
+SUPPLIER_CYCLE = _("A customer cannot be supplied by itself or by one of its own buyers.")
 # Direct customers listed on a supplier's file; the rest are one click away in the list.
 SHOWN_DOWNSTREAM = 50
 PURCHASE_DAYS = 365

@@ -32,6 +32,12 @@ from customers.models import (
 )
 
 RECENT_ROWS = 20
+# Who can supply another customer: everyone but an end consumer.
+SUPPLIER_ROLES = [
+    Customer.ChannelRole.GENERAL_DISTRIBUTOR,
+    Customer.ChannelRole.WHOLESALER,
+    Customer.ChannelRole.TERMINAL,
+]
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -45,6 +51,39 @@ def customer_for(user, pk, *, for_update=False):
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     return get_object_or_404(queryset, pk=pk)
+
+
+SUPPLIER_SUGGESTIONS = 20
+
+
+def supplier_suggestions(user, text, *, exclude=None):
+    """Up to 20 customers `user` may see that could supply others (distributors,
+    wholesalers, terminals), whose name contains `text` or whose reference starts with it;
+    never `exclude` nor the customers below it (they cannot be its supplier)."""
+    from customers import network
+
+    text = text.strip()
+    if not text:
+        return []
+    candidates = visible_customers(user).filter(channel_role__in=SUPPLIER_ROLES)
+    candidates = candidates.name_or_ref(text)
+    if exclude is not None:
+        candidates = candidates.exclude(pk=exclude).exclude(network.below_q(exclude))
+    return list(
+        candidates.order_by("name", "id").values(
+            "id", "external_ref", "name", "channel_role", "region"
+        )[:SUPPLIER_SUGGESTIONS]
+    )
+
+
+def supplier_by_ref_or_name(user, text):
+    """The visible customer with reference `text`, else the only one named exactly `text`."""
+    visible = visible_customers(user)
+    found = visible.filter(external_ref=text).first()
+    if found is None:
+        named = list(visible.filter(name=text)[:2])
+        found = named[0] if len(named) == 1 else None
+    return found
 
 
 def supplier_visible(user, customer):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
-from customers import ranges
+from customers import network, ranges
 from customers.imports import headers
 from customers.imports.readers import LINE
 from customers.models import Customer
@@ -476,6 +476,19 @@ def unresolved_parents(parents, customers, rejected_lines) -> pd.DataFrame:
             pd.DataFrame({LINE: rows[LINE].to_numpy(), "column": "parent_ref", "reason": reasons})
         )
         rejected = rejected.append(pd.Index(rows[LINE]))
+
+
+def supplier_cycles(suppliers, known_parents) -> pd.DataFrame:
+    """Errors for the rows whose supplier, once the file is written, leads back to the
+    customer itself (through the file's rows or the recorded network).
+
+    `suppliers`: line, customer_ref and parent_ref of the clean rows naming a supplier;
+    `known_parents`: customer_ref and parent_ref of the recorded customers with one."""
+    # A customer's last row is the one written.
+    written = suppliers.drop_duplicates("customer_ref", keep="last")
+    looping = network.import_cycles(written[["customer_ref", "parent_ref"]], known_parents)
+    bad = suppliers["customer_ref"].isin(looping)
+    return row_errors(suppliers, bad, "parent_ref", network.SUPPLIER_CYCLE)
 
 
 def validate_orders(frame, *, customer_ids, create_missing):

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from customers.access import can_see_all_customers, managed_team_ids
 from customers.export_columns import credit_history_cell
 from customers.exporting import csv_response, xlsx_response
 from customers.forms import CustomerForm, ReassignForm
-from customers.models import PipelineRun
+from customers.models import Customer, PipelineRun
 from customers.paging import paginate, query_without
 
 
@@ -115,6 +116,31 @@ def customer_export(request):
     if request.GET.get("format") == "xlsx":
         return xlsx_response(f"customers-{stamp}.xlsx", EXPORT_HEADER, rows)
     return csv_response(f"customers-{stamp}.csv", EXPORT_HEADER, rows)
+
+
+def supplier_search(request):
+    """Suggestions for the supplier box of the customer form, as JSON."""
+    exclude = request.GET.get("exclude", "")
+    suggestions = selectors.supplier_suggestions(
+        request.user,
+        request.GET.get("q", "")[:100],
+        exclude=int(exclude) if exclude.isdigit() else None,
+    )
+    roles = dict(Customer.ChannelRole.choices)
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": row["id"],
+                    "ref": row["external_ref"],
+                    "name": row["name"],
+                    "role": str(roles.get(row["channel_role"], "")),
+                    "region": row["region"],
+                }
+                for row in suggestions
+            ]
+        }
+    )
 
 
 def customer_detail(request, pk):
