@@ -334,6 +334,9 @@ class Customer(models.Model):
             models.Index(fields=["channel_role", "name", "id"], name="customer_role_idx"),
             models.Index(fields=["kind", "name", "id"], name="customer_kind_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
+            # The network below a supplier is walked one level at a time through this
+            # index alone (see customers.network).
+            models.Index(fields=["parent", "id"], name="customer_parent_idx"),
             models.Index(fields=["credit_grade", "name", "id"], name="customer_grade_idx"),
             models.Index(
                 fields=["name", "id"],

@@ -29,10 +29,17 @@ SUPPLYING_ROLES = (Customer.ChannelRole.GENERAL_DISTRIBUTOR, Customer.ChannelRol
 
 def _below_sql():
     table = connection.ops.quote_name(Customer._meta.db_table)
+    children = f"SELECT c.id FROM {table} c JOIN below b ON c.parent_id = b.id"
+    if connection.vendor == "postgresql":
+        # The planner guesses the level far too large and hashes the whole table at each
+        # step; a lateral subquery it may not flatten (OFFSET 0) probes the parent index.
+        children = (
+            f"SELECT c.id FROM below b CROSS JOIN LATERAL "
+            f"(SELECT id FROM {table} WHERE parent_id = b.id OFFSET 0) c"
+        )
     return (
         f"WITH RECURSIVE below(id) AS ("
-        f"SELECT id FROM {table} WHERE parent_id = %s "
-        f"UNION SELECT c.id FROM {table} c JOIN below b ON c.parent_id = b.id"
+        f"SELECT id FROM {table} WHERE parent_id = %s UNION {children}"
         f") SELECT id FROM below"
     )
 

@@ -69,11 +69,20 @@ def supplier_suggestions(user, text, *, exclude=None):
     candidates = candidates.name_or_ref(text)
     if exclude is not None:
         candidates = candidates.exclude(pk=exclude).exclude(network.below_q(exclude))
-    return list(
-        candidates.order_by("name", "id").values(
-            "id", "external_ref", "name", "channel_role", "region"
-        )[:SUPPLIER_SUGGESTIONS]
+    # The first matches found, in no order: a common word matches a hundred thousand names,
+    # and sorting them all for 20 costs seconds. Those starting with the text come first.
+    found = list(
+        candidates.order_by().values("id", "external_ref", "name", "channel_role", "region")[
+            :SUPPLIER_SUGGESTIONS
+        ]
     )
+    upper = text.upper()
+
+    def rank(row):
+        starts = row["external_ref"].upper().startswith(upper) or row["name"].startswith(text)
+        return (not starts, row["name"], row["id"])
+
+    return sorted(found, key=rank)
 
 
 def supplier_by_ref_or_name(user, text):
