@@ -339,3 +339,29 @@ class TestNoCycles:
 
         net.t1.refresh_from_db()
         assert net.t1.parent_id == net.w2.pk
+
+
+class TestExportInWords:
+    def export(self, client, **params):
+        response = client.get(reverse("customer-export"), params)
+        return b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+
+    def test_chinese_export_has_chinese_headers_and_choice_labels(
+        self, cast, client_for, net, settings
+    ):
+        settings.LANGUAGE_CODE = "zh-hans"
+        Customer.objects.filter(pk=net.d.pk).update(credit_grade="A", has_credit_history=True)
+
+        lines = self.export(client_for(cast.rep), q="江南")
+
+        assert lines[0].startswith("客户编号,客户名称,类型,渠道角色,")
+        assert lines[1].split(",")[2:4] == ["公司", "总经销商"]
+        assert lines[1].split(",")[-2:] == ["A", "是"]
+
+    def test_codes_stay_available_for_machines(self, cast, client_for, net, settings):
+        settings.LANGUAGE_CODE = "zh-hans"
+
+        lines = self.export(client_for(cast.rep), q="江南", codes="1")
+
+        assert lines[0].startswith("customer_ref,name,kind,channel_role,")
+        assert lines[1].split(",")[2:4] == ["company", "general_distributor"]
