@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import history, records
+from customers import history, network, records
 from customers.admin_imports import ImportMixin
 from customers.credit.services import grade_set, grades_set
 from customers.models import (
@@ -106,6 +106,12 @@ class CustomerAdminForm(forms.ModelForm):
         model = Customer
         # The admin builds the real field list from its fieldsets.
         fields = GRADE_FIELDS
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        if parent is not None and network.creates_cycle(self.instance.pk, parent.pk):
+            raise forms.ValidationError(network.SUPPLIER_CYCLE)
+        return parent
 
     def clean(self):
         cleaned = super().clean()

@@ -8,7 +8,7 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from customers import dashboards, panels, pgtypes, pipeline, receivables, selectors
+        from customers import dashboards, network, panels, pgtypes, pipeline, receivables, selectors
         from customers.credit import selectors as credit_selectors
         from customers.credit import step as credit_step
 
@@ -33,6 +33,7 @@ class CustomersConfig(AppConfig):
 
         core_panels = [
             ("interactions", _("Contact log"), selectors.interactions_panel, 10, "main"),
+            ("downstream", _("Customers supplied"), network.downstream_panel, 15, "main"),
             ("receivables", _("Invoices and payments"), selectors.receivables_panel, 20, "main"),
             ("orders", _("Purchases"), selectors.orders_panel, 30, "main"),
             ("complaints", _("Complaints and feedback"), selectors.complaints_panel, 40, "main"),

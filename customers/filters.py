@@ -91,6 +91,10 @@ class CustomerFilter(django_filters.FilterSet):
         label=_("Channel role"), choices=Customer.ChannelRole.choices
     )
     region = django_filters.CharFilter(label=_("Region"), lookup_expr="exact")
+    # The direct customers of one supplier (its id), linked from the supplier's file.
+    supplier = django_filters.NumberFilter(
+        label=_("Supplied by"), field_name="parent", widget=forms.HiddenInput
+    )
     tag = django_filters.ModelChoiceFilter(
         label=_("Tag"), field_name="tags", queryset=Tag.objects.all()
     )

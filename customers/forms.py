@@ -3,12 +3,14 @@ import re
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers import selectors
+from customers import network, selectors
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue
 from customers.people import PersonChoiceField, by_name
+from customers.widgets import SupplierSearchInput
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,24}$")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -41,9 +43,12 @@ def clean_phone(value):
 
 class CustomerForm(forms.ModelForm):
     parent_ref = forms.CharField(
-        label=_("Supplied by (customer reference)"),
+        label=_("Supplied by"),
         required=False,
-        help_text=_("The reference of the distributor or wholesaler this customer buys through."),
+        help_text=_(
+            "Type part of the name or reference of the distributor or wholesaler this "
+            "customer buys through, then pick it."
+        ),
     )
 
     class Meta:
@@ -72,6 +77,9 @@ class CustomerForm(forms.ModelForm):
         self.user = user
         self.fields["external_ref"].required = False
         self.fields["external_ref"].help_text = _("Left empty, one is assigned.")
+        self.fields["parent_ref"].widget = SupplierSearchInput(
+            search_url=reverse_lazy("supplier-search"), exclude=self.instance.pk
+        )
         self.hidden_parent = None
         if self.instance.pk and self.instance.parent_id:
             parent = self.instance.parent
@@ -119,25 +127,14 @@ class CustomerForm(forms.ModelForm):
         ref = self.cleaned_data.get("parent_ref", "").strip()
         if not ref:
             return None
-        parent = selectors.visible_customers(self.user).filter(external_ref=ref).first()
+        parent = selectors.supplier_by_ref_or_name(self.user, ref)
         if parent is None:
             raise forms.ValidationError(
                 _("No customer you can see has the reference %(ref)s."), params={"ref": ref}
             )
-        if self.instance.pk and self._is_self_or_below(parent):
-            raise forms.ValidationError(
-                _("A customer cannot be supplied by itself or by one of its own buyers.")
-            )
+        if network.creates_cycle(self.instance.pk, parent.pk):
+            raise forms.ValidationError(network.SUPPLIER_CYCLE)
         return parent
-
-    def _is_self_or_below(self, parent):
-        node, seen = parent, set()
-        while node is not None and node.pk not in seen:
-            if node.pk == self.instance.pk:
-                return True
-            seen.add(node.pk)
-            node = node.parent
-        return False
 
     def clean(self):
         cleaned = super().clean()

@@ -173,6 +173,11 @@ class CustomerQuerySet(models.QuerySet):
             _name_contains(value) | Q(phone__startswith=value) | Q(external_ref=value)
         )
 
+    def name_or_ref(self, value):
+        """Customers whose name contains `value` or whose reference starts with it (both
+        served by an index: the name bigrams on PostgreSQL, the reference's own)."""
+        return self.filter(_name_contains(value) | Q(external_ref__startswith=value))
+
     def with_overdue(self):
         return self.filter(overdue_amount__gt=0)
 
@@ -335,6 +340,9 @@ class Customer(models.Model):
             models.Index(fields=["channel_role", "name", "id"], name="customer_role_idx"),
             models.Index(fields=["kind", "name", "id"], name="customer_kind_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
+            # The network below a supplier is walked one level at a time through this
+            # index alone (see customers.network).
+            models.Index(fields=["parent", "id"], name="customer_parent_idx"),
             models.Index(fields=["credit_grade", "name", "id"], name="customer_grade_idx"),
             models.Index(
                 fields=["name", "id"],

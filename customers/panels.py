@@ -3,7 +3,8 @@
 Other apps contribute panels (credit grade, lifecycle stage, RFM, churn risk,
 membership) by calling `register(...)` from their `AppConfig.ready()`; the core
 never imports them. A panel's loader takes the customer and the viewing user
-and returns the template context with a fixed number of queries.
+and returns the template context with a fixed number of queries, or None to
+leave its panel off that customer's file.
 """
 
 from collections.abc import Callable
@@ -38,5 +39,9 @@ def registered():
 
 
 def render_context(customer, user):
-    """Each panel with its loaded context, in display order."""
-    return [{"panel": panel, "context": panel.load(customer, user)} for panel in registered()]
+    """Each panel with its loaded context, in display order; panels whose loader returns
+    None are left off."""
+    loaded = ((panel, panel.load(customer, user)) for panel in registered())
+    return [
+        {"panel": panel, "context": context} for panel, context in loaded if context is not None
+    ]

@@ -35,6 +35,13 @@ from customers.people import by_name
 
 RECENT_ROWS = 20
 RECENT_CHANGES = 10
+
+# Who can supply another customer: everyone but an end consumer.
+SUPPLIER_ROLES = [
+    Customer.ChannelRole.GENERAL_DISTRIBUTOR,
+    Customer.ChannelRole.WHOLESALER,
+    Customer.ChannelRole.TERMINAL,
+]
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -48,6 +55,66 @@ def customer_for(user, pk, *, for_update=False):
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     return get_object_or_404(queryset, pk=pk)
+
+
+SUPPLIER_SUGGESTIONS = 20
+
+
+def supplier_suggestions(user, text, *, exclude=None):
+    """Up to 20 customers `user` may see that could supply others (distributors,
+    wholesalers, terminals), whose name contains `text` or whose reference starts with it;
+    never `exclude` nor the customers below it (they cannot be its supplier)."""
+    from customers import network
+
+    text = text.strip()
+    if not text:
+        return []
+    candidates = visible_customers(user).filter(channel_role__in=SUPPLIER_ROLES)
+    candidates = candidates.name_or_ref(text)
+    if exclude is not None:
+        candidates = candidates.exclude(pk=exclude).exclude(network.below_q(exclude))
+    # The first matches found, in no order: a common word matches a hundred thousand names,
+    # and sorting them all for 20 costs seconds. Those starting with the text come first.
+    found = list(
+        candidates.order_by().values("id", "external_ref", "name", "channel_role", "region")[
+            :SUPPLIER_SUGGESTIONS
+        ]
+    )
+    upper = text.upper()
+
+    def rank(row):
+        starts = row["external_ref"].upper().startswith(upper) or row["name"].startswith(text)
+        return (not starts, row["name"], row["id"])
+
+    return sorted(found, key=rank)
+
+
+def supplier_by_ref_or_name(user, text):
+    """The visible customer with reference `text`, else the only one named exactly `text`."""
+    visible = visible_customers(user)
+    found = visible.filter(external_ref=text).first()
+    if found is None:
+        named = list(visible.filter(name=text)[:2])
+        found = named[0] if len(named) == 1 else None
+    return found
+
+
+def supplier_visible(user, customer):
+    """Whether `user` may open the file of `customer`'s supplier (else only its name shows)."""
+    if customer.parent_id is None:
+        return False
+    if can_see_all_customers(user):
+        return True
+    return visible_customers(user).filter(pk=customer.parent_id).exists()
+
+
+def list_supplier(user, customer_filter):
+    """The supplier the list is filtered by, if the user may see it."""
+    form = customer_filter.form
+    supplier = form.cleaned_data.get("supplier") if form.is_valid() else None
+    if supplier is None:
+        return None
+    return visible_customers(user).filter(pk=supplier).only("pk", "name").first()
 
 
 def customer_list(user, params):

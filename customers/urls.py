@@ -9,6 +9,7 @@ urlpatterns = [
     path("customers/", customers.customer_list, name="customer-list"),
     path("customers/export/", customers.customer_export, name="customer-export"),
     path("customers/new/", customers.customer_create, name="customer-create"),
+    path("customers/suppliers/", customers.supplier_search, name="supplier-search"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
     path("customers/<int:pk>/reassign/", customers.customer_reassign, name="customer-reassign"),

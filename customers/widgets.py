@@ -33,3 +33,18 @@ def speed_up_selects(form):
             fast.choices = field.widget.choices
             field.widget = fast
     return form
+
+
+class SupplierSearchInput(forms.TextInput):
+    """A text box for a supplier's reference that suggests customers as the user types
+    their name or reference (static/supplier_search.js asks `search_url`); without
+    JavaScript a reference typed in full still works."""
+
+    class Media:
+        js = ["supplier_search.js"]
+
+    def __init__(self, *, search_url, exclude=None, attrs=None):
+        attrs = {"autocomplete": "off", "data-supplier-search": search_url, **(attrs or {})}
+        if exclude is not None:
+            attrs["data-exclude"] = str(exclude)
+        super().__init__(attrs)

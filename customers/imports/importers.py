@@ -32,6 +32,13 @@ class Import:
 
     def __init__(self):
         self.key_hashes = []
+        # The file's header → the column it names (see headers.column_names).
+        self.column_names = {}
+
+    @classmethod
+    def known_columns(cls):
+        """Every column a file of this kind may have, required ones first."""
+        return [*cls.required, *cls.optional, *cls.other_columns]
 
     def remember(self, chunk, clean):
         """Keep what the file-wide checks need from a validated chunk."""
@@ -86,7 +93,7 @@ class CustomerImport(Import):
         self.customer_ids = lookups.customer_ids()
         self.user_ids = lookups.user_ids()
         self.team_ids = lookups.team_ids()
-        self.refs, self.parents = [], []
+        self.refs, self.parents, self.suppliers = [], [], []
 
     def validate(self, chunk):
         return validation.validate_customers(
@@ -101,15 +108,23 @@ class CustomerImport(Import):
         self.refs.append(chunk.loc[chunk["customer_ref"] != "", [LINE, "customer_ref"]])
         if "parent_ref" in clean.columns:
             self.parents.append(clean.loc[~clean["parent_known"], [LINE, "parent_ref"]])
+            named = clean.loc[clean["parent_ref"] != "", [LINE, "customer_ref", "parent_ref"]]
+            self.suppliers.append(named)
 
     def file_errors(self, errors):
         if not self.parents:
             return no_errors()
-        return validation.unresolved_parents(
+        suppliers = _concat(self.suppliers, [LINE, "customer_ref", "parent_ref"])
+        cycles = no_errors()
+        if not suppliers.empty:
+            cycles = validation.supplier_cycles(suppliers, lookups.customer_parents())
+        # A row in a loop is rejected, and so are the rows it would supply.
+        unresolved = validation.unresolved_parents(
             _concat(self.parents, [LINE, "parent_ref"]),
             _concat(self.refs, [LINE, "customer_ref"]),
-            errors[LINE],
+            pd.concat([errors[LINE], cycles[LINE]], ignore_index=True),
         )
+        return validation.combine([cycles, unresolved])
 
     def prepare(self, rejected, report):
         self.now = timezone.now()

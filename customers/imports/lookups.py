@@ -21,6 +21,15 @@ def customer_ids() -> pd.Series:
     return _by_ref(frame)
 
 
+def customer_parents() -> pd.DataFrame:
+    """customer_ref and parent_ref of every customer that has a supplier."""
+    table = Customer._meta.db_table
+    return read_frame(
+        f"SELECT c.external_ref, p.external_ref FROM {table} c JOIN {table} p ON p.id = c.parent_id",
+        columns=["customer_ref", "parent_ref"],
+    )
+
+
 def customer_ids_for(refs) -> pd.Series:
     """The ids of the customers with these references, by external_ref."""
     table = Customer._meta.db_table

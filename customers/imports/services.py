@@ -23,7 +23,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from customers.imports import validation, writers
+from customers.imports import headers, validation, writers
 from customers.imports.importers import CustomerImport, InvoiceImport, OrderImport, PaymentImport
 from customers.imports.readers import LINE, ImportFileError, read_chunks, read_columns
 from customers.imports.validation import combine, no_errors
@@ -183,14 +183,15 @@ def _run(importer, source, skip_invalid, rejects, dry_run):
 
 def _check_file(importer, source, report):
     """First pass: every row's errors, chunk by chunk, then those of the whole file."""
-    missing = validation.missing_columns(read_columns(source), importer.required)
+    importer.column_names = headers.column_names(read_columns(source), importer.known_columns())
+    missing = validation.missing_columns(importer.column_names.values(), importer.required)
     if missing:
         raise ImportFileError(
             _("The file lacks the required columns %(missing)s (it needs %(required)s).")
             % {"missing": ", ".join(missing), "required": ", ".join(importer.required)}
         )
     errors = []
-    for chunk in read_chunks(source):
+    for chunk in _read_chunks(importer, source):
         report.rows_read += len(chunk)
         clean, chunk_errors = importer.validate(_with_columns(chunk, importer.optional))
         importer.remember(chunk, clean)
@@ -202,13 +203,17 @@ def _check_file(importer, source, report):
         key = importer.key_column
         duplicates = validation.conflicting_duplicates(rows, key, importer.content_columns)
         errors = combine([errors, duplicates])
-    return combine([errors, importer.file_errors(errors)])
+    errors = combine([errors, importer.file_errors(errors)])
+    # Errors name the columns as the file does.
+    headers_of = {column: header for header, column in importer.column_names.items()}
+    errors["column"] = errors["column"].map(lambda column: headers_of.get(column, column))
+    return errors
 
 
 def _clean_rows_at(importer, source, lines):
     """The clean rows at these lines, read again (only rows whose key repeats come here)."""
     rows = []
-    for chunk in read_chunks(source):
+    for chunk in _read_chunks(importer, source):
         wanted = chunk.loc[chunk[LINE].isin(lines)]
         if not wanted.empty:
             rows.append(importer.validate(_with_columns(wanted, importer.optional))[0])
@@ -222,10 +227,16 @@ def _write_file(importer, source, report):
         for name, columns in importer.staging.items():
             stack.enter_context(writers.staging_table(name, columns))
         importer.prepare(rejected, report)
-        for chunk in read_chunks(source):
+        for chunk in _read_chunks(importer, source):
             clean, _errors = importer.validate(_with_columns(chunk, importer.optional))
             importer.write(clean.loc[~clean[LINE].isin(rejected)], report)
         importer.finish(report)
+
+
+def _read_chunks(importer, source):
+    """The file's chunks with its columns under their documented names."""
+    for chunk in read_chunks(source):
+        yield chunk.rename(columns=importer.column_names)
 
 
 def _with_columns(chunk, columns):

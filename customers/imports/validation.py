@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
-from customers import ranges
+from customers import network, ranges
+from customers.imports import headers
 from customers.imports.readers import LINE
 from customers.models import Customer
 
@@ -247,16 +248,30 @@ def parse_business_dates(frame, column) -> tuple[pd.Series, pd.DataFrame]:
     return dates, combine([errors, check_date_range(frame, column, dates)])
 
 
+CANONICAL_DATE = r"\d{4}-\d\d-\d\d"
+# Year first, as people type it: 2026/11/21, 2026-1-5, 2026.1.5, 2026年11月21日, 20261121;
+# a time of day after it (a spreadsheet's date cell saved as text) is dropped.
+TYPED_DATE = re.compile(
+    r"(?P<year>\d{4})(?:\s*[-/.年]\s*(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*日?"
+    r"|(?P<month2>\d\d)(?P<day2>\d\d))"
+    r"(?:[ T]\d{1,2}:\d\d(?::\d\d(?:\.\d+)?)?)?"
+)
+
+
 def parse_dates(frame, column) -> tuple[pd.Series, pd.DataFrame]:
-    """Dates written YYYY-MM-DD (2026-1-5 is read too), as canonical texts; errors for the
-    filled cells that are not real dates."""
+    """Dates as canonical texts (YYYY-MM-DD); errors for the filled cells that are not real
+    dates. Besides 2026-01-05, the forms of TYPED_DATE are read."""
     values = frame[column]
-    parsed = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+    texts = values.where(values.str.fullmatch(CANONICAL_DATE))
+    rest = values[texts.isna() & (values != "")]
+    if len(rest):
+        parts = rest.str.extract(f"^{TYPED_DATE.pattern}$")
+        month = parts["month"].fillna(parts["month2"]).str.zfill(2)
+        day = parts["day"].fillna(parts["day2"]).str.zfill(2)
+        texts[rest.index] = parts["year"] + "-" + month + "-" + day
+    parsed = pd.to_datetime(texts, format="%Y-%m-%d", errors="coerce")
     bad = (values != "") & parsed.isna()
-    dates = values.where(parsed.notna() & (values.str.len() == 10))
-    unpadded = parsed.notna() & dates.isna()
-    if unpadded.any():
-        dates[unpadded] = parsed[unpadded].to_numpy().astype("datetime64[D]").astype(str)
+    dates = texts.where(parsed.notna())
     return dates, row_errors(frame, bad, column, with_value(NOT_A_DATE, values[bad]))
 
 
@@ -399,6 +414,13 @@ def validate_customers(frame, *, customer_ids, user_ids, team_ids):
     """Check customer rows → (clean, errors). Clean rows carry owner_id, team_id and
     tag_list for the columns given, and parent_known (False: the parent is in this file)."""
     columns = set(frame.columns)
+    frame = frame.assign(
+        **{
+            column: headers.choices_as_codes(frame[column], column)
+            for column in CUSTOMER_CHOICES
+            if column in columns
+        }
+    )
     owners = lookup(frame["owner"], user_ids) if "owner" in columns else None
     teams = lookup(frame["team"], team_ids) if "team" in columns else None
     checks = [check_required(frame, ["customer_ref", "name"]), check_text(frame, CUSTOMER_TEXT)]
@@ -454,6 +476,19 @@ def unresolved_parents(parents, customers, rejected_lines) -> pd.DataFrame:
             pd.DataFrame({LINE: rows[LINE].to_numpy(), "column": "parent_ref", "reason": reasons})
         )
         rejected = rejected.append(pd.Index(rows[LINE]))
+
+
+def supplier_cycles(suppliers, known_parents) -> pd.DataFrame:
+    """Errors for the rows whose supplier, once the file is written, leads back to the
+    customer itself (through the file's rows or the recorded network).
+
+    `suppliers`: line, customer_ref and parent_ref of the clean rows naming a supplier;
+    `known_parents`: customer_ref and parent_ref of the recorded customers with one."""
+    # A customer's last row is the one written.
+    written = suppliers.drop_duplicates("customer_ref", keep="last")
+    looping = network.import_cycles(written[["customer_ref", "parent_ref"]], known_parents)
+    bad = suppliers["customer_ref"].isin(looping)
+    return row_errors(suppliers, bad, "parent_ref", network.SUPPLIER_CYCLE)
 
 
 def validate_orders(frame, *, customer_ids, create_missing):

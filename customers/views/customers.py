@@ -2,8 +2,10 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -12,7 +14,7 @@ from customers.access import can_see_all_customers, managed_team_ids
 from customers.export_columns import credit_history_cell
 from customers.exporting import csv_response, xlsx_response
 from customers.forms import CustomerForm, ReassignForm
-from customers.models import PipelineRun
+from customers.models import Customer, PipelineRun
 from customers.paging import paginate, query_without
 
 
@@ -63,6 +65,7 @@ def customer_list(request):
         "customers/customer_list.html",
         {
             "filter": customer_filter,
+            "supplier": selectors.list_supplier(request.user, customer_filter),
             "paginator": paginator,
             "page": page,
             "query": query.urlencode(),
@@ -89,15 +92,42 @@ EXPORT_HEADER = [
 ]
 
 
+def export_labels():
+    """The export's column names in the users' words (the codes stay the machines')."""
+    return {
+        "customer_ref": _("Customer number"),
+        "name": _("Customer name"),
+        "kind": _("Kind"),
+        "channel_role": _("Channel role"),
+        "region": _("Region"),
+        "phone": _("Phone"),
+        "email": _("Email"),
+        "owner": _("Owner"),
+        "team": _("Team"),
+        "outstanding": _("Outstanding"),
+        "overdue": _("Overdue"),
+        "credit_grade": _("Credit grade"),
+        "credit_history": _("Has credit history"),
+    }
+
+
 def customer_export(request):
-    """The filtered list as CSV (default) or XLSX; only what the viewer may see."""
+    """The filtered list as CSV (default) or XLSX; only what the viewer may see. In Chinese
+    the columns and choices are named in Chinese; `codes=1` keeps the English codes."""
     customers = selectors.customer_list(request.user, request.GET).qs
+    in_words = get_language().startswith("zh") and request.GET.get("codes") != "1"
+    kinds, roles = dict(Customer.Kind.choices), dict(Customer.ChannelRole.choices)
+    yes_no = {True: _("Yes"), False: _("No"), "": ""}
+
+    def words(value, names):
+        return str(names.get(value, value)) if in_words else value
+
     rows = (
         [
             customer.external_ref,
             customer.name,
-            customer.kind,
-            customer.channel_role,
+            words(customer.kind, kinds),
+            words(customer.channel_role, roles),
             customer.region,
             customer.phone,
             customer.email,
@@ -106,14 +136,43 @@ def customer_export(request):
             customer.outstanding_amount,
             customer.overdue_amount,
             customer.credit_grade,
-            credit_history_cell(customer.credit_grade, customer.has_credit_history),
+            words(credit_history_cell(customer.credit_grade, customer.has_credit_history), yes_no),
         ]
         for customer in customers.iterator(chunk_size=2000)
     )
+    header = EXPORT_HEADER
+    if in_words:
+        labels = export_labels()
+        header = [str(labels[name]) for name in EXPORT_HEADER]
     stamp = timezone.localdate().isoformat()
     if request.GET.get("format") == "xlsx":
-        return xlsx_response(f"customers-{stamp}.xlsx", EXPORT_HEADER, rows)
-    return csv_response(f"customers-{stamp}.csv", EXPORT_HEADER, rows)
+        return xlsx_response(f"customers-{stamp}.xlsx", header, rows)
+    return csv_response(f"customers-{stamp}.csv", header, rows)
+
+
+def supplier_search(request):
+    """Suggestions for the supplier box of the customer form, as JSON."""
+    exclude = request.GET.get("exclude", "")
+    suggestions = selectors.supplier_suggestions(
+        request.user,
+        request.GET.get("q", "")[:100],
+        exclude=int(exclude) if exclude.isdigit() else None,
+    )
+    roles = dict(Customer.ChannelRole.choices)
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": row["id"],
+                    "ref": row["external_ref"],
+                    "name": row["name"],
+                    "role": str(roles.get(row["channel_role"], "")),
+                    "region": row["region"],
+                }
+                for row in suggestions
+            ]
+        }
+    )
 
 
 def customer_detail(request, pk):
@@ -126,6 +185,7 @@ def customer_detail(request, pk):
             "customer": customer,
             "panels": panels.render_context(customer, user),
             "can_reassign": _can_reassign(user, customer),
+            "supplier_visible": selectors.supplier_visible(user, customer),
             "current_run": PipelineRun.objects.current(),
         },
     )
