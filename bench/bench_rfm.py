@@ -204,8 +204,9 @@ def worker_floor(as_of):
     """The aggregation alone, in the database, with the work_mem the step gives it."""
     from django.db import connection, transaction
 
+    from customers.bulk import AGGREGATION_WORK_MEM
     from segmentation.models import SegmentationSettings
-    from segmentation.pipeline import AGGREGATION_WORK_MEM, order_totals_sql
+    from segmentation.pipeline import order_totals_sql
 
     window_days = SegmentationSettings.current().window_days
     params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=window_days)}

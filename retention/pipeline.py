@@ -1,4 +1,4 @@
-"""The nightly churn step: one aggregation over the orders, pure scoring, one COPY.
+"""The nightly churn step: one aggregation over the orders, pure scoring, one bulk write.
 
 Each run writes a snapshot of churn scores keyed by the run; pages read the
 snapshot of the current run, so a run is visible only once the frame has
@@ -8,16 +8,13 @@ execution of this run wrote). The churn episodes (retained / won back) are live
 data: the step works out their changes and the frame publishes them with the run.
 """
 
-import io
-
 import numpy as np
 import pandas as pd
-from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy
 
-from customers.bulk import copy_rows, is_postgresql, update_rows
+from customers.bulk import copy_rows, copy_text, is_postgresql, read_rows, update_rows
 from customers.models import Order, PipelineRun
 from customers.pipeline import (
     StepResult,
@@ -32,7 +29,6 @@ from retention.reading import (
     read_grades,
     read_open_complaints,
     read_order_stats,
-    read_rows,
     signals_for,
 )
 from segmentation.models import RfmScore
@@ -96,36 +92,25 @@ def score_rows(run, stats, scored, reasons, value, value_tier, settings):
 
 
 def snapshot_write(rows):
-    """Append the snapshot rows. On PostgreSQL as COPY text built column-wise: pandas' CSV
+    """Append the snapshot rows. On PostgreSQL as text formatted column-wise: pandas' CSV
     writer takes several seconds for a million rows of floats and JSON."""
     if not is_postgresql() or rows.empty:
         return copy_rows(ChurnScore._meta.db_table, rows)
     # The reasons are built by retention.churn from codes, numbers, dates and grade
-    # letters: no tab, newline or backslash that COPY's text format would need escaped.
-    columns = [
-        int_text(rows["run_id"]),
-        int_text(rows["customer_id"]),
-        fixed_text(rows["risk"], 4),
-        rows["band"].to_numpy(dtype=object),
-        fixed_text(rows["value"], 2),
-        fixed_text(rows["value_at_risk"], 2),
-        rows["value_tier"].to_numpy(dtype=object),
-        rows["reasons"].to_numpy(dtype=object),
-    ]
-    lines = columns[0]
-    for column in columns[1:]:
-        lines = lines + "\t" + column
-    # Bytes: a StringIO would hold the text at four bytes a character.
-    payload = io.BytesIO(("\n".join(lines.tolist()) + "\n").encode())
-    del columns, lines
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f"COPY {quote(ChurnScore._meta.db_table)} "
-            f"({', '.join(quote(name) for name in SCORE_COLUMNS)}) FROM STDIN",
-            payload,
-        )
-    return len(rows)
+    # letters: no tab, newline or backslash that the text format would need escaped.
+    return copy_text(
+        ChurnScore._meta.db_table,
+        {
+            "run_id": int_text(rows["run_id"]),
+            "customer_id": int_text(rows["customer_id"]),
+            "risk": fixed_text(rows["risk"], 4),
+            "band": rows["band"].to_numpy(dtype=object),
+            "value": fixed_text(rows["value"], 2),
+            "value_at_risk": fixed_text(rows["value_at_risk"], 2),
+            "value_tier": rows["value_tier"].to_numpy(dtype=object),
+            "reasons": rows["reasons"].to_numpy(dtype=object),
+        },
+    )
 
 
 def _open_episodes():

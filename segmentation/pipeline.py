@@ -16,7 +16,15 @@ import pandas as pd
 from django.db import connection
 from django.utils.translation import gettext, gettext_lazy
 
-from customers.bulk import cents_sql, copy_rows, is_postgresql, read_frame
+from customers.bulk import (
+    Column,
+    cents_sql,
+    copy_binary,
+    copy_rows,
+    is_postgresql,
+    read_binary,
+    read_frame,
+)
 from customers.models import Order, PipelineRun
 from customers.pipeline import (
     StepResult,
@@ -25,7 +33,6 @@ from customers.pipeline import (
     counts_text,
     share_text,
 )
-from segmentation.binary_copy import Column, copy_binary, read_binary
 from segmentation.models import (
     RfmRunSummary,
     RfmScore,
@@ -55,8 +62,6 @@ SNAPSHOT_COLUMNS = [
     Column("value_tier", "text"),
     Column("value_rank", "int4", nullable=True),
 ]
-# A million groups fit in memory with this; PostgreSQL's default (4 MB) spills to disk.
-AGGREGATION_WORK_MEM = "256MB"
 
 # One pass over the orders serves both the last order ever and the window's totals;
 # FILTER and whole cents summed as integers are the fastest form measured on PostgreSQL.
@@ -84,7 +89,8 @@ def read_order_totals(*, as_of, window_days):
     `window_days` days ending on `as_of`."""
     params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=window_days)}
     if is_postgresql():
-        frame = _copy_out(order_totals_sql(), params)
+        # Binary: several times faster than fetching tuples, and no text to parse.
+        frame = read_binary(order_totals_sql(), params, TOTALS_FIELDS)
     else:
         frame = read_frame(order_totals_sql(), params, columns=TOTALS_COLUMNS)
         for column in ("customer_id", "frequency", "monetary_cents"):
@@ -94,15 +100,6 @@ def read_order_totals(*, as_of, window_days):
     frame["monetary_cents"] = frame["monetary_cents"].clip(lower=0)
     # In customer order from here on: the sorts by value and the snapshot's write are cheaper.
     return frame.sort_values("customer_id", ignore_index=True)
-
-
-def _copy_out(sql, params):
-    """The totals through binary COPY: several times faster than fetching tuples, and no
-    text to parse."""
-    with connection.cursor() as cursor:
-        # LOCAL: only for the step's transaction.
-        cursor.execute(f"SET LOCAL work_mem = '{AGGREGATION_WORK_MEM}'")
-    return read_binary(sql, params, TOTALS_FIELDS)
 
 
 def snapshots_prune(*, keep):
