@@ -2,20 +2,19 @@
 
 Each run writes a snapshot of churn scores keyed by the run; pages read the
 snapshot of the current run, so a run is visible only once the frame has
-published it. Snapshots older than the last `snapshots_kept` published runs are
-deleted at the start of the step (which also clears what an interrupted
-execution of this run wrote). The churn episodes (retained / won back) are live
+published it. The frame deletes the snapshots older than the last
+`snapshots_kept` published runs before the step (which also clears what an
+interrupted execution of this run wrote; see customers.pipeline.snapshots_prune). The churn episodes (retained / won back) are live
 data: the step works out their changes and the frame publishes them with the run.
 """
 
 import numpy as np
 import pandas as pd
-from django.db.models import Exists, OuterRef
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy
 
 from customers.bulk import copy_rows, copy_text, is_postgresql, read_rows, update_rows
-from customers.models import Order, PipelineRun
+from customers.models import Order
 from customers.pipeline import (
     StepResult,
     amount_text,
@@ -45,18 +44,9 @@ SCORE_COLUMNS = [
 ]
 
 
-def snapshots_prune(*, keep):
-    """Delete the churn scores of all runs but the last `keep` published ones (the current
-    one among them); returns how many runs lost theirs."""
-    kept = PipelineRun.objects.published().values("pk")[:keep]
-    stale = list(
-        PipelineRun.objects.exclude(pk__in=kept)
-        .filter(Exists(ChurnScore.objects.filter(run=OuterRef("pk"))))
-        .values_list("pk", flat=True)
-    )
-    if stale:
-        ChurnScore.objects.filter(run_id__in=stale).delete()
-    return len(stale)
+def snapshots_kept():
+    """How many published runs keep their churn scores (the frame prunes the rest)."""
+    return RetentionSettings.current().snapshots_kept
 
 
 def read_values(run, stats):
@@ -203,8 +193,7 @@ def episodes_write(run, ended, opened):
 def churn_step(run):
     """Pipeline step: a churn risk with reasons for every customer who ever ordered."""
     settings = RetentionSettings.current()
-    pruned = snapshots_prune(keep=settings.snapshots_kept)
-    # What an interrupted execution of this run wrote (pruned above unless published).
+    # What an interrupted execution of this run wrote (pruned by the frame unless published).
     ChurnScore.objects.filter(run=run).delete()
     stats = read_order_stats(run.as_of)
     signals = signals_for(stats, read_open_complaints(run.as_of), read_grades(run.as_of))
@@ -216,12 +205,12 @@ def churn_step(run):
     ended, opened = plan_episodes(run, stats, scored, rows["band"].to_numpy(), settings)
     return StepResult(
         rows=len(rows),
-        summary=step_summary(rows, scored.params, ended, opened, pruned=pruned),
+        summary=step_summary(rows, scored.params, ended, opened),
         publish=lambda: episodes_write(run, ended, opened),
     )
 
 
-def step_summary(rows, params, ended, opened, *, pruned):
+def step_summary(rows, params, ended, opened):
     """What `run_pipeline --json` reports for the step."""
     by_band = rows.groupby("band")["value_at_risk"].agg(["size", "sum"])
     return {
@@ -235,7 +224,6 @@ def step_summary(rows, params, ended, opened, *, pruned):
         "episodes_opened": len(opened),
         "retained": int((ended["outcome"] == "retained").sum()),
         "won_back": int((ended["outcome"] == "won_back").sum()),
-        "snapshots_pruned": pruned,
     }
 
 

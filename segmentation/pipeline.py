@@ -2,10 +2,10 @@
 
 Each run writes a snapshot (a score row per customer who ever ordered, and a
 summary row) keyed by the run; pages read the snapshot of the current run, so a
-run is visible only once the frame has published it. Snapshots older than the
-last `snapshots_kept` published runs are deleted at the start of the step,
-inside its own transaction, to keep the frame's publishing transaction short;
-until the next run prunes, the newly published snapshot is one more.
+run is visible only once the frame has published it. The frame deletes the
+snapshots older than the last `snapshots_kept` published runs before the step,
+inside the step's transaction, to keep the frame's publishing transaction short
+(see customers.pipeline.snapshots_prune).
 """
 
 import datetime as dt
@@ -25,7 +25,7 @@ from customers.bulk import (
     read_binary,
     read_frame,
 )
-from customers.models import Order, PipelineRun
+from customers.models import Order
 from customers.pipeline import (
     StepResult,
     amount_text,
@@ -102,15 +102,18 @@ def read_order_totals(*, as_of, window_days):
     return frame.sort_values("customer_id", ignore_index=True)
 
 
-def snapshots_prune(*, keep):
-    """Delete the snapshots of all runs but the last `keep` published ones (the current one
-    among them); returns how many runs lost theirs."""
-    kept = PipelineRun.objects.published().values("pk")[:keep]
-    stale = list(RfmRunSummary.objects.exclude(run__in=kept).values_list("run_id", flat=True))
-    if stale:
-        RfmScore.objects.filter(run_id__in=stale).delete()
-        RfmRunSummary.objects.filter(run_id__in=stale).delete()
-    return len(stale)
+# The rows the step writes per run: the frame prunes them (see segmentation.apps).
+SNAPSHOT_MODELS = (RfmScore, RfmRunSummary)
+
+
+def snapshots_kept():
+    return SegmentationSettings.current().snapshots_kept
+
+
+def snapshot_clear(run):
+    """Remove what an earlier, interrupted execution of this run wrote."""
+    for model in SNAPSHOT_MODELS:
+        model.objects.filter(run=run).delete()
 
 
 def score_rows(scored, run_id):
@@ -152,8 +155,7 @@ def write_snapshot(rows):
 def rfm_step(run):
     """Pipeline step: score every customer who ever ordered, as of the run's date."""
     settings = SegmentationSettings.current()
-    # Also removes what an earlier, interrupted execution of this run wrote.
-    pruned = snapshots_prune(keep=settings.snapshots_kept)
+    snapshot_clear(run)
     totals = read_order_totals(as_of=run.as_of, window_days=settings.window_days)
     scored = value_tiers(
         rfm_scores(totals, run.as_of),
@@ -177,10 +179,10 @@ def rfm_step(run):
         grid=figures["grid"],
         lorenz=figures["curve"],
     )
-    return StepResult(rows=len(scored), summary=step_summary(figures, pruned=pruned))
+    return StepResult(rows=len(scored), summary=step_summary(figures))
 
 
-def step_summary(figures, *, pruned):
+def step_summary(figures):
     """What `run_pipeline --json` reports for the step."""
     customers, total = figures["customers"], figures["total_cents"]
     return {
@@ -197,7 +199,6 @@ def step_summary(figures, *, pruned):
         "top_20_percent_revenue_share": figures["top20_share"],
         "customers_making_key_share": figures["pareto_customers"],
         "segments": figures["segments"],
-        "snapshots_pruned": pruned,
     }
 
 
