@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from customers.admin import ReadOnlyAdmin
+from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin, SnapshotAdmin
 from customers.paging import CappedPaginator
 from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
 from segmentation.models import ValueTier
 
 
 @admin.register(RetentionSettings)
-class RetentionSettingsAdmin(admin.ModelAdmin):
+class RetentionSettingsAdmin(SingletonSettingsAdmin):
     list_display = [
         "__str__",
         "high_risk",
@@ -17,12 +17,6 @@ class RetentionSettingsAdmin(admin.ModelAdmin):
         "lost_after_days",
         "snapshots_kept",
     ]
-
-    def has_add_permission(self, request):
-        return not RetentionSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ValueTierFilter(admin.SimpleListFilter):
@@ -39,15 +33,9 @@ class ValueTierFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChurnScore)
-class ChurnScoreAdmin(ReadOnlyAdmin):
+class ChurnScoreAdmin(SnapshotAdmin):
     list_display = ["customer", "run", "risk", "band", "value", "value_at_risk", "tier"]
     list_filter = ["run", "band", ValueTierFilter]
-    list_select_related = ["customer", "run"]
-    search_fields = ["customer__external_ref", "customer__name"]
-    raw_id_fields = ["customer", "run"]
-    # A million rows a run: count up to a cap, as the customer list does.
-    paginator = CappedPaginator
-    show_full_result_count = False
 
     @admin.display(description=_("value tier"), ordering="value_tier")
     def tier(self, score):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
 from customers.models import Interaction
+from customers.singletons import SingletonSettings
 from customers.snapshots import RunSnapshot
 
 # A customer is lost after this many of their usual intervals at most: beyond it the
@@ -20,7 +21,7 @@ INTERVALS_MESSAGE = ranges.interpolate_lazy(
 )
 
 
-class RetentionSettings(models.Model):
+class RetentionSettings(SingletonSettings):
     """The tunable thresholds of the churn step; one row, edited in admin."""
 
     high_risk = models.FloatField(
@@ -80,9 +81,6 @@ class RetentionSettings(models.Model):
             ranges.count_check("retentionsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
         ]
 
-    def __str__(self):
-        return str(self._meta.verbose_name)
-
     def clean(self):
         if (
             self.high_risk is not None
@@ -95,11 +93,6 @@ class RetentionSettings(models.Model):
                     % {"medium": self.medium_risk}
                 }
             )
-
-    @classmethod
-    def current(cls):
-        row = cls.objects.order_by("pk").first()
-        return row if row is not None else cls()
 
 
 class Band(models.TextChoices):

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
+from customers.singletons import SingletonSettings
 from customers.snapshots import RunSnapshot
 
 
@@ -33,7 +34,7 @@ class ValueTier(models.TextChoices):
     SMALL = "small", _("Small customers")  # 小客户
 
 
-class SegmentationSettings(models.Model):
+class SegmentationSettings(SingletonSettings):
     """The tunable parameters of the nightly RFM step; one row, edited in admin."""
 
     window_days = models.PositiveIntegerField(
@@ -88,9 +89,6 @@ class SegmentationSettings(models.Model):
             ranges.count_check("segmentationsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
         ]
 
-    def __str__(self):
-        return str(self._meta.verbose_name)
-
     def clean(self):
         errors = {}
         key, ordinary = self.key_share, self.ordinary_share
@@ -109,11 +107,6 @@ class SegmentationSettings(models.Model):
             ) % {"key": key}
         if errors:
             raise ValidationError(errors)
-
-    @classmethod
-    def current(cls):
-        settings = cls.objects.order_by("pk").first()
-        return settings if settings is not None else cls()
 
 
 class RfmScore(RunSnapshot):
