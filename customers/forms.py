@@ -6,7 +6,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers import selectors
+from customers import people, selectors
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,24}$")
@@ -323,7 +323,7 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, user, customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
-        self.fields["owner"].queryset = selectors.assignable_users(user).order_by("username")
+        self.fields["owner"].queryset = people.assignable_users(user).order_by("username")
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
 
     def clean_owner(self):

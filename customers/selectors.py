@@ -19,7 +19,8 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from customers.access import can_see_all_customers, managed_team_ids
+from customers.access import can_see_all_customers
+from customers.filters import CustomerFilter
 from customers.models import (
     Complaint,
     Customer,
@@ -58,36 +59,8 @@ def customer_for(user, pk, *, for_update=False):
 
 def customer_list(user, params):
     """The filtered list the user may see, as a bound FilterSet."""
-    from customers.filters import CustomerFilter
-
     queryset = visible_customers(user).select_related("owner", "team")
     return CustomerFilter(params, queryset=queryset, user=user)
-
-
-def visible_teams(user):
-    if can_see_all_customers(user):
-        return Team.objects.all()
-    return Team.objects.filter(Q(managers=user) | Q(members=user)).distinct()
-
-
-def assignable_users(user):
-    """People a customer may be handed to by `user`: members of the teams they may manage."""
-    users = get_user_model().objects.filter(is_active=True)
-    teams = Team.objects.all() if can_see_all_customers(user) else managed_team_ids(user)
-    return users.filter(Q(sales_teams__in=teams) | Q(managed_teams__in=teams)).distinct()
-
-
-def filterable_owners(user):
-    """Owners offered in the list filter: the sales staff whose customers the user may see."""
-    users = get_user_model().objects.all()
-    if can_see_all_customers(user):
-        return users.filter(
-            Q(sales_teams__isnull=False) | Q(managed_teams__isnull=False)
-        ).distinct()
-    teams = managed_team_ids(user)
-    return users.filter(
-        Q(pk=user.pk) | Q(sales_teams__in=teams) | Q(managed_teams__in=teams)
-    ).distinct()
 
 
 # Loaders of the customer file's core panels: each runs a fixed number of queries.

@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
 from customers.models import Customer, Interaction
-from customers.selectors import assignable_users, visible_customers
+from customers.people import assignable_users
+from customers.selectors import visible_customers
 from retention.models import FollowUpPlan
 
 # More customers than a page of the list in one go is more likely a mistake than a plan.

@@ -13,6 +13,7 @@ from django.utils import timezone
 from customers.access import can_see_all_customers, is_manager
 from customers.models import PipelineRun, Team
 from customers.selectors import DUE_SOON_DAYS, of_visible_customers
+from retention.filters import ChurnFilter
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
 
 START_PAGE_ROWS = 10
@@ -30,8 +31,6 @@ def churn_scores(user, run):
 def churn_list(user, params, run):
     """The managers' risk list, filtered by `params`, as a bound FilterSet; sorted by
     value at risk, largest first."""
-    from retention.filters import ChurnFilter
-
     queryset = (
         churn_scores(user, run)
         .select_related("customer__owner", "customer__team")

@@ -566,4 +566,3 @@ def test_admin_settings_page_shows_the_values_in_force_before_anyone_saves(cast,
     assert client.get(reverse("admin:retention_retentionsettings_add")).status_code == 403
     assert client.post(url, {**data, "snapshots_kept": "9", "_save": "Save"}).status_code == 302
     assert RetentionSettings.objects.get().snapshots_kept == 9
-
