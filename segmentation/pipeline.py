@@ -102,8 +102,9 @@ def read_order_totals(*, as_of, window_days):
     return frame.sort_values("customer_id", ignore_index=True)
 
 
-# The rows the step writes per run: the frame prunes them (see segmentation.apps).
-SNAPSHOT_MODELS = (RfmScore, RfmRunSummary)
+# The rows the step writes per run: the frame prunes them (see segmentation.apps). The
+# summary first: the frame finds the runs that hold a snapshot in it (one row per run).
+SNAPSHOT_MODELS = (RfmRunSummary, RfmScore)
 
 
 def snapshots_kept():
