@@ -13,6 +13,7 @@ from django.utils import timezone
 from customers.access import can_see_all_customers, is_manager
 from customers.models import PipelineRun, Team
 from customers.selectors import DUE_SOON_DAYS, of_visible_customers
+from lifecycle.selectors import win_backs
 from retention.filters import ChurnFilter
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
 
@@ -252,9 +253,8 @@ def retention_section(user, *, today=None):
         "retained": _by_month(
             ended.filter(outcome=ChurnEpisode.Outcome.RETAINED), "ended_on", since
         ),
-        "won_back": _by_month(
-            ended.filter(outcome=ChurnEpisode.Outcome.WON_BACK), "ended_on", since
-        ),
+        # The lifecycle's count: one per return from termination to development.
+        "won_back": _by_month(of_visible_customers(win_backs(), user), "on", since),
         "lost": _by_month(
             episodes.exclude(outcome=ChurnEpisode.Outcome.RETAINED).filter(lost_from__lte=lost_by),
             "lost_from",
