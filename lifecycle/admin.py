@@ -3,7 +3,7 @@ from django.contrib import admin
 from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin, SnapshotAdmin
 from customers.paging import CappedPaginator
 from customers.people import person_column
-from lifecycle.models import LifecycleSettings, StageChange, StageSnapshot
+from lifecycle.models import LifecycleSettings, Playbook, StageChange, StageSnapshot
 
 
 @admin.register(LifecycleSettings)
@@ -46,3 +46,10 @@ class StageChangeAdmin(ReadOnlyAdmin):
     date_hierarchy = "on"
     paginator = CappedPaginator
     show_full_result_count = False
+
+
+@admin.register(Playbook)
+class PlaybookAdmin(admin.ModelAdmin):
+    """Admins write a stage's actions; a stage without a row shows the product's defaults."""
+
+    list_display = ["stage", "actions"]

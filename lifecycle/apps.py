@@ -7,7 +7,8 @@ class LifecycleConfig(AppConfig):
     verbose_name = _("Lifecycle")
 
     def ready(self):
-        from customers import pipeline
+        from customers import panels, pipeline
+        from lifecycle import selectors
         from lifecycle.pipeline import (
             SNAPSHOT_MODELS,
             SUMMARY_FIELDS,
@@ -24,4 +25,14 @@ class LifecycleConfig(AppConfig):
             describe=SUMMARY_FIELDS,
             snapshots=SNAPSHOT_MODELS,
             keep=snapshots_kept,
+        )
+
+        panels.register(
+            key="lifecycle",
+            title=_("Lifecycle stage"),
+            template="lifecycle/_panel_stage.html",
+            load=selectors.stage_panel,
+            # Beside the credit grade (5) and before RFM (9).
+            order=7,
+            column="side",
         )

@@ -269,3 +269,25 @@ class StageChange(models.Model):
     @property
     def is_win_back(self):
         return self.old_stage == Stage.TERMINATION and self.new_stage == Stage.DEVELOPMENT
+
+
+class Playbook(models.Model):
+    """What to do for customers in a stage, as admins write it; without it, the product's
+    recommended actions (lifecycle.playbooks) in the reader's language."""
+
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage, unique=True)
+    actions = models.TextField(
+        _("recommended actions"),
+        help_text=_("One action a line; shown on the file of every customer in the stage."),
+    )
+
+    class Meta:
+        ordering = ["stage"]
+        verbose_name = _("playbook")
+        verbose_name_plural = _("playbooks")
+
+    def __str__(self):
+        return self.get_stage_display()
+
+    def action_lines(self):
+        return [line.strip() for line in self.actions.splitlines() if line.strip()]

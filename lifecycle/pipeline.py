@@ -106,8 +106,7 @@ def _dates(values):
 
 def stages_publish(run, plan, live):
     """Move the live stages the run changed, where nobody changed them meanwhile, and record
-    each move dated by the run's as-of date. A run executed again replaces its own trail."""
-    StageChange.objects.filter(run=run).delete()
+    each move dated by the run's as-of date."""
     as_of = run.as_of.isoformat()
     changed = plan[plan["changed"].to_numpy(dtype=bool)]
     existing = changed[changed["old_stage"] != ""]
