@@ -86,14 +86,16 @@ def worker_step(as_of):
     from django.db import transaction
     from django.utils import timezone
 
+    from customers import pipeline as frame
     from customers.models import PipelineRun
     from customers.pipeline import pipeline_start
     from segmentation import pipeline as rfm_pipeline
     from segmentation.models import RfmRunSummary, RfmScore
 
     phases, seen = {}, {}
+    # The frame prunes the step's old snapshots in the step's transaction.
+    frame.snapshots_prune = timed(phases, "snapshots_prune", frame.snapshots_prune)
     for name in (
-        "snapshots_prune",
         "read_order_totals",
         "rfm_scores",
         "value_tiers",
@@ -113,8 +115,8 @@ def worker_step(as_of):
     run = pipeline_start(as_of=as_of)
     try:
         started = time.perf_counter()
-        with transaction.atomic():
-            result = rfm_pipeline.rfm_step(run)
+        step = next(step for step in frame.registered_steps() if step.name == "rfm")
+        result = frame.step_execute(step, run)
         seconds = time.perf_counter() - started
         phases["summary row + commit"] = seconds - sum(phases.values())
     finally:
@@ -204,8 +206,9 @@ def worker_floor(as_of):
     """The aggregation alone, in the database, with the work_mem the step gives it."""
     from django.db import connection, transaction
 
+    from customers.bulk import AGGREGATION_WORK_MEM
     from segmentation.models import SegmentationSettings
-    from segmentation.pipeline import AGGREGATION_WORK_MEM, order_totals_sql
+    from segmentation.pipeline import order_totals_sql
 
     window_days = SegmentationSettings.current().window_days
     params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=window_days)}

@@ -26,6 +26,7 @@ from customers.models import (
     Tag,
     Team,
 )
+from customers.paging import CappedPaginator
 from customers.people import person_column
 
 
@@ -89,6 +90,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class SnapshotAdmin(ReadOnlyAdmin):
+    """Snapshot rows (customers.snapshots.RunSnapshot): read-only, found by customer, and
+    counted only up to a cap, as the customer list is: a run writes a million rows."""
+
+    list_select_related = ["customer", "run"]
+    search_fields = ["customer__external_ref", "customer__name"]
+    raw_id_fields = ["customer", "run"]
+    paginator = CappedPaginator
+    show_full_result_count = False
+
+
+class SingletonSettingsAdmin(admin.ModelAdmin):
+    """One-row settings (customers.singletons.SingletonSettings): where the list would be,
+    the form of the values in force: the saved row's, or the defaults until an admin
+    saves them. No second row, no delete."""
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self.model.saved() is None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        context = {**(extra_context or {}), "show_save_and_add_another": False}
+        row = self.model.saved()
+        if row is not None:
+            return self.change_view(request, str(row.pk), extra_context=context)
+        if self.has_add_permission(request):
+            return self.add_view(request, extra_context=context)
+        return super().changelist_view(request, extra_context)
 
 
 GRADE_FIELDS = ["credit_grade", "grade_locked", "grade_lock_reason", "refuses_to_pay"]
@@ -550,7 +583,7 @@ class GradePolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditRules)
-class CreditRulesAdmin(admin.ModelAdmin):
+class CreditRulesAdmin(SingletonSettingsAdmin):
     list_display = [
         "__str__",
         "window_days",
@@ -561,9 +594,3 @@ class CreditRulesAdmin(admin.ModelAdmin):
         "d_min_paid_percent",
         "default_grade",
     ]
-
-    def has_add_permission(self, request):
-        return not CreditRules.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,7 +5,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers import selectors
+from customers import people
 from customers.models import NO_CREDIT_HISTORY, Customer, Grade, Tag, credit_grade_q
 from customers.people import PersonFilter
 from customers.widgets import speed_up_selects
@@ -115,8 +115,8 @@ class CustomerFilter(django_filters.FilterSet):
         if queryset is not None and requested in _extra_orderings:
             queryset = _extra_orderings[requested].prepare(queryset)
         super().__init__(data, queryset, **kwargs)
-        self.filters["owner"].queryset = selectors.filterable_owners(user)
-        self.filters["team"].queryset = selectors.visible_teams(user)
+        self.filters["owner"].queryset = people.filterable_owners(user)
+        self.filters["team"].queryset = people.visible_teams(user)
         for name, make_filter in _extra_filters.items():
             self.filters[name] = make_filter()
         # Built per instance so that sort keys registered by other apps are offered.

@@ -7,7 +7,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers import network, selectors
+from customers import network, people, selectors
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue
 from customers.people import PersonChoiceField, by_name
 from customers.widgets import SupplierSearchInput
@@ -321,7 +321,7 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, user, customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
-        self.fields["owner"].queryset = by_name(selectors.assignable_users(user))
+        self.fields["owner"].queryset = by_name(people.assignable_users(user))
 
     def clean_owner(self):
         owner = self.cleaned_data["owner"]

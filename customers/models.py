@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from customers import ranges
 from customers.access import can_see_all_customers, managed_team_ids
+from customers.singletons import SingletonSettings
 
 ZERO = Decimal("0.00")
 
@@ -1033,7 +1034,7 @@ class GradePolicy(models.Model):
         return self.recommended_action or self.DEFAULT_ACTIONS[self.grade]
 
 
-class CreditRules(models.Model):
+class CreditRules(SingletonSettings):
     """The thresholds of the nightly grading rule; one row, edited in admin."""
 
     window_days = models.PositiveIntegerField(
@@ -1110,9 +1111,6 @@ class CreditRules(models.Model):
             ),
         ]
 
-    def __str__(self):
-        return str(self._meta.verbose_name)
-
     def clean(self):
         errors = {}
         if self.window_days < 1:
@@ -1128,8 +1126,3 @@ class CreditRules(models.Model):
             ) % {"grace": self.grace_days}
         if errors:
             raise ValidationError(errors)
-
-    @classmethod
-    def current(cls):
-        rules = cls.objects.order_by("pk").first()
-        return rules if rules is not None else cls()

@@ -9,6 +9,12 @@ step, records the run, and publishes every step's changes in one short
 transaction at the end, so readers see the previous complete run until the new
 one is complete. A failed run publishes nothing and keeps its error.
 
+A step that writes rows keyed by the run (snapshots, see customers.snapshots)
+names their models in `snapshots=` and how many published runs keep theirs in
+`keep=`: before the step, in its transaction, the frame deletes those models'
+rows of every other run (which also clears what an interrupted execution of
+this run wrote) and adds `snapshots_pruned` to the step's summary.
+
 A run dated before the published run is kept aside: its steps compute and
 record their figures for comparison, but it never becomes current and none of
 its publish callables runs, so live values never move backwards.
@@ -36,7 +42,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, connections, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
@@ -63,17 +69,29 @@ class Step:
     after: tuple[str, ...] = ()
     label: str = ""
     describe: tuple = ()
+    snapshots: tuple = ()
+    keep: Callable[[], int] | None = None
 
 
 _steps: dict[str, Step] = {}
 
 
-def register_step(name, func, *, after=(), label="", describe=()):
+def register_step(name, func, *, after=(), label="", describe=(), snapshots=(), keep=None):
     """Add a step that runs after the steps named in `after` (those whose results it
     reads). `label` is what pages call it; `describe` how its summary reads there, as
-    (key, label, format) fields (see summary_lines)."""
+    (key, label, format) fields (see summary_lines). `snapshots` are the models (each
+    with a `run` key) whose rows the step writes per run; `keep()` says how many
+    published runs keep theirs (see snapshots_prune)."""
+    if snapshots and keep is None:
+        raise ImproperlyConfigured(f"Pipeline step {name} names snapshots but not keep=.")
     _steps[name] = Step(
-        name=name, func=func, after=tuple(after), label=label, describe=tuple(describe)
+        name=name,
+        func=func,
+        after=tuple(after),
+        label=label,
+        describe=tuple(describe),
+        snapshots=tuple(snapshots),
+        keep=keep,
     )
 
 
@@ -125,6 +143,48 @@ def check_steps(app_configs=None, **kwargs):
     return []
 
 
+def snapshots_prune(models, *, keep):
+    """Delete the rows of `models` (each with a `run` key indexed first) of all runs but
+    the last `keep` published ones (the current one among them); returns how many runs
+    lost rows. Until the next run prunes, a newly published snapshot is one more.
+
+    The runs are looked up in the first model only, which must hold rows for every run
+    that has any: a step that writes a small per-run table (a summary) names it first, so
+    that the big table's index, full of the rows deleted the night before until vacuum
+    clears them, is not walked to learn which runs hold rows."""
+    if not models:
+        return 0
+    ledger = models[0]
+    oldest = ledger.objects.aggregate(oldest=Min("run_id"))["oldest"]
+    if oldest is None:
+        return 0
+    kept = PipelineRun.objects.published().values("pk")[:keep]
+    candidates = PipelineRun.objects.exclude(pk__in=kept).filter(pk__gte=oldest)
+    # One probe of the run's index per candidate, the id a literal: a correlated EXISTS is
+    # planned as a scan of the rows when the statistics show few runs (after the step's
+    # ANALYZE, one run seems to hold every row), and repeated for every run.
+    stale = [
+        pk
+        for pk in candidates.order_by("pk").values_list("pk", flat=True)
+        if ledger.objects.filter(run_id=pk).exists()
+    ]
+    if stale:
+        for model in models:
+            model.objects.filter(run_id__in=stale).delete()
+    return len(stale)
+
+
+def step_execute(step, run):
+    """One step as the frame runs it, in its own transaction: its old snapshots pruned,
+    then the step."""
+    with transaction.atomic():
+        pruned = snapshots_prune(step.snapshots, keep=step.keep()) if step.snapshots else None
+        result = step.func(run)
+    if pruned is not None:
+        result.summary = {**result.summary, "snapshots_pruned": pruned}
+    return result
+
+
 class PipelineAlreadyRunning(Exception):
     """Another run has not finished yet."""
 
@@ -162,8 +222,7 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
         try:
             for step in registered_steps():
                 started = perf_counter()
-                with transaction.atomic():
-                    result = step.func(run)
+                result = step_execute(step, run)
                 run.steps.append(
                     {
                         "name": step.name,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from customers.admin import ReadOnlyAdmin
+from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin, SnapshotAdmin
 from customers.paging import CappedPaginator
 from customers.people import person_column
 from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
@@ -9,7 +9,7 @@ from segmentation.models import ValueTier
 
 
 @admin.register(RetentionSettings)
-class RetentionSettingsAdmin(admin.ModelAdmin):
+class RetentionSettingsAdmin(SingletonSettingsAdmin):
     list_display = [
         "__str__",
         "high_risk",
@@ -18,12 +18,6 @@ class RetentionSettingsAdmin(admin.ModelAdmin):
         "lost_after_days",
         "snapshots_kept",
     ]
-
-    def has_add_permission(self, request):
-        return not RetentionSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ValueTierFilter(admin.SimpleListFilter):
@@ -40,15 +34,9 @@ class ValueTierFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChurnScore)
-class ChurnScoreAdmin(ReadOnlyAdmin):
+class ChurnScoreAdmin(SnapshotAdmin):
     list_display = ["customer", "run", "risk", "band", "value", "value_at_risk", "tier"]
     list_filter = ["run", "band", ValueTierFilter]
-    list_select_related = ["customer", "run"]
-    search_fields = ["customer__external_ref", "customer__name"]
-    raw_id_fields = ["customer", "run"]
-    # A million rows a run: count up to a cap, as the customer list does.
-    paginator = CappedPaginator
-    show_full_result_count = False
 
     @admin.display(description=_("value tier"), ordering="value_tier")
     def tier(self, score):

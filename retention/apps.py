@@ -9,7 +9,8 @@ class RetentionConfig(AppConfig):
     def ready(self):
         from customers import dashboards, export_columns, panels, pipeline
         from retention import exports, selectors
-        from retention.pipeline import SUMMARY_FIELDS, churn_step
+        from retention.models import ChurnScore
+        from retention.pipeline import SUMMARY_FIELDS, churn_step, snapshots_kept
 
         # Reads the RFM rows of the same run (the customers' value) and the credit grades.
         pipeline.register_step(
@@ -18,6 +19,8 @@ class RetentionConfig(AppConfig):
             after=("rfm", "credit_grades"),
             label=_("Churn risk"),
             describe=SUMMARY_FIELDS,
+            snapshots=(ChurnScore,),
+            keep=snapshots_kept,
         )
 
         panels.register(

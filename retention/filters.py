@@ -3,7 +3,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from customers import selectors
+from customers import people
 from customers.filters import credit_grade_filter
 from customers.people import PersonFilter
 from retention.models import Band, ChurnScore
@@ -44,8 +44,8 @@ class ChurnFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
-        self.filters["team"].queryset = selectors.visible_teams(user)
-        self.filters["owner"].queryset = selectors.filterable_owners(user)
+        self.filters["team"].queryset = people.visible_teams(user)
+        self.filters["owner"].queryset = people.filterable_owners(user)
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -4,8 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
 from customers.models import Customer, Interaction
-from customers.people import PersonChoiceField, by_name, display_name
-from customers.selectors import assignable_users, visible_customers
+from customers.people import PersonChoiceField, assignable_users, by_name, display_name
+from customers.selectors import visible_customers
 from retention.models import FollowUpPlan
 
 # More customers than a page of the list in one go is more likely a mistake than a plan.

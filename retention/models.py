@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
 from customers.models import Interaction
+from customers.singletons import SingletonSettings
+from customers.snapshots import RunSnapshot
 
 # A customer is lost after this many of their usual intervals at most: beyond it the
 # rule would never call anyone lost.
@@ -19,7 +21,7 @@ INTERVALS_MESSAGE = ranges.interpolate_lazy(
 )
 
 
-class RetentionSettings(models.Model):
+class RetentionSettings(SingletonSettings):
     """The tunable thresholds of the churn step; one row, edited in admin."""
 
     high_risk = models.FloatField(
@@ -79,9 +81,6 @@ class RetentionSettings(models.Model):
             ranges.count_check("retentionsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
         ]
 
-    def __str__(self):
-        return str(self._meta.verbose_name)
-
     def clean(self):
         if (
             self.high_risk is not None
@@ -95,11 +94,6 @@ class RetentionSettings(models.Model):
                 }
             )
 
-    @classmethod
-    def current(cls):
-        row = cls.objects.order_by("pk").first()
-        return row if row is not None else cls()
-
 
 class Band(models.TextChoices):
     HIGH = "high", _("High risk")
@@ -107,34 +101,16 @@ class Band(models.TextChoices):
     LOW = "low", _("Low risk")
 
 
-class ChurnScore(models.Model):
+class ChurnScore(RunSnapshot):
     """One customer's churn risk in one run, with its top reasons.
 
-    Customers with no order up to the run's date have no row.
+    Customers with no order up to the run's date have no row. The run and customer
+    keys are not enforced by the database (see customers.snapshots.RunSnapshot):
+    checking two constraints on each of a million rows COPYed nightly costs more than
+    the indexes (measured: 22 µs a row). The customer is found by the unique
+    (customer, run) index; the run by the indexes that start with it.
     """
 
-    # No foreign-key constraints in the database: checking two of them on each of a
-    # million rows COPYed nightly costs more than the indexes (measured: 22 µs a row).
-    # The step writes only customers it has just read from their orders, Django still
-    # cascades deletions, and readers join the customer.
-    run = models.ForeignKey(
-        "customers.PipelineRun",
-        on_delete=models.CASCADE,
-        related_name="churn_scores",
-        verbose_name=_("pipeline run"),
-        # Served by the indexes below that start with the run.
-        db_index=False,
-        db_constraint=False,
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.CASCADE,
-        related_name="churn_scores",
-        verbose_name=_("customer"),
-        # Served by the unique (customer, run) index.
-        db_index=False,
-        db_constraint=False,
-    )
     risk = models.FloatField(_("churn risk"))
     band = models.CharField(_("risk band"), max_length=6, choices=Band)
     value = models.DecimalField(_("customer value"), max_digits=16, decimal_places=2)

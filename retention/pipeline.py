@@ -1,24 +1,20 @@
-"""The nightly churn step: one aggregation over the orders, pure scoring, one COPY.
+"""The nightly churn step: one aggregation over the orders, pure scoring, one bulk write.
 
 Each run writes a snapshot of churn scores keyed by the run; pages read the
 snapshot of the current run, so a run is visible only once the frame has
-published it. Snapshots older than the last `snapshots_kept` published runs are
-deleted at the start of the step (which also clears what an interrupted
-execution of this run wrote). The churn episodes (retained / won back) are live
+published it. The frame deletes the snapshots older than the last
+`snapshots_kept` published runs before the step (which also clears what an
+interrupted execution of this run wrote; see customers.pipeline.snapshots_prune). The churn episodes (retained / won back) are live
 data: the step works out their changes and the frame publishes them with the run.
 """
 
-import io
-
 import numpy as np
 import pandas as pd
-from django.db import connection
-from django.db.models import Exists, OuterRef
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy
 
-from customers.bulk import copy_rows, is_postgresql, update_rows
-from customers.models import Order, PipelineRun
+from customers.bulk import copy_rows, copy_text, is_postgresql, read_rows, update_rows
+from customers.models import Order
 from customers.pipeline import (
     StepResult,
     amount_text,
@@ -32,7 +28,6 @@ from retention.reading import (
     read_grades,
     read_open_complaints,
     read_order_stats,
-    read_rows,
     signals_for,
 )
 from segmentation.models import RfmScore
@@ -49,18 +44,9 @@ SCORE_COLUMNS = [
 ]
 
 
-def snapshots_prune(*, keep):
-    """Delete the churn scores of all runs but the last `keep` published ones (the current
-    one among them); returns how many runs lost theirs."""
-    kept = PipelineRun.objects.published().values("pk")[:keep]
-    stale = list(
-        PipelineRun.objects.exclude(pk__in=kept)
-        .filter(Exists(ChurnScore.objects.filter(run=OuterRef("pk"))))
-        .values_list("pk", flat=True)
-    )
-    if stale:
-        ChurnScore.objects.filter(run_id__in=stale).delete()
-    return len(stale)
+def snapshots_kept():
+    """How many published runs keep their churn scores (the frame prunes the rest)."""
+    return RetentionSettings.current().snapshots_kept
 
 
 def read_values(run, stats):
@@ -96,36 +82,25 @@ def score_rows(run, stats, scored, reasons, value, value_tier, settings):
 
 
 def snapshot_write(rows):
-    """Append the snapshot rows. On PostgreSQL as COPY text built column-wise: pandas' CSV
+    """Append the snapshot rows. On PostgreSQL as text formatted column-wise: pandas' CSV
     writer takes several seconds for a million rows of floats and JSON."""
     if not is_postgresql() or rows.empty:
         return copy_rows(ChurnScore._meta.db_table, rows)
     # The reasons are built by retention.churn from codes, numbers, dates and grade
-    # letters: no tab, newline or backslash that COPY's text format would need escaped.
-    columns = [
-        int_text(rows["run_id"]),
-        int_text(rows["customer_id"]),
-        fixed_text(rows["risk"], 4),
-        rows["band"].to_numpy(dtype=object),
-        fixed_text(rows["value"], 2),
-        fixed_text(rows["value_at_risk"], 2),
-        rows["value_tier"].to_numpy(dtype=object),
-        rows["reasons"].to_numpy(dtype=object),
-    ]
-    lines = columns[0]
-    for column in columns[1:]:
-        lines = lines + "\t" + column
-    # Bytes: a StringIO would hold the text at four bytes a character.
-    payload = io.BytesIO(("\n".join(lines.tolist()) + "\n").encode())
-    del columns, lines
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f"COPY {quote(ChurnScore._meta.db_table)} "
-            f"({', '.join(quote(name) for name in SCORE_COLUMNS)}) FROM STDIN",
-            payload,
-        )
-    return len(rows)
+    # letters: no tab, newline or backslash that the text format would need escaped.
+    return copy_text(
+        ChurnScore._meta.db_table,
+        {
+            "run_id": int_text(rows["run_id"]),
+            "customer_id": int_text(rows["customer_id"]),
+            "risk": fixed_text(rows["risk"], 4),
+            "band": rows["band"].to_numpy(dtype=object),
+            "value": fixed_text(rows["value"], 2),
+            "value_at_risk": fixed_text(rows["value_at_risk"], 2),
+            "value_tier": rows["value_tier"].to_numpy(dtype=object),
+            "reasons": rows["reasons"].to_numpy(dtype=object),
+        },
+    )
 
 
 def _open_episodes():
@@ -218,8 +193,7 @@ def episodes_write(run, ended, opened):
 def churn_step(run):
     """Pipeline step: a churn risk with reasons for every customer who ever ordered."""
     settings = RetentionSettings.current()
-    pruned = snapshots_prune(keep=settings.snapshots_kept)
-    # What an interrupted execution of this run wrote (pruned above unless published).
+    # What an interrupted execution of this run wrote (pruned by the frame unless published).
     ChurnScore.objects.filter(run=run).delete()
     stats = read_order_stats(run.as_of)
     signals = signals_for(stats, read_open_complaints(run.as_of), read_grades(run.as_of))
@@ -231,12 +205,12 @@ def churn_step(run):
     ended, opened = plan_episodes(run, stats, scored, rows["band"].to_numpy(), settings)
     return StepResult(
         rows=len(rows),
-        summary=step_summary(rows, scored.params, ended, opened, pruned=pruned),
+        summary=step_summary(rows, scored.params, ended, opened),
         publish=lambda: episodes_write(run, ended, opened),
     )
 
 
-def step_summary(rows, params, ended, opened, *, pruned):
+def step_summary(rows, params, ended, opened):
     """What `run_pipeline --json` reports for the step."""
     by_band = rows.groupby("band")["value_at_risk"].agg(["size", "sum"])
     return {
@@ -250,7 +224,6 @@ def step_summary(rows, params, ended, opened, *, pruned):
         "episodes_opened": len(opened),
         "retained": int((ended["outcome"] == "retained").sum()),
         "won_back": int((ended["outcome"] == "won_back").sum()),
-        "snapshots_pruned": pruned,
     }
 
 

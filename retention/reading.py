@@ -3,14 +3,13 @@ over the orders (cancelled ones count nowhere), and the small tables of
 complaints and grade changes."""
 
 import datetime as dt
-import io
 
 import pandas as pd
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from customers.bulk import is_postgresql, read_frame
+from customers.bulk import read_rows
 from customers.credit.rule import judged_from_history, read_payment_history, suggest_grades
 from customers.models import (
     Complaint,
@@ -70,23 +69,6 @@ WHERE o.order_date <= %(as_of)s AND o.status = 'recorded'
 GROUP BY o.customer_id
 ORDER BY o.customer_id
 """
-
-
-def read_rows(sql, params, columns):
-    """The query's rows as a DataFrame; on PostgreSQL through COPY … TO STDOUT, several
-    times faster than fetching a million tuples."""
-    if not is_postgresql():
-        return read_frame(sql, params, columns=columns)
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        # LOCAL: only for the step's transaction; a million groups spill to disk at 4 MB.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        query = cursor.mogrify(sql, params).decode()
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
-    if not buffer.tell():
-        return pd.DataFrame({column: [] for column in columns})
-    buffer.seek(0)
-    return pd.read_csv(buffer, names=columns, keep_default_na=False, na_values=[""])
 
 
 def read_order_stats(as_of: dt.date) -> pd.DataFrame:

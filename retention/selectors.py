@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from customers.access import can_see_all_customers, is_manager
 from customers.models import PipelineRun, Team
-from customers.selectors import DUE_SOON_DAYS, visible_customers
+from customers.selectors import DUE_SOON_DAYS, of_visible_customers
+from retention.filters import ChurnFilter
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
 
 START_PAGE_ROWS = 10
@@ -22,26 +23,14 @@ PANEL_EPISODES = 5
 DASHBOARD_MONTHS = 12
 
 
-def of_visible_customers(queryset, user):
-    """Rows of `queryset` (with a `customer`) about the customers `user` may see."""
-    if can_see_all_customers(user):
-        # The same rule, without a million-id subquery for those who see everyone.
-        return queryset
-    return queryset.filter(customer__in=visible_customers(user))
-
-
 def churn_scores(user, run):
     """The run's scores of the customers `user` may see; none without a run."""
-    if run is None:
-        return ChurnScore.objects.none()
-    return of_visible_customers(ChurnScore.objects.filter(run=run), user)
+    return ChurnScore.objects.of_run(run).visible_to(user)
 
 
 def churn_list(user, params, run):
     """The managers' risk list, filtered by `params`, as a bound FilterSet; sorted by
     value at risk, largest first."""
-    from retention.filters import ChurnFilter
-
     queryset = (
         churn_scores(user, run)
         .select_related("customer__owner", "customer__team")
@@ -69,7 +58,7 @@ def plans_for(user):
     customers the user may see."""
     if can_see_all_customers(user):
         return FollowUpPlan.objects.all()
-    plans = FollowUpPlan.objects.filter(customer__in=visible_customers(user))
+    plans = of_visible_customers(FollowUpPlan.objects.all(), user)
     return plans.filter(Q(assignee=user) | Q(customer__team__in=user.managed_teams.values("pk")))
 
 
@@ -172,11 +161,7 @@ def _can_update_plan(user):
 
 def churn_panel(customer, user):
     """The customer's churn risk with reasons, plans and episodes: three queries."""
-    score = (
-        ChurnScore.objects.filter(run_id=PipelineRun.objects.current_id(), customer=customer)
-        .select_related("run")
-        .first()
-    )
+    score = ChurnScore.objects.current().filter(customer=customer).select_related("run").first()
     plans = (
         customer.follow_up_plans.select_related("assignee", "completed_by")
         .annotate(can_update=_can_update_plan(user))

@@ -10,7 +10,7 @@ class SegmentationConfig(AppConfig):
         from customers import dashboards, export_columns, filters, panels, pipeline
         from segmentation import filters as segment_filters
         from segmentation import selectors
-        from segmentation.pipeline import SUMMARY_FIELDS, rfm_step
+        from segmentation.pipeline import SNAPSHOT_MODELS, SUMMARY_FIELDS, rfm_step, snapshots_kept
 
         # Reads only the orders, so it depends on no other step.
         pipeline.register_step(
@@ -18,6 +18,8 @@ class SegmentationConfig(AppConfig):
             rfm_step,
             label=_("RFM scores and value tiers"),
             describe=SUMMARY_FIELDS,
+            snapshots=SNAPSHOT_MODELS,
+            keep=snapshots_kept,
         )
 
         panels.register(

@@ -51,6 +51,6 @@ def ranked_by_value(queryset):
     alike."""
     return queryset.annotate(
         rfm_current=FilteredRelation(
-            "rfm_scores", condition=Q(rfm_scores__run_id=PipelineRun.objects.current_id())
+            "rfmscore", condition=Q(rfmscore__run_id=PipelineRun.objects.current_id())
         )
     ).filter(rfm_current__value_rank__isnull=False)

@@ -8,6 +8,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
+from customers.singletons import SingletonSettings
+from customers.snapshots import RunSnapshot
 
 
 class Segment(models.TextChoices):
@@ -32,7 +34,7 @@ class ValueTier(models.TextChoices):
     SMALL = "small", _("Small customers")  # 小客户
 
 
-class SegmentationSettings(models.Model):
+class SegmentationSettings(SingletonSettings):
     """The tunable parameters of the nightly RFM step; one row, edited in admin."""
 
     window_days = models.PositiveIntegerField(
@@ -87,9 +89,6 @@ class SegmentationSettings(models.Model):
             ranges.count_check("segmentationsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
         ]
 
-    def __str__(self):
-        return str(self._meta.verbose_name)
-
     def clean(self):
         errors = {}
         key, ordinary = self.key_share, self.ordinary_share
@@ -109,13 +108,8 @@ class SegmentationSettings(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    @classmethod
-    def current(cls):
-        settings = cls.objects.order_by("pk").first()
-        return settings if settings is not None else cls()
 
-
-class RfmScore(models.Model):
+class RfmScore(RunSnapshot):
     """One customer's RFM values, scores, segment and value tier in one run.
 
     Customers with no order up to the run's date have no row.
@@ -130,27 +124,12 @@ class RfmScore(models.Model):
     sorted by spend (a rep's got slower: the planner walked the ranking);
     indexes on (run, tier) and (run, segment) only slowed the write, because the
     list filters probe the unique index per listed customer; deferred
-    foreign-key checks cost some 14 s at commit. So the foreign keys are not
-    enforced by the database: the rows come from orders, whose customer key is,
-    and Django still cascades deletes of runs and customers.
+    foreign-key checks cost some 14 s at commit. So the run and customer keys
+    are not enforced by the database (see customers.snapshots.RunSnapshot): the
+    rows come from orders, whose customer key is, and Django still cascades
+    deletes of runs and customers.
     """
 
-    run = models.ForeignKey(
-        "customers.PipelineRun",
-        on_delete=models.CASCADE,
-        related_name="rfm_scores",
-        verbose_name=_("pipeline run"),
-        db_index=False,
-        db_constraint=False,
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.CASCADE,
-        related_name="rfm_scores",
-        verbose_name=_("customer"),
-        db_index=False,
-        db_constraint=False,
-    )
     recency_days = models.PositiveIntegerField(_("days since last order"))
     frequency = models.PositiveIntegerField(_("orders in the window"))
     monetary = models.DecimalField(_("spend in the window"), max_digits=16, decimal_places=2)

@@ -2,10 +2,10 @@
 
 Each run writes a snapshot (a score row per customer who ever ordered, and a
 summary row) keyed by the run; pages read the snapshot of the current run, so a
-run is visible only once the frame has published it. Snapshots older than the
-last `snapshots_kept` published runs are deleted at the start of the step,
-inside its own transaction, to keep the frame's publishing transaction short;
-until the next run prunes, the newly published snapshot is one more.
+run is visible only once the frame has published it. The frame deletes the
+snapshots older than the last `snapshots_kept` published runs before the step,
+inside the step's transaction, to keep the frame's publishing transaction short
+(see customers.pipeline.snapshots_prune).
 """
 
 import datetime as dt
@@ -16,8 +16,16 @@ import pandas as pd
 from django.db import connection
 from django.utils.translation import gettext, gettext_lazy
 
-from customers.bulk import cents_sql, copy_rows, is_postgresql, read_frame
-from customers.models import Order, PipelineRun
+from customers.bulk import (
+    Column,
+    cents_sql,
+    copy_binary,
+    copy_rows,
+    is_postgresql,
+    read_binary,
+    read_frame,
+)
+from customers.models import Order
 from customers.pipeline import (
     StepResult,
     amount_text,
@@ -25,7 +33,6 @@ from customers.pipeline import (
     counts_text,
     share_text,
 )
-from segmentation.binary_copy import Column, copy_binary, read_binary
 from segmentation.models import (
     RfmRunSummary,
     RfmScore,
@@ -55,8 +62,6 @@ SNAPSHOT_COLUMNS = [
     Column("value_tier", "text"),
     Column("value_rank", "int4", nullable=True),
 ]
-# A million groups fit in memory with this; PostgreSQL's default (4 MB) spills to disk.
-AGGREGATION_WORK_MEM = "256MB"
 
 # One pass over the orders serves both the last order ever and the window's totals;
 # FILTER and whole cents summed as integers are the fastest form measured on PostgreSQL.
@@ -84,7 +89,8 @@ def read_order_totals(*, as_of, window_days):
     `window_days` days ending on `as_of`."""
     params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=window_days)}
     if is_postgresql():
-        frame = _copy_out(order_totals_sql(), params)
+        # Binary: several times faster than fetching tuples, and no text to parse.
+        frame = read_binary(order_totals_sql(), params, TOTALS_FIELDS)
     else:
         frame = read_frame(order_totals_sql(), params, columns=TOTALS_COLUMNS)
         for column in ("customer_id", "frequency", "monetary_cents"):
@@ -96,24 +102,19 @@ def read_order_totals(*, as_of, window_days):
     return frame.sort_values("customer_id", ignore_index=True)
 
 
-def _copy_out(sql, params):
-    """The totals through binary COPY: several times faster than fetching tuples, and no
-    text to parse."""
-    with connection.cursor() as cursor:
-        # LOCAL: only for the step's transaction.
-        cursor.execute(f"SET LOCAL work_mem = '{AGGREGATION_WORK_MEM}'")
-    return read_binary(sql, params, TOTALS_FIELDS)
+# The rows the step writes per run: the frame prunes them (see segmentation.apps). The
+# summary first: the frame finds the runs that hold a snapshot in it (one row per run).
+SNAPSHOT_MODELS = (RfmRunSummary, RfmScore)
 
 
-def snapshots_prune(*, keep):
-    """Delete the snapshots of all runs but the last `keep` published ones (the current one
-    among them); returns how many runs lost theirs."""
-    kept = PipelineRun.objects.published().values("pk")[:keep]
-    stale = list(RfmRunSummary.objects.exclude(run__in=kept).values_list("run_id", flat=True))
-    if stale:
-        RfmScore.objects.filter(run_id__in=stale).delete()
-        RfmRunSummary.objects.filter(run_id__in=stale).delete()
-    return len(stale)
+def snapshots_kept():
+    return SegmentationSettings.current().snapshots_kept
+
+
+def snapshot_clear(run):
+    """Remove what an earlier, interrupted execution of this run wrote."""
+    for model in SNAPSHOT_MODELS:
+        model.objects.filter(run=run).delete()
 
 
 def score_rows(scored, run_id):
@@ -155,8 +156,7 @@ def write_snapshot(rows):
 def rfm_step(run):
     """Pipeline step: score every customer who ever ordered, as of the run's date."""
     settings = SegmentationSettings.current()
-    # Also removes what an earlier, interrupted execution of this run wrote.
-    pruned = snapshots_prune(keep=settings.snapshots_kept)
+    snapshot_clear(run)
     totals = read_order_totals(as_of=run.as_of, window_days=settings.window_days)
     scored = value_tiers(
         rfm_scores(totals, run.as_of),
@@ -180,10 +180,10 @@ def rfm_step(run):
         grid=figures["grid"],
         lorenz=figures["curve"],
     )
-    return StepResult(rows=len(scored), summary=step_summary(figures, pruned=pruned))
+    return StepResult(rows=len(scored), summary=step_summary(figures))
 
 
-def step_summary(figures, *, pruned):
+def step_summary(figures):
     """What `run_pipeline --json` reports for the step."""
     customers, total = figures["customers"], figures["total_cents"]
     return {
@@ -200,7 +200,6 @@ def step_summary(figures, *, pruned):
         "top_20_percent_revenue_share": figures["top20_share"],
         "customers_making_key_share": figures["pareto_customers"],
         "segments": figures["segments"],
-        "snapshots_pruned": pruned,
     }
 
 

@@ -10,7 +10,6 @@ from django.db.models.functions import RowNumber
 
 from customers.access import can_see_all_customers
 from customers.models import PipelineRun
-from customers.selectors import visible_customers
 from segmentation import charts
 from segmentation.models import RfmRunSummary, RfmScore, Segment, ValueTier
 from segmentation.rfm import (
@@ -39,7 +38,7 @@ EXPORT_HEADER = [
 
 def current_scores(**lookups):
     """Scores of the current run (matching `lookups`), for correlated filters on customers."""
-    return RfmScore.objects.filter(run_id=PipelineRun.objects.current_id(), **lookups)
+    return RfmScore.objects.current().filter(**lookups)
 
 
 def customers_with_score(**lookups):
@@ -126,7 +125,8 @@ def _visible_cells(user, summaries):
     if cached is not None and cached[0] == runs:
         return cached[1]
     cells = list(
-        RfmScore.objects.filter(run_id__in=runs, customer__in=visible_customers(user))
+        RfmScore.objects.filter(run_id__in=runs)
+        .visible_to(user)
         .values_list("run_id", "value_tier", "r_score", "f_score")
         .annotate(customers=Count("pk"), monetary=Sum("monetary"))
         .order_by()
@@ -176,7 +176,8 @@ def _ranked_samples(user, figures):
     # Customers without spend have no rank and come last, adding nothing.
     value_order = [F("value_rank").asc(nulls_last=True), F("customer_id").asc()]
     rows = (
-        RfmScore.objects.filter(run_id=figures.run.pk, customer__in=visible_customers(user))
+        RfmScore.objects.filter(run_id=figures.run.pk)
+        .visible_to(user)
         .annotate(
             position=Window(RowNumber(), order_by=value_order),
             running=Window(Sum("monetary"), order_by=value_order),

@@ -481,3 +481,10 @@ def test_heartbeat_is_refreshed_while_a_long_step_runs(steps, settings):
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.SUCCEEDED, run.error
     assert seen[0] - queued_at >= dt.timedelta(seconds=0.3)
+
+
+def test_a_step_naming_snapshots_must_say_how_many_runs_keep_them(steps):
+    from segmentation.models import RfmScore
+
+    with pytest.raises(ImproperlyConfigured, match="keep="):
+        register_step("scores", lambda run: StepResult(rows=0), snapshots=(RfmScore,))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from customers.models import Interaction
-from retention.models import FollowUpPlan
+from retention.models import FollowUpPlan, RetentionSettings
 from tests.factories import CustomerFactory, InteractionFactory
 from tests.retention.factories import ChurnScoreFactory, FollowUpPlanFactory, PublishedRunFactory
 
@@ -534,3 +534,35 @@ def test_admin_lists_scores_read_only_and_plans_editable(cast, client_for, model
     assert client.get(reverse(f"admin:retention_{model}_add")).status_code == (
         200 if can_add else 403
     )
+
+
+def test_admin_settings_page_shows_the_values_in_force_before_anyone_saves(cast, client_for):
+    client = client_for(cast.admin)
+    url = reverse("admin:retention_retentionsettings_changelist")
+    response = client.get(url)
+    content = response.content.decode()
+    assert response.status_code == 200
+    # The defaults, in the form where the empty list used to be; reading writes nothing.
+    assert 'name="high_risk" value="0.6"' in content
+    assert 'name="snapshots_kept" value="7"' in content
+    assert "_addanother" not in content
+    assert not RetentionSettings.objects.exists()
+
+    data = {
+        "high_risk": "0.7",
+        "medium_risk": "0.3",
+        "lost_after_intervals": "2",
+        "lost_after_days": "180",
+        "snapshots_kept": "5",
+    }
+    assert client.post(url, {**data, "_save": "Save"}).status_code == 302
+    saved = RetentionSettings.objects.get()
+    assert (saved.high_risk, saved.snapshots_kept) == (0.7, 5)
+
+    # Once saved, the same page is that row's form; no second row, no delete.
+    content = client.get(url).content.decode()
+    assert 'name="high_risk" value="0.7"' in content
+    assert "deletelink" not in content
+    assert client.get(reverse("admin:retention_retentionsettings_add")).status_code == 403
+    assert client.post(url, {**data, "snapshots_kept": "9", "_save": "Save"}).status_code == 302
+    assert RetentionSettings.objects.get().snapshots_kept == 9

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from django.db import connection
 
+from customers.bulk import copy_binary
 from customers.models import PipelineRun
-from segmentation.binary_copy import (
+from customers.pgbinary import (
     Column,
     binary_stream,
-    copy_binary,
     encode_rows,
     wire_order,
 )

@@ -300,3 +300,18 @@ def test_default_settings_are_valid_and_stored_once(db):
         Decimal("0.800"),
         Decimal("0.950"),
     )
+
+
+def test_the_frame_prunes_before_the_step_and_says_how_many_runs_it_pruned(history):
+    SegmentationSettings.objects.update(snapshots_kept=1)
+    runs = [pipeline_run(as_of=AS_OF - dt.timedelta(days=days)) for days in (2, 1, 0)]
+
+    def pruned(run):
+        (rfm,) = [step for step in run.steps if step["name"] == "rfm"]
+        return rfm["summary"]["snapshots_pruned"]
+
+    assert [pruned(run) for run in runs] == [0, 0, 1]
+    assert set(RfmScore.objects.values_list("run_id", flat=True).distinct()) == {
+        runs[1].pk,
+        runs[2].pk,
+    }

@@ -1,8 +1,9 @@
-"""COPY in PostgreSQL's binary format, built and read with numpy.
+"""PostgreSQL's binary row format, built and read with numpy (the statements that
+send and receive it are in customers.bulk: copy_binary, read_binary).
 
-Text COPY (customers.bulk.copy_rows) formats every number as text in Python
-and parses it again in the server; at a million snapshot rows that was most of
-the step's time. Here the rows are built in the wire format directly: the
+Text rows (customers.bulk.copy_rows) format every number as text in Python and
+the server parses it again; at a million snapshot rows that was most of the
+step's time. Here the rows are built in the wire format directly: the
 fixed-width fields (integers as big-endian words, amounts as NUMERIC from whole
 cents) as one numpy record per row, followed by the text fields, which must
 have few distinct values (segment, tier): each row's text part is looked up
@@ -10,7 +11,7 @@ from the distinct combinations. An integer column may be nullable: a NULL is
 written in the row's slot and its value bytes are then left out. Rows keep
 their order.
 
-Reading the other way (read_binary) works for rows of fixed-width, non-null
+Reading the other way (decode_rows) works for rows of fixed-width, non-null
 values: one np.frombuffer instead of parsing CSV.
 
 The format (https://www.postgresql.org/docs/current/sql-copy.html, "Binary
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
 TRAILER = b"\xff\xff"
@@ -158,15 +158,10 @@ _OUT_TYPES = {"int4": ">i4", "int8": ">i8", "date": ">i4"}
 _EPOCH = np.datetime64("2000-01-01", "D")
 
 
-def read_binary(sql, params, fields):
-    """The query's rows through binary COPY … TO STDOUT, as a DataFrame: `fields` is
-    [(name, "int4" | "int8" | "date")], every value NOT NULL, so rows have one fixed layout
-    and are read with one np.frombuffer (no text to parse)."""
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        query = cursor.mogrify(sql, params).decode()
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-    data = buffer.getbuffer()
+def decode_rows(data, fields):
+    """The rows of a binary stream as a DataFrame: `fields` is [(name, "int4" | "int8" |
+    "date")], every value NOT NULL, so rows have one fixed layout and are read with one
+    np.frombuffer (no text to parse)."""
     layout = [("count", ">i2")]
     for name, kind in fields:
         layout += [(f"{name}_length", ">i4"), (name, _OUT_TYPES[kind])]
@@ -184,18 +179,3 @@ def read_binary(sql, params, fields):
         values = records[name].astype(np.int64)
         columns[name] = _EPOCH + values.astype("timedelta64[D]") if kind == "date" else values
     return pd.DataFrame(columns)
-
-
-def copy_binary(table, frame, columns):
-    """Append the frame's rows to `table` (PostgreSQL) by binary COPY; returns the row count."""
-    if frame.empty:
-        return 0
-    columns = wire_order(columns)
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(column.name) for column in columns)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f"COPY {quote(table)} ({names}) FROM STDIN WITH (FORMAT binary)",
-            binary_stream(frame, columns),
-        )
-    return len(frame)
