@@ -1,10 +1,10 @@
-"""How people (the site's users) are named wherever they are shown.
+"""People (the site's users): how they are named wherever they are shown, and whom a user
+deals with (whom they may hand a customer to, whose customers they may filter by, which teams
+they see). Read by selectors, filters and forms alike, so that none of them imports another
+for it.
 
 Chinese names read family name first without a space (张伟); other names read
-"Given Family". A user without names is shown by their login. Also the people and
-teams a user deals with: whom they may hand a customer to, whose customers they may
-filter by, which teams they see; read by selectors, filters and forms alike, so that
-none of them imports another for it."""
+"Given Family". A user without names is shown by their login."""
 
 import django_filters
 from django import forms
