@@ -7,8 +7,9 @@ class LifecycleConfig(AppConfig):
     verbose_name = _("Lifecycle")
 
     def ready(self):
-        from customers import panels, pipeline
-        from lifecycle import selectors
+        from customers import export_columns, filters, panels, pipeline
+        from lifecycle import exports, selectors
+        from lifecycle import filters as lifecycle_filters
         from lifecycle.pipeline import (
             SNAPSHOT_MODELS,
             SUMMARY_FIELDS,
@@ -35,4 +36,9 @@ class LifecycleConfig(AppConfig):
             # Beside the credit grade (5) and before RFM (9).
             order=7,
             column="side",
+        )
+        filters.register_list_filter("stage", lifecycle_filters.stage_filter)
+        # After the RFM columns (30), before churn's (40).
+        export_columns.register(
+            key="lifecycle", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=35
         )
