@@ -6,12 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from customers import people
 from customers.filters import credit_grade_filter
 from customers.people import PersonFilter
+from lifecycle.models import Stage
 from retention.models import Band, ChurnScore
 from segmentation.models import ValueTier
 
 
 class ChurnFilter(django_filters.FilterSet):
-    """The risk list's filters; the lifecycle stage joins them once lifecycle exists."""
+    """The risk list's filters."""
 
     q = django_filters.CharFilter(
         label=_("Search"),
@@ -34,6 +35,15 @@ class ChurnFilter(django_filters.FilterSet):
     value_tier = django_filters.MultipleChoiceFilter(
         label=_("Value tier"),
         choices=ValueTier.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+
+    # The stages of customers who can still be kept: termination has its own list.
+    stage = django_filters.MultipleChoiceFilter(
+        label=_("Lifecycle stage"),
+        field_name="customer__lifecycle_stage__stage",
+        choices=[(value, label) for value, label in Stage.choices if value != Stage.TERMINATION],
         widget=forms.CheckboxSelectMultiple,
         distinct=False,
     )

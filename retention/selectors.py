@@ -13,6 +13,7 @@ from django.utils import timezone
 from customers.access import can_see_all_customers, is_manager
 from customers.models import PipelineRun, Team
 from customers.selectors import DUE_SOON_DAYS, of_visible_customers
+from lifecycle.models import Stage
 from lifecycle.selectors import win_backs
 from retention.filters import ChurnFilter
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
@@ -29,11 +30,17 @@ def churn_scores(user, run):
     return ChurnScore.objects.of_run(run).visible_to(user)
 
 
+def can_still_be_kept(scores):
+    """The scores of customers not in the lifecycle's termination stage: the lost ones are
+    the lost-customers list's, never the risk list's."""
+    return scores.exclude(customer__lifecycle_stage__stage=Stage.TERMINATION)
+
+
 def churn_list(user, params, run):
-    """The managers' risk list, filtered by `params`, as a bound FilterSet; sorted by
-    value at risk, largest first."""
+    """The managers' risk list of customers who can still be kept, filtered by `params`, as
+    a bound FilterSet; sorted by value at risk, largest first."""
     queryset = (
-        churn_scores(user, run)
+        can_still_be_kept(churn_scores(user, run))
         .select_related("customer__owner", "customer__team")
         .order_by("-value_at_risk", "id")
     )
@@ -43,7 +50,7 @@ def churn_list(user, params, run):
 def at_risk_customers(user, run, *, limit=START_PAGE_ROWS):
     """The high-risk customers `user` may see with the most value at risk: for the start page."""
     return list(
-        churn_scores(user, run)
+        can_still_be_kept(churn_scores(user, run))
         .filter(band=Band.HIGH, value_at_risk__gt=0)
         .select_related("customer")
         .order_by("-value_at_risk", "id")[:limit]

@@ -65,3 +65,25 @@ def test_export_scores_gains_the_stage_as_an_english_code(staged, capsys):
         staged.rep_customer.external_ref: "growth",
         staged.teammate_customer.external_ref: "termination",
     }
+
+
+def risk_listed(client, query=""):
+    response = client.get(reverse("churn-risk-list") + query)
+    return {score.customer.name for score in response.context["page"].object_list}
+
+
+def test_the_risk_list_shows_only_customers_who_can_still_be_kept(staged, client_for):
+    # The teammate's customer is lost (termination): on the lost list, not the risk list.
+    assert risk_listed(client_for(staged.manager)) == {"上海锦江酒店"}
+    assert risk_listed(client_for(staged.admin)) == {"上海锦江酒店", "成都红旗连锁"}
+    assert risk_listed(client_for(staged.admin), "?stage=development") == {"成都红旗连锁"}
+    assert risk_listed(client_for(staged.rep), "?stage=development") == set()
+
+
+def test_a_customer_phased_out_by_hand_leaves_the_risk_list(staged, client_for):
+    client = client_for(staged.manager)
+    client.post(
+        reverse("customer-stage-change", args=[staged.rep_customer.pk]),
+        {"stage": "termination", "reason": "已转向竞争对手"},
+    )
+    assert risk_listed(client) == set()
