@@ -244,6 +244,9 @@ class StageChange(models.Model):
     )
     reason = models.TextField(_("reason"), blank=True)
     locked_until = models.DateField(_("locked until"), null=True, blank=True)
+    # The value tier of the run that made the change: for a customer who enters termination,
+    # the tier they were in as they were lost.
+    value_tier = models.CharField(_("value tier then"), max_length=10, blank=True)
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:

@@ -157,6 +157,7 @@ def stages_publish(run, plan, live):
                 "changed_by_id": None,
                 "reason": "",
                 "locked_until": None,
+                "value_tier": recorded["value_tier"].to_numpy(),
                 "recorded_at": timezone.now().isoformat(sep=" "),
             }
         ),

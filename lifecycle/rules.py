@@ -127,7 +127,8 @@ def plan_stages(history, live, as_of, rules: Rules):
     alone says), stage (after win-backs and locks), old_stage (the live one, "" for none),
     won_back (termination → development by an order placed since the customer entered
     termination), changed (stage differs from a live
-    stage, or the customer had none), restarted (the date of the last win-back, NaT for none).
+    stage, or the customer had none), restarted (the date of the last win-back, NaT for none),
+    value_tier (as read).
     """
     as_of = pd.Timestamp(as_of)
     merged = history.merge(live, on="customer_id", how="left")
@@ -158,5 +159,6 @@ def plan_stages(history, live, as_of, rules: Rules):
             "won_back": won_back,
             "changed": stage != old,
             "restarted": restarted.to_numpy(),
+            "value_tier": merged["value_tier"].fillna("").to_numpy(dtype=object),
         }
     )
