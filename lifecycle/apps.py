@@ -7,7 +7,7 @@ class LifecycleConfig(AppConfig):
     verbose_name = _("Lifecycle")
 
     def ready(self):
-        from customers import export_columns, filters, panels, pipeline
+        from customers import dashboards, export_columns, filters, panels, pipeline
         from lifecycle import exports, selectors
         from lifecycle import filters as lifecycle_filters
         from lifecycle.pipeline import (
@@ -38,6 +38,16 @@ class LifecycleConfig(AppConfig):
             column="side",
         )
         filters.register_list_filter("stage", lifecycle_filters.stage_filter)
+        filters.register_list_filter("moved", lifecycle_filters.moved_filter)
+        filters.register_list_filter("won_back", lifecycle_filters.won_back_filter)
+        dashboards.register(
+            key="lifecycle",
+            title=_("Lifecycle"),
+            template="lifecycle/_dashboard_stages.html",
+            load=selectors.stage_section,
+            # After the value tiers and RFM (30, 31), before churn risk (40).
+            order=35,
+        )
         # After the RFM columns (30), before churn's (40).
         export_columns.register(
             key="lifecycle", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=35
