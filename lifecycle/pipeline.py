@@ -7,19 +7,36 @@ never calls its publish, so live stages never move backwards.
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from customers.bulk import copy_rows, read_frame, update_unchanged_rows
+from customers.bulk import (
+    cents_sql,
+    copy_binary,
+    copy_rows,
+    is_postgresql,
+    read_binary,
+    read_frame,
+    update_unchanged_rows,
+)
 from customers.models import Customer, Order
+from customers.pgbinary import Column
 from customers.pipeline import StepResult, count_text, counts_text
 from lifecycle import rules
 from lifecycle.models import CustomerStage, LifecycleSettings, Stage, StageChange, StageSnapshot
 from segmentation.models import RfmScore
 
 SNAPSHOT_MODELS = (StageSnapshot,)
+SNAPSHOT_COLUMNS = [
+    Column("run_id", "int8"),
+    Column("customer_id", "int8"),
+    Column("stage", "text"),
+    Column("rule_stage", "text"),
+    Column("won_back", "bool"),
+]
 
 
 def snapshots_kept():
@@ -33,67 +50,148 @@ def _days_before(date_sql):
     return f"CAST(julianday(%(as_of)s) - julianday({date_sql}) AS INTEGER)"
 
 
+def _code_sql(column, values):
+    """SQL giving `column`'s value as its 1-based position in `values`, 0 for none."""
+    cases = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(values, 1))
+    return f"CASE {column} {cases} ELSE 0 END"
+
+
+TIERS = ("key", "ordinary", "small")
+# Dates and codes come as numbers so that PostgreSQL sends the rows in binary: days
+# before the run's date (NONE where there is none), stages and tiers by position.
+NONE = -(10**6)
+READ_FIELDS = [
+    ("customer_id", "int8"),
+    ("orders", "int8"),
+    ("tenure", "int8"),
+    ("recency", "int8"),
+    ("quarters", "int8"),
+    ("spend_year", "int8"),
+    ("spend_previous_year", "int8"),
+    ("value_tier", "int8"),
+    ("stage", "int8"),
+    ("since", "int8"),
+    ("locked_until", "int8"),
+    ("restarted", "int8"),
+]
+
+
+def _select_list():
+    """Every value a BIGINT: the binary read (READ_FIELDS) has one fixed layout."""
+    values = (
+        "c.id",
+        "COALESCE(o.orders, 0)",
+        f"COALESCE(o.tenure, {NONE})",
+        f"COALESCE(o.recency, {NONE})",
+        "COALESCE(o.quarters, 0)",
+        "COALESCE(o.spend_year, 0)",
+        "COALESCE(o.spend_previous_year, 0)",
+        _code_sql("r.value_tier", TIERS),
+        _code_sql("s.stage", rules.STAGES),
+        f"COALESCE({_days_before('s.since')}, {NONE})",
+        f"COALESCE({_days_before('s.locked_until')}, {NONE})",
+        f"COALESCE({_days_before('s.restarted')}, {NONE})",
+    )
+    return ", ".join(f"CAST({value} AS BIGINT)" for value in values)
+
+
 def _history_sql():
-    money = "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
-    days = _days_before("order_date")
+    cents = cents_sql("amount")
+    # A flag per quarter with an order, summed: date comparisons only, and no
+    # COUNT(DISTINCT …), which sorts each customer's orders.
+    quarters = " + ".join(
+        f"CASE WHEN COUNT(*) FILTER (WHERE order_date > %(quarter_{quarter + 1})s "
+        f"AND order_date <= %(quarter_{quarter})s) > 0 THEN 1 ELSE 0 END"
+        for quarter in range(rules.QUARTERS_SEEN)
+    )
     return f"""
-SELECT c.id, COALESCE(o.orders, 0), o.tenure, o.recency, COALESCE(o.quarters, 0),
-       COALESCE(o.spend_year, 0), COALESCE(o.spend_previous_year, 0),
-       COALESCE(r.value_tier, '')
+SELECT {_select_list()}
 FROM {Customer._meta.db_table} c
 LEFT JOIN (
     SELECT customer_id,
            COUNT(*) AS orders,
            {_days_before("MIN(order_date)")} AS tenure,
            {_days_before("MAX(order_date)")} AS recency,
-           COUNT(DISTINCT CASE WHEN order_date > %(quarters_from)s THEN {days} / {rules.QUARTER_DAYS}
-                          END) AS quarters,
-           CAST(COALESCE(SUM(CASE WHEN order_date > %(year_from)s THEN amount END), 0)
-                AS {money}) AS spend_year,
-           CAST(COALESCE(SUM(CASE WHEN order_date > %(previous_from)s
-                                   AND order_date <= %(year_from)s THEN amount END), 0)
-                AS {money}) AS spend_previous_year
+           {quarters} AS quarters,
+           CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(year_from)s), 0) AS BIGINT)
+               AS spend_year,
+           CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(previous_from)s
+                                              AND order_date <= %(year_from)s), 0) AS BIGINT)
+               AS spend_previous_year
     FROM {Order._meta.db_table}
     WHERE order_date <= %(as_of)s AND status = 'recorded'
     GROUP BY customer_id
 ) o ON o.customer_id = c.id
 LEFT JOIN {RfmScore._meta.db_table} r ON r.run_id = %(run)s AND r.customer_id = c.id
+LEFT JOIN {CustomerStage._meta.db_table} s ON s.customer_id = c.id
 WHERE c.created_at < %(known_before)s OR o.orders IS NOT NULL
 ORDER BY c.id
 """
 
 
+def _decoded(values, names):
+    """Codes back to names ("" for 0)."""
+    return np.array(("", *names), dtype=object)[values.to_numpy(dtype="int64")]
+
+
+def _date(as_of, days):
+    """Days before `as_of` back to dates (NaT for NONE)."""
+    days = days.to_numpy(dtype="int64")
+    dates = np.datetime64(as_of, "D") - days.astype("timedelta64[D]")
+    return pd.Series(np.where(days == NONE, np.datetime64("NaT"), dates), dtype="datetime64[ns]")
+
+
 def read_history(run):
-    """One row per customer known by the run's date (created by then, or with an order by
-    then): rules.HISTORY_COLUMNS, the value tier from the RFM step of the same run."""
+    """One read of every customer known by the run's date (created by then, or with an
+    order by then), in customer order: their order history (rules.HISTORY_COLUMNS, the value
+    tier from the RFM step of the same run) and the stage they are in now
+    (rules.LIVE_COLUMNS, among those who have one)."""
     as_of = run.as_of
     params = {
         "as_of": as_of,
         "run": run.pk,
-        "quarters_from": as_of - dt.timedelta(days=rules.QUARTERS_SEEN * rules.QUARTER_DAYS),
+        # Quarter k holds the orders from after quarter_{k+1} up to quarter_k.
+        **{
+            f"quarter_{quarter}": as_of - dt.timedelta(days=quarter * rules.QUARTER_DAYS)
+            for quarter in range(rules.QUARTERS_SEEN + 1)
+        },
         "year_from": as_of - dt.timedelta(days=365),
         "previous_from": as_of - dt.timedelta(days=730),
         "known_before": connection.ops.adapt_datetimefield_value(
             timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
         ),
     }
-    frame = read_frame(_history_sql(), params, columns=rules.HISTORY_COLUMNS)
-    for column in ("tenure", "recency", "spend_year", "spend_previous_year"):
-        frame[column] = frame[column].astype(float)
-    for column in ("customer_id", "orders", "quarters"):
-        frame[column] = frame[column].astype("int64")
-    return frame
-
-
-def read_live():
-    """The stages customers are in now (rules.LIVE_COLUMNS)."""
-    rows = CustomerStage.objects.values_list(
-        "customer_id", "stage", "since", "locked_until", "restarted"
+    names = [name for name, _kind in READ_FIELDS]
+    if is_postgresql():
+        frame = read_binary(_history_sql(), params, READ_FIELDS)
+    else:
+        frame = read_frame(_history_sql(), params, columns=names).astype("int64")
+    history = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].to_numpy(),
+            "orders": frame["orders"].to_numpy(),
+            "tenure": frame["tenure"].where(frame["tenure"] != NONE).astype(float),
+            "recency": frame["recency"].where(frame["recency"] != NONE).astype(float),
+            "quarters": frame["quarters"].to_numpy(),
+            "spend_year": frame["spend_year"].to_numpy() / 100,
+            "spend_previous_year": frame["spend_previous_year"].to_numpy() / 100,
+            "value_tier": _decoded(frame["value_tier"], TIERS),
+        },
+        columns=rules.HISTORY_COLUMNS,
     )
-    frame = pd.DataFrame.from_records(list(rows), columns=rules.LIVE_COLUMNS)
-    for column in ("since", "locked_until", "restarted"):
-        frame[column] = pd.to_datetime(frame[column])
-    return frame
+    staged = (frame["stage"] > 0).to_numpy()
+    live = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].to_numpy()[staged],
+            "stage": _decoded(frame["stage"], rules.STAGES)[staged],
+            "since": _date(as_of, frame["since"]).to_numpy()[staged],
+            # Days before the run's date: negative for a lock that ends later.
+            "locked_until": _date(as_of, frame["locked_until"]).to_numpy()[staged],
+            "restarted": _date(as_of, frame["restarted"]).to_numpy()[staged],
+        },
+        columns=rules.LIVE_COLUMNS,
+    )
+    return history, live
 
 
 def _dates(values):
@@ -169,21 +267,21 @@ def lifecycle_step(run):
     settings = LifecycleSettings.current()
     # What an interrupted execution of this run wrote (the frame prunes other runs').
     StageSnapshot.objects.filter(run=run).delete()
-    history = read_history(run)
-    live = read_live()
+    history, live = read_history(run)
     plan = rules.plan_stages(history, live, run.as_of, settings.rules())
-    copy_rows(
-        StageSnapshot._meta.db_table,
-        pd.DataFrame(
-            {
-                "run_id": run.pk,
-                "customer_id": plan["customer_id"].to_numpy(),
-                "stage": plan["stage"].to_numpy(),
-                "rule_stage": plan["rule_stage"].to_numpy(),
-                "won_back": plan["won_back"].to_numpy(),
-            }
-        ),
+    snapshot = pd.DataFrame(
+        {
+            "run_id": run.pk,
+            "customer_id": plan["customer_id"].to_numpy(),
+            "stage": plan["stage"].to_numpy(),
+            "rule_stage": plan["rule_stage"].to_numpy(),
+            "won_back": plan["won_back"].to_numpy(),
+        }
     )
+    if is_postgresql():
+        copy_binary(StageSnapshot._meta.db_table, snapshot, SNAPSHOT_COLUMNS)
+    else:
+        copy_rows(StageSnapshot._meta.db_table, snapshot)
     return StepResult(
         rows=len(plan),
         summary=step_summary(plan),

@@ -52,9 +52,10 @@ def test_the_section_counts_over_the_visible_customers(moved, who, expected_funn
     assert flow(section, 30, "termination", "development") == win_backs
     assert flow(section, 90, "termination", "development") == win_backs
     # First stages are no move.
-    assert sum(
-        cell["count"] for m in section["matrices"] for r in m["rows"] for cell in r["cells"]
-    ) == 2 * win_backs
+    assert (
+        sum(cell["count"] for m in section["matrices"] for r in m["rows"] for cell in r["cells"])
+        == 2 * win_backs
+    )
     assert [(row["month"], row["count"]) for row in section["win_backs"]] == (
         [(dt.date(2026, 7, 1), 1)] if win_backs else []
     )
