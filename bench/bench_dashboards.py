@@ -26,7 +26,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.build_dataset import DEFAULT_URL, setup_django  # noqa: E402
+from bench.bench_pages import setup_bench_django  # noqa: E402
+from bench.build_dataset import DEFAULT_URL  # noqa: E402
 
 USERS = ("bench_rep", "bench_manager", "bench_admin")
 PAGES = ("/customers/", "/", "/dashboard/")
@@ -43,16 +44,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     warnings.filterwarnings("ignore", message="No directory at")
-    setup_django(args.database_url)
-    from django.conf import settings
+    setup_bench_django(args.database_url)
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.test.utils import CaptureQueriesContext
 
     from customers.models import Customer, PipelineRun
 
-    override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver", "localhost"]).enable()
     run = PipelineRun.objects.current()
     print(
         f"{Customer.objects.count():,} customers; current run: "
@@ -63,7 +62,7 @@ def main(argv=None):
         user = User.objects.filter(username=name).first()
         if user is None:
             raise SystemExit(f"No user {name}: build the data set with bench/build_dataset.py.")
-        client = Client(HTTP_HOST="localhost")
+        client = Client()
         client.force_login(user)
         medians, counts = {}, {}
         for path in PAGES:

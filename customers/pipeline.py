@@ -65,6 +65,7 @@ class Step:
 
 
 _steps: dict[str, Step] = {}
+_publish_hooks: dict[str, Callable[[PipelineRun], None]] = {}
 
 
 def register_step(name, func, *, after=(), label="", describe=()):
@@ -74,6 +75,13 @@ def register_step(name, func, *, after=(), label="", describe=()):
     _steps[name] = Step(
         name=name, func=func, after=tuple(after), label=label, describe=tuple(describe)
     )
+
+
+def register_publish_hook(name, func):
+    """Call `func(run)` once each run is published, after its transaction: to derive
+    figures from the published data (the dashboards' summaries). A hook handles its own
+    failures; a run is published whatever its hooks do."""
+    _publish_hooks[name] = func
 
 
 def step_label(name):
@@ -190,6 +198,9 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
             )
             if not failed:
                 run.refresh_from_db()
+    if run.status == PipelineRun.Status.SUCCEEDED:
+        for hook in _publish_hooks.values():
+            hook(run)
     return run
 
 
