@@ -47,6 +47,8 @@ class Scope:
     everyone: bool = False
     # Of an owner scope: the teams the owner manages, whose customers it leaves out.
     teams: list[int] = field(default_factory=list)
+    # How many customers, where known without a query.
+    size: int | None = None
     # Per-scope memo for sections that share a read (the RFM cells of two sections).
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -103,27 +105,31 @@ def live_figures(build, user, run):
 
 def run_scopes():
     """The company, every team, and every user who owns customers or manages a team (with
-    the teams they manage)."""
+    the teams they manage). The teams' and owners' customers are read once and named by
+    id, so that each scope's reads walk the snapshots' (run, customer) indexes instead of
+    scanning a whole run per scope."""
     managed = {}
     for team_id, user_id in Team.managers.through.objects.values_list("team_id", "user_id"):
-        managed.setdefault(user_id, []).append(team_id)
-    owners = set(
-        Customer.objects.filter(owner__isnull=False)
-        .order_by()
-        .values_list("owner_id", flat=True)
-        .distinct()
-    )
-    return [
-        company_scope(),
-        *(
-            team_scope(team_id)
-            for team_id in Team.objects.order_by("pk").values_list("pk", flat=True)
-        ),
-        *(
-            owner_scope(user_id, sorted(managed.get(user_id, ())))
-            for user_id in sorted(owners | set(managed))
-        ),
-    ]
+        managed.setdefault(user_id, set()).add(team_id)
+    by_team, by_owner = {}, {}
+    for pk, team_id, owner_id in Customer.objects.values_list("pk", "team_id", "owner_id"):
+        by_team.setdefault(team_id, []).append(pk)
+        if owner_id is not None:
+            by_owner.setdefault(owner_id, []).append((pk, team_id))
+    scopes = [company_scope()]
+    for team_id in Team.objects.order_by("pk").values_list("pk", flat=True):
+        scopes.append(_listed(Scope_.TEAM, team_id, by_team.get(team_id, [])))
+    for user_id in sorted(set(by_owner) | set(managed)):
+        teams = managed.get(user_id, set())
+        owned = [pk for pk, team_id in by_owner.get(user_id, []) if team_id not in teams]
+        scope = _listed(Scope_.OWNER, user_id, owned)
+        scope.teams = sorted(teams)
+        scopes.append(scope)
+    return scopes
+
+
+def _listed(kind, scope_id, ids):
+    return Scope(kind, scope_id, Customer.objects.filter(pk__in=sorted(ids)), size=len(ids))
 
 
 def build_run_summaries(run):
@@ -141,7 +147,7 @@ def build_run_summaries(run):
                 scope=scope.kind,
                 scope_id=scope.id,
                 teams=scope.teams,
-                customers=scope.customers.order_by().count(),
+                customers=_size(scope),
                 figures={key: as_stored(section.build(scope, run)) for key, section in sections},
             )
         )
@@ -156,6 +162,10 @@ def build_run_summaries(run):
         perf_counter() - started,
     )
     return len(rows)
+
+
+def _size(scope):
+    return scope.size if scope.size is not None else scope.customers.order_by().count()
 
 
 def publish_hook(run):
