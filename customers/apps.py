@@ -67,6 +67,7 @@ class CustomersConfig(AppConfig):
             title=_("Credit grades"),
             template="customers/_dashboard_credit.html",
             build=credit_selectors.build_grade_distribution,
+            build_all=credit_selectors.build_all_grade_distributions,
             show=credit_selectors.show_grade_distribution,
             order=10,
         )

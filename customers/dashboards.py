@@ -16,6 +16,12 @@ from `AppConfig.ready()`, in one of two ways:
   built on the spot over the customers the viewer may see, so the figures are the
   same either way. `combine(list of figures)`, if given, adds up the figures of
   disjoint scopes (a manager's several teams) without building them again.
+  `build_all(scopes, run)`, if given, computes the figures of every scope of the
+  run at once (customers.summaries.RunScopes: grouped queries, a window per kind
+  of scope) and returns {(scope kind, scope id): figures}, equal to what `build`
+  gives scope by scope; a scope missing from its answer is built by `build`. Give
+  it for any section whose figures read the run's snapshots: building scope by
+  scope reads them once per team and per owner.
 - `load=`: the loader takes the viewing user and returns the context, computed
   live over the customers that user may see, with a fixed number of queries;
   for sections whose figures are cheap or must be live.
@@ -38,6 +44,7 @@ class Section:
     build: Callable[[Any, Any], Any] | None = None
     show: Callable[[Any, Any, Any], dict] | None = None
     combine: Callable[[list], Any] | None = None
+    build_all: Callable[[Any, Any], dict] | None = None
 
     @property
     def summarised(self):
@@ -51,7 +58,7 @@ _start_registry: dict[str, Section] = {}
 DASHBOARD, START = "dashboard", "start"
 
 
-def _section(key, title, template, load, order, build, show, combine):
+def _section(key, title, template, load, order, build, show, combine, build_all):
     if (build is None) != (show is None) or (build is None) == (load is None):
         raise ValueError(f"Section {key!r} needs either load=, or build= and show=.")
     return Section(
@@ -63,20 +70,43 @@ def _section(key, title, template, load, order, build, show, combine):
         build=build,
         show=show,
         combine=combine,
+        build_all=build_all,
     )
 
 
-def register(*, key, title, template, load=None, order=100, build=None, show=None, combine=None):
+def register(
+    *,
+    key,
+    title,
+    template,
+    load=None,
+    order=100,
+    build=None,
+    show=None,
+    combine=None,
+    build_all=None,
+):
     """Add a dashboard section; registering the same key again replaces it."""
-    _registry[key] = _section(key, title, template, load, order, build, show, combine)
+    _registry[key] = _section(key, title, template, load, order, build, show, combine, build_all)
 
 
 def register_start(
-    *, key, template, load=None, order=100, placement="grid", build=None, show=None, combine=None
+    *,
+    key,
+    template,
+    load=None,
+    order=100,
+    placement="grid",
+    build=None,
+    show=None,
+    combine=None,
+    build_all=None,
 ):
     """Add a block to the start page: `placement` "top" for notices above the cards,
     "grid" for a card among them. Its template renders the loader's context as is."""
-    _start_registry[key] = _section(key, placement, template, load, order, build, show, combine)
+    _start_registry[key] = _section(
+        key, placement, template, load, order, build, show, combine, build_all
+    )
 
 
 def _ordered(registry):

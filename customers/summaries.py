@@ -26,7 +26,8 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from customers import dashboards
 from customers.access import can_see_all_customers, managed_team_ids
@@ -47,8 +48,6 @@ class Scope:
     everyone: bool = False
     # Of an owner scope: the teams the owner manages, whose customers it leaves out.
     teams: list[int] = field(default_factory=list)
-    # How many customers, where known without a query.
-    size: int | None = None
     # Per-scope memo for sections that share a read (the RFM cells of two sections).
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -103,33 +102,130 @@ def live_figures(build, user, run):
 # Building, when a run is published.
 
 
-def run_scopes():
-    """The company, every team, and every user who owns customers or manages a team (with
-    the teams they manage). The teams' and owners' customers are read once and named by
-    id, so that each scope's reads walk the snapshots' (run, customer) indexes instead of
-    scanning a whole run per scope."""
-    managed = {}
-    for team_id, user_id in Team.managers.through.objects.values_list("team_id", "user_id"):
-        managed.setdefault(user_id, set()).add(team_id)
-    by_team, by_owner = {}, {}
-    for pk, team_id, owner_id in Customer.objects.values_list("pk", "team_id", "owner_id"):
-        by_team.setdefault(team_id, []).append(pk)
-        if owner_id is not None:
-            by_owner.setdefault(owner_id, []).append((pk, team_id))
-    scopes = [company_scope()]
-    for team_id in Team.objects.order_by("pk").values_list("pk", flat=True):
-        scopes.append(_listed(Scope_.TEAM, team_id, by_team.get(team_id, [])))
-    for user_id in sorted(set(by_owner) | set(managed)):
-        teams = managed.get(user_id, set())
-        owned = [pk for pk, team_id in by_owner.get(user_id, []) if team_id not in teams]
-        scope = _listed(Scope_.OWNER, user_id, owned)
-        scope.teams = sorted(teams)
-        scopes.append(scope)
-    return scopes
+class RunScopes:
+    """Every scope of a run at once, for the sections' `build_all`: the company, every
+    team, and every user who owns customers or manages a team (with the teams they manage).
 
+    A customer belongs to the company, to its team's scope, and to its owner's scope unless
+    the owner manages its team. Builders compute the figures of all scopes in a few
+    grouped queries: additive figures grouped by the customer's (team, owner) pair and
+    added up per scope (`add_up`), lists of the first rows per scope with a window over
+    each kind of scope (`first_rows`), so that a build reads each row a few times,
+    whatever the number of scopes."""
 
-def _listed(kind, scope_id, ids):
-    return Scope(kind, scope_id, Customer.objects.filter(pk__in=sorted(ids)), size=len(ids))
+    def __init__(self):
+        managed = {}
+        for team_id, user_id in Team.managers.through.objects.values_list("team_id", "user_id"):
+            managed.setdefault(user_id, set()).add(team_id)
+        self.teams = list(Team.objects.order_by("pk").values_list("pk", flat=True))
+        # Customers per (team, owner) pair.
+        pairs = list(self.pairs(Customer.objects.all(), field="", count=Count("pk")))
+        owners = set(managed) | {owner_id for _team, owner_id, _n in pairs if owner_id is not None}
+        # Owner id → the teams they manage, whose customers their scope leaves out.
+        self.managed = {user_id: sorted(managed.get(user_id, ())) for user_id in sorted(owners)}
+        self._of = {}
+        # What builders of several sections share (the RFM cells of two sections).
+        self.memo = {}
+        self.sizes = self.add_up(pairs, int, lambda total, count: total + count)
+
+    def scope_keys(self):
+        """(scope kind, scope id) of every scope, the company first."""
+        return [
+            (Scope_.COMPANY, 0),
+            *((Scope_.TEAM, team_id) for team_id in self.teams),
+            *((Scope_.OWNER, user_id) for user_id in self.managed),
+        ]
+
+    def scope(self, key):
+        """The Scope of `key`, for a section without `build_all`."""
+        kind, scope_id = key
+        if kind == Scope_.COMPANY:
+            return company_scope()
+        if kind == Scope_.TEAM:
+            return team_scope(scope_id)
+        return owner_scope(scope_id, self.managed[scope_id])
+
+    def of(self, team_id, owner_id):
+        """The keys of the scopes a customer of `team_id` owned by `owner_id` belongs to."""
+        pair = (team_id, owner_id)
+        keys = self._of.get(pair)
+        if keys is None:
+            keys = [(Scope_.COMPANY, 0)]
+            if team_id is not None:
+                keys.append((Scope_.TEAM, team_id))
+            if owner_id is not None and team_id not in self.managed.get(owner_id, ()):
+                keys.append((Scope_.OWNER, owner_id))
+            self._of[pair] = keys
+        return keys
+
+    def add_up(self, rows, start, add):
+        """{scope key: figures} from `rows` of (team id, owner id, *values): each scope's
+        figures start as `start()` and take `add(figures, *values)` of each row of its
+        customers (add returns the new figures)."""
+        figures = {key: start() for key in self.scope_keys()}
+        for team_id, owner_id, *values in rows:
+            for key in self.of(team_id, owner_id):
+                if key in figures:
+                    figures[key] = add(figures[key], *values)
+        return figures
+
+    @staticmethod
+    def pairs(queryset, *fields, field="customer", **aggregates):
+        """Rows (team id, owner id, *fields, *aggregates) of `queryset` grouped by its
+        customers' (team, owner) pair and `fields`: for `add_up`. `field` leads to the
+        customer; empty on customers themselves."""
+        prefix = f"{field}__" if field else ""
+        group = [f"{prefix}team_id", f"{prefix}owner_id", *fields]
+        return (
+            queryset.values(*group)
+            .annotate(**aggregates)
+            .values_list(*group, *aggregates)
+            .order_by()
+        )
+
+    def partitions(self, queryset, field="customer"):
+        """(scope kind, the expression naming the scope, `queryset` narrowed to the rows in
+        a scope of that kind) for teams and owners: an owner's rows leave out the customers
+        of the teams they manage."""
+        prefix = f"{field}__" if field else ""
+        managed = Team.managers.through.objects.filter(
+            team_id=OuterRef(f"{prefix}team_id"), user_id=OuterRef(f"{prefix}owner_id")
+        )
+        return [
+            (
+                Scope_.TEAM,
+                F(f"{prefix}team_id"),
+                queryset.filter(**{f"{prefix}team_id__isnull": False}),
+            ),
+            (
+                Scope_.OWNER,
+                F(f"{prefix}owner_id"),
+                queryset.filter(~Exists(managed), **{f"{prefix}owner_id__isnull": False}),
+            ),
+        ]
+
+    def first_rows(self, queryset, order_by, limit, values, field="customer"):
+        """{scope key: [tuples of `values`]}: the first `limit` rows of `queryset` in
+        `order_by` order (strings, as for order_by) among each scope's customers. Three
+        queries: the company's, and a window numbering the rows of each team and of each
+        owner."""
+        rows = {key: [] for key in self.scope_keys()}
+        rows[Scope_.COMPANY, 0] = [
+            tuple(row) for row in queryset.order_by(*order_by).values_list(*values)[:limit]
+        ]
+        for kind, scope_id, narrowed in self.partitions(queryset, field):
+            ranked = (
+                narrowed.annotate(
+                    _scope=scope_id,
+                    _rank=Window(RowNumber(), partition_by=[scope_id], order_by=list(order_by)),
+                )
+                .filter(_rank__lte=limit)
+                .values_list("_scope", "_rank", *values)
+            )
+            for scope, _rank, *row in sorted(ranked, key=lambda row: (row[0], row[1])):
+                if (kind, scope) in rows:
+                    rows[kind, scope].append(tuple(row))
+        return rows
 
 
 def build_run_summaries(run):
@@ -139,18 +235,27 @@ def build_run_summaries(run):
     if run.status != PipelineRun.Status.SUCCEEDED or not sections:
         return 0
     started = perf_counter()
-    rows = []
-    for scope in run_scopes():
-        rows.append(
-            SectionSummary(
-                run=run,
-                scope=scope.kind,
-                scope_id=scope.id,
-                teams=scope.teams,
-                customers=_size(scope),
-                figures={key: as_stored(section.build(scope, run)) for key, section in sections},
-            )
+    scopes = RunScopes()
+    keys = scopes.scope_keys()
+    figures = {key: {} for key in keys}
+    for storage_key, section in sections:
+        built = section.build_all(scopes, run) if section.build_all is not None else {}
+        for key in keys:
+            if key in built:
+                figures[key][storage_key] = as_stored(built[key])
+            else:
+                figures[key][storage_key] = as_stored(section.build(scopes.scope(key), run))
+    rows = [
+        SectionSummary(
+            run=run,
+            scope=kind,
+            scope_id=scope_id,
+            teams=scopes.managed[scope_id] if kind == Scope_.OWNER else [],
+            customers=scopes.sizes[kind, scope_id],
+            figures=figures[kind, scope_id],
         )
+        for kind, scope_id in keys
+    ]
     with transaction.atomic():
         SectionSummary.objects.filter(run=run).delete()
         SectionSummary.objects.bulk_create(rows, batch_size=200)
@@ -162,10 +267,6 @@ def build_run_summaries(run):
         perf_counter() - started,
     )
     return len(rows)
-
-
-def _size(scope):
-    return scope.size if scope.size is not None else scope.customers.order_by().count()
 
 
 def publish_hook(run):

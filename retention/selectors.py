@@ -156,6 +156,24 @@ def build_at_risk(scope, run):
     ]
 
 
+# The lists of the highest value at risk: largest first, ties by id.
+AT_RISK_ORDER = ("-value_at_risk", "id")
+
+
+def build_all_at_risk(scopes, run):
+    """build_at_risk of every scope of the run (customers.summaries.RunScopes): three
+    queries."""
+    if run is None:
+        return {key: [] for key in scopes.scope_keys()}
+    top = scopes.first_rows(
+        ChurnScore.objects.filter(run=run, band=Band.HIGH, value_at_risk__gt=0),
+        AT_RISK_ORDER,
+        START_PAGE_ROWS,
+        ["pk", "value_at_risk"],
+    )
+    return {key: [list(row) for row in rows] for key, rows in top.items()}
+
+
 def _top_scores(ranked, limit=START_PAGE_ROWS):
     """The churn scores of [score id, value at risk] pairs of disjoint scopes, the most
     value at risk first (ties by id, like the lists), at most `limit`."""
@@ -247,7 +265,7 @@ def build_churn(scope, run):
         return {"bands": {}, "top": []}
     scores = scope.of(ChurnScore.objects.filter(run=run))
     bands = {
-        band: [customers, value or Decimal(0)]
+        band: [customers, _money(value)]
         for band, customers, value in scores.values_list("band")
         .annotate(customers=Count("pk"), value=Sum("value_at_risk"))
         .values_list("band", "customers", "value")
@@ -260,6 +278,43 @@ def build_churn(scope, run):
         .values_list("pk", "value_at_risk")[:START_PAGE_ROWS]
     ]
     return {"bands": bands, "top": top}
+
+
+def build_all_churn(scopes, run):
+    """build_churn of every scope of the run (customers.summaries.RunScopes): four
+    queries."""
+    if run is None:
+        return {key: {"bands": {}, "top": []} for key in scopes.scope_keys()}
+    scores = ChurnScore.objects.filter(run=run)
+    rows = scopes.pairs(scores, "band", customers=Count("pk"), value=Sum("value_at_risk"))
+    bands = scopes.add_up(rows, dict, _add_band)
+    top = scopes.first_rows(
+        scores.filter(band=Band.HIGH), AT_RISK_ORDER, START_PAGE_ROWS, ["pk", "value_at_risk"]
+    )
+    return {
+        key: {
+            "bands": {band: [n, _money(value)] for band, (n, value) in bands[key].items()},
+            "top": [list(row) for row in top[key]],
+        }
+        for key in bands
+    }
+
+
+def _add_band(bands, band, customers, value):
+    total = bands.setdefault(band, [0, Decimal(0)])
+    total[0] += customers
+    total[1] += _decimal(value)
+    return bands
+
+
+def _decimal(value):
+    """A sum read back: a Decimal, a float sum on SQLite, None over no rows."""
+    return Decimal(0) if value is None else Decimal(str(value))
+
+
+def _money(value):
+    """A sum of amounts in whole cents (SQLite's sums carry more places); a zero as 0."""
+    return _decimal(value).quantize(Decimal("0.01")) or Decimal(0)
 
 
 def combine_churn(parts):
@@ -331,37 +386,66 @@ EPISODE_COLUMNS = ("flagged", "retained", "won_back", "lost", "after_plan")
 PLAN_COLUMNS = ("plans_made", "plans_done")
 
 
+def _episode_columns(episodes, run, today):
+    """(column, the episodes it counts, the date it counts them by) of the retention
+    section: the first day of the dashboard's window too."""
+    since = months_back(today, DASHBOARD_MONTHS)[0]
+    ended = episodes.exclude(outcome=ChurnEpisode.Outcome.OPEN)
+    # Lost once the date passed without an order; a data date, not today, when runs lag.
+    lost_by = run.as_of if run is not None else today
+    columns = [
+        ("flagged", episodes, "flagged_on"),
+        ("retained", ended.filter(outcome=ChurnEpisode.Outcome.RETAINED), "ended_on"),
+        ("won_back", ended.filter(outcome=ChurnEpisode.Outcome.WON_BACK), "ended_on"),
+        (
+            "lost",
+            episodes.exclude(outcome=ChurnEpisode.Outcome.RETAINED).filter(lost_from__lte=lost_by),
+            "lost_from",
+        ),
+        ("after_plan", ended.filter(plan__isnull=False), "ended_on"),
+    ]
+    return since, columns
+
+
 def build_retention(scope, run, *, today=None):
     """The episode columns per month of the customers in `scope`, from the first month of
     the dashboard's window: five queries."""
     today = today or timezone.localdate()
-    since = months_back(today, DASHBOARD_MONTHS)[0]
-    episodes = scope.of(ChurnEpisode.objects.all())
-    ended = episodes.exclude(outcome=ChurnEpisode.Outcome.OPEN)
-    # Lost once the date passed without an order; a data date, not today, when runs lag.
-    lost_by = run.as_of if run is not None else today
-    columns = {
-        "flagged": _by_month(episodes, "flagged_on", since),
-        "retained": _by_month(
-            ended.filter(outcome=ChurnEpisode.Outcome.RETAINED), "ended_on", since
-        ),
-        "won_back": _by_month(
-            ended.filter(outcome=ChurnEpisode.Outcome.WON_BACK), "ended_on", since
-        ),
-        "lost": _by_month(
-            episodes.exclude(outcome=ChurnEpisode.Outcome.RETAINED).filter(lost_from__lte=lost_by),
-            "lost_from",
-            since,
-        ),
-        "after_plan": _by_month(ended.filter(plan__isnull=False), "ended_on", since),
-    }
+    since, columns = _episode_columns(scope.of(ChurnEpisode.objects.all()), run, today)
     return {
         "since": since,
         "columns": {
-            key: {month.isoformat(): count for month, count in counts.items()}
-            for key, counts in columns.items()
+            key: {
+                month.isoformat(): count
+                for month, count in _by_month(episodes, field, since).items()
+            }
+            for key, episodes, field in columns
         },
     }
+
+
+def build_all_retention(scopes, run, *, today=None):
+    """build_retention of every scope of the run (customers.summaries.RunScopes): five
+    queries."""
+    today = today or timezone.localdate()
+    since, columns = _episode_columns(ChurnEpisode.objects.all(), run, today)
+    figures = {key: {"since": since, "columns": {}} for key in scopes.scope_keys()}
+    for key, episodes, field in columns:
+        rows = scopes.pairs(
+            episodes.filter(**{f"{field}__gte": since}).annotate(month=TruncMonth(field)),
+            "month",
+            count=Count("pk"),
+        )
+        counts = scopes.add_up(rows, dict, _count_month)
+        for scope, months in counts.items():
+            figures[scope]["columns"][key] = months
+    return figures
+
+
+def _count_month(counts, month, count):
+    month = _month_start(month).isoformat()
+    counts[month] = counts.get(month, 0) + count
+    return counts
 
 
 def combine_retention(parts):

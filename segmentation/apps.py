@@ -34,6 +34,7 @@ class SegmentationConfig(AppConfig):
             title=_("Value tiers (80/20)"),
             template="segmentation/_dashboard_value_tiers.html",
             build=selectors.build_value_tiers,
+            build_all=selectors.build_all_value_tiers,
             show=selectors.show_value_tiers,
             order=30,
         )
@@ -42,6 +43,7 @@ class SegmentationConfig(AppConfig):
             title=_("RFM segments"),
             template="segmentation/_dashboard_rfm_grid.html",
             build=selectors.build_rfm_grid,
+            build_all=selectors.build_all_rfm_grids,
             show=selectors.show_rfm_grid,
             combine=selectors.combine_rfm_grid,
             order=31,

@@ -5,7 +5,16 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Sum, Window
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Sum,
+    Window,
+)
 from django.db.models.functions import RowNumber
 
 from customers.models import PipelineRun
@@ -13,6 +22,7 @@ from customers.summaries import live_figures
 from segmentation import charts
 from segmentation.models import RfmRunSummary, RfmScore, Segment, ValueTier
 from segmentation.rfm import (
+    CURVE_POINTS,
     SCORES,
     TOP_STEP,
     curve_positions,
@@ -137,6 +147,12 @@ def _visible_cells(scope, summaries):
 
 def _visible_figures(scope, summaries):
     """Tier totals and R×F grids per trend run over the customers of `scope`."""
+    return _cell_figures(_visible_cells(scope, summaries), summaries)
+
+
+def _cell_figures(cells, summaries):
+    """Tier totals and R×F grids per trend run from `cells`: (run id, tier, r score,
+    f score, customers, spend) rows."""
     figures = {
         summary.run_id: RunFigures(
             run=summary.run,
@@ -146,13 +162,14 @@ def _visible_figures(scope, summaries):
         )
         for summary in summaries
     }
-    for run_id, tier, r_score, f_score, customers, monetary in _visible_cells(scope, summaries):
+    for run_id, tier, r_score, f_score, customers, monetary in cells:
         run_figures = figures[run_id]
+        cents = _cents(monetary)
         run_figures.tiers[tier]["customers"] += customers
-        run_figures.tiers[tier]["cents"] += _cents(monetary)
+        run_figures.tiers[tier]["cents"] += cents
         run_figures.grid[r_score - 1][f_score - 1] += customers
         run_figures.customers += customers
-        run_figures.total_cents += _cents(monetary)
+        run_figures.total_cents += cents
     return list(figures.values())
 
 
@@ -172,20 +189,58 @@ def _ranked_samples(scope, figures):
     customers of `scope` in the run of `figures`."""
     if not figures.customers:
         return [], []
-    # The run's value rank orders by spend, ties by customer id: the order of the curve.
-    # Customers without spend have no rank and come last, adding nothing.
-    value_order = [F("value_rank").asc(nulls_last=True), F("customer_id").asc()]
     rows = (
         scope.of(RfmScore.objects.filter(run_id=figures.run.pk))
         .annotate(
-            position=Window(RowNumber(), order_by=value_order),
-            running=Window(Sum("monetary"), order_by=value_order),
+            position=Window(RowNumber(), order_by=VALUE_ORDER),
+            running=Window(Sum("monetary"), order_by=VALUE_ORDER),
         )
         .filter(position__in=curve_positions(figures.customers).tolist())
         .values_list("position", "running")
     )
     samples = sorted(rows)
     return [position for position, _ in samples], [_cents(running) for _, running in samples]
+
+
+# The run's value rank orders by spend, ties by customer id: the order of the curve.
+# Customers without spend have no rank and come last, adding nothing.
+VALUE_ORDER = [F("value_rank").asc(nulls_last=True), F("customer_id").asc()]
+
+
+def _all_ranked_samples(scopes, run_id):
+    """_ranked_samples of every team and owner in the run `run_id`: {scope key: (ranks,
+    cumulative spend)}. Two queries, a window over each kind of scope, which keeps the
+    ranks that are curve_positions of the scope's size."""
+    samples = {}
+    for kind, scope_id, narrowed in scopes.partitions(RfmScore.objects.filter(run_id=run_id)):
+        position = Window(RowNumber(), partition_by=[scope_id], order_by=VALUE_ORDER)
+        size = Window(Count("pk"), partition_by=[scope_id])
+        rows = (
+            narrowed.annotate(
+                _scope=scope_id,
+                position=position,
+                running=Window(Sum("monetary"), partition_by=[scope_id], order_by=VALUE_ORDER),
+                size=size,
+            )
+            .alias(sample=_is_curve_position(F("position"), F("size")))
+            .filter(sample__gt=0)
+            .values_list("_scope", "position", "running")
+        )
+        for scope, rank, running in sorted(rows, key=lambda row: (row[0], row[1])):
+            ranks, cumulative = samples.setdefault((kind, scope), ([], []))
+            ranks.append(rank)
+            cumulative.append(_cents(running))
+    return samples
+
+
+def _is_curve_position(rank, size, points=CURVE_POINTS):
+    """More than 0 where `rank` (1 … size) is among curve_positions(size): the rank is
+    floor(k × size / points) for some k when ceil(rank × points / size) < ceil((rank + 1)
+    × points / size), ceil(k × size / points) when floor(rank × points / size) >
+    floor((rank - 1) × points / size). Integer division, in the database."""
+    floor_step = (rank * points) / size - ((rank - 1) * points) / size
+    ceil_step = ((rank + 1) * points + size - 1) / size - (rank * points + size - 1) / size
+    return ExpressionWrapper(floor_step + ceil_step, output_field=IntegerField())
 
 
 def _empty_tiers():
@@ -207,6 +262,51 @@ def _figures_for(scope, run, loader):
         # Everyone's figures were computed by the run itself.
         return [_summary_figures(summary) for summary in summaries]
     return loader(scope, trend_runs(summaries))
+
+
+def _all_figures(scopes, run, curves):
+    """_figures_for of every scope of the run (customers.summaries.RunScopes), with the
+    current run's Pareto curve if `curves`: {scope key: figures}. The company's from the
+    runs' summaries; the teams' and owners' from one pass over the trend runs' cells (kept
+    in the scopes' memo for the other section) and, for the curves, two more."""
+    keys = scopes.scope_keys()
+    if run is None:
+        return {key: [] for key in keys}
+    current, summaries = published_snapshots(run)
+    if not summaries:
+        return {key: [] for key in keys}
+    runs = trend_runs(summaries)
+    cells = scopes.memo.get("rfm_cells")
+    if cells is None:
+        rows = scopes.pairs(
+            RfmScore.objects.filter(run_id__in=[summary.run_id for summary in runs]),
+            "run_id",
+            "value_tier",
+            "r_score",
+            "f_score",
+            customers=Count("pk"),
+            monetary=Sum("monetary"),
+        )
+        cells = scopes.memo["rfm_cells"] = scopes.add_up(rows, list, _add_cell)
+    samples = _all_ranked_samples(scopes, run.pk) if curves else {}
+    figures = {}
+    for key in keys:
+        if key == keys[0]:
+            # Everyone's figures were computed by the run itself.
+            figures[key] = [_summary_figures(summary) for summary in summaries]
+            continue
+        figures[key] = _cell_figures(cells[key], runs)
+        if curves:
+            now = figures[key][0]
+            positions, cumulative = samples.get(key, ([], [])) if now.customers else ([], [])
+            now.curve = pareto_curve(positions, cumulative, now.customers, now.total_cents)
+            now.top20_share = top_share(now.curve)
+    return figures
+
+
+def _add_cell(cells, *cell):
+    cells.append(cell)
+    return cells
 
 
 def _stored(figures):
@@ -271,6 +371,11 @@ def build_value_tiers(scope, run):
     """The trend runs' figures over the customers of `scope`, with the current run's
     Pareto curve. Company: 1 query (the runs' summaries); others: 2 more."""
     return _stored(_figures_for(scope, run, _visible_value_figures))
+
+
+def build_all_value_tiers(scopes, run):
+    """build_value_tiers of every scope of the run: see _all_figures."""
+    return {key: _stored(f) for key, f in _all_figures(scopes, run, curves=True).items()}
 
 
 def show_value_tiers(stored, user, run):
@@ -352,6 +457,11 @@ def build_rfm_grid(scope, run):
     """The trend runs' tier totals and R×F grids over the customers of `scope`. Company:
     1 query (the runs' summaries); others: 1 more, none if the value tiers read it."""
     return _stored(_figures_for(scope, run, _visible_figures))
+
+
+def build_all_rfm_grids(scopes, run):
+    """build_rfm_grid of every scope of the run: see _all_figures."""
+    return {key: _stored(f) for key, f in _all_figures(scopes, run, curves=False).items()}
 
 
 def combine_rfm_grid(parts):

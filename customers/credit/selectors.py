@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from customers.models import (
     NO_CREDIT_HISTORY,
+    Customer,
     Grade,
     GradeChange,
     GradePolicy,
@@ -76,29 +77,75 @@ def grade_distribution(user):
 WORSENED_ROWS = 50
 
 
+def _worsened(changes):
+    """The grade changes of a run that worsened, with the order of the section's list."""
+    return (
+        changes.filter(new_no_history=False)
+        .annotate(new_rank=Grade.rank_of("new_grade"), old_rank=Grade.rank_of("old_grade"))
+        .filter(new_rank__gt=F("old_rank"))
+    )
+
+
+# Worst first, then by name; the id breaks ties between namesakes.
+WORSENED_ORDER = ("-new_rank", "customer__name", "pk")
+
+
+def _without_history(customers):
+    return customers.annotate(
+        without=ExpressionWrapper(no_credit_history_q(), output_field=BooleanField())
+    )
+
+
 def build_grade_distribution(scope, run):
     """Customers per credit grade in `scope`, those without credit history apart, and the
     grade changes of `run` that worsened (ids, in display order): two queries."""
-    counts = [
+    counts = sorted(
         [grade, bool(without), count]
-        for grade, without, count in scope.customers.annotate(
-            without=ExpressionWrapper(no_credit_history_q(), output_field=BooleanField())
-        )
+        for grade, without, count in _without_history(scope.customers)
         .values_list("credit_grade", "without")
         .annotate(count=Count("id"))
         .values_list("credit_grade", "without", "count")
         .order_by()
-    ]
+    )
     worsened = []
     if run is not None:
         worsened = list(
-            scope.of(GradeChange.objects.filter(run=run, new_no_history=False))
-            .annotate(new_rank=Grade.rank_of("new_grade"), old_rank=Grade.rank_of("old_grade"))
-            .filter(new_rank__gt=F("old_rank"))
-            .order_by("-new_rank", "customer__name")
+            _worsened(scope.of(GradeChange.objects.filter(run=run)))
+            .order_by(*WORSENED_ORDER)
             .values_list("pk", flat=True)[:WORSENED_ROWS]
         )
     return {"counts": counts, "worsened": worsened}
+
+
+def _count_grade(cells, grade, without, count):
+    key = (grade, bool(without))
+    cells[key] = cells.get(key, 0) + count
+    return cells
+
+
+def build_all_grade_distributions(scopes, run):
+    """build_grade_distribution of every scope of the run (customers.summaries.RunScopes):
+    four queries."""
+    rows = scopes.pairs(
+        _without_history(Customer.objects.all()),
+        "credit_grade",
+        "without",
+        field="",
+        count=Count("id"),
+    )
+    counts = scopes.add_up(rows, dict, _count_grade)
+    worsened = {key: [] for key in counts}
+    if run is not None:
+        worsened = scopes.first_rows(
+            _worsened(GradeChange.objects.filter(run=run)), WORSENED_ORDER, WORSENED_ROWS, ["pk"]
+        )
+    return {
+        key: {
+            "counts": [[grade, without, n] for (grade, without), n in sorted(cells.items())],
+            "worsened": [pk for (pk,) in worsened[key]],
+        }
+        for key, cells in counts.items()
+    }
 
 
 def show_grade_distribution(figures, user, run):

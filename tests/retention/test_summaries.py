@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers import dashboards, pipeline, summaries
@@ -214,14 +216,14 @@ def test_runs_kept_aside_and_failing_summaries_change_nothing(night, monkeypatch
     assert aside.status == PipelineRun.Status.KEPT_ASIDE
     assert set(SectionSummary.objects.values_list("pk", flat=True)) == rows
 
-    def broken(scope, run):
+    def broken(scopes, run):
         raise ValueError("no figures")
 
     monkeypatch.setitem(
         dashboards._registry,
         "credit",
         dashboards._registry["credit"].__class__(
-            **{**dashboards._registry["credit"].__dict__, "build": broken}
+            **{**dashboards._registry["credit"].__dict__, "build_all": broken}
         ),
     )
     run = pipeline_run(as_of=D(2026, 3, 20))
@@ -269,3 +271,96 @@ def test_amounts_keep_their_cents(night, client_for):
     shown = {item["section"].key: item["context"] for item in sections}
     for row in shown["churn_risk"]["bands"]:
         assert isinstance(row["value_at_risk"], Decimal | int)
+
+
+@pytest.fixture
+def crowd(night):
+    """More scopes than the night's: six teams (one without customers), a manager of two
+    teams who owns customers inside and outside them, customers without a team or an
+    owner, namesakes; two more runs over all of them."""
+    teams = [TeamFactory(name=f"华南{index}组") for index in range(4)]
+    night.teams = [night.east, night.west, *teams]
+    reps = [UserFactory(username=f"rep{index}") for index in range(6)]
+    night.chief = UserFactory(username="chief")
+    teams[0].managers.add(night.chief)
+    teams[1].managers.add(night.chief)
+    owners = [*reps, night.chief, None]
+    cities = ["广州", "深圳", "佛山", "东莞", "珠海"]
+    customers = []
+    for index in range(24):
+        team = [*teams[:3], night.east, None][index % 5]
+        customer = CustomerFactory(
+            owner=owners[index % len(owners)],
+            team=team,
+            # Namesakes: lists ordered by name fall back to the id.
+            name=f"{cities[index % 3]}百货商店",
+        )
+        orders_every(
+            customer,
+            first=D(2025, 1, 1) + dt.timedelta(days=5 * index),
+            last=D(2025, 5, 1) + dt.timedelta(days=13 * index),
+            days=15 + 3 * (index % 4),
+            amount=f"{100 * (index % 7 + 1)}.00",
+        )
+        InvoiceFactory(customer=customer, issue_date=D(2025, 10, 1), due_date=D(2025, 10, 31))
+        customers.append(customer)
+    assert pipeline_run(as_of=D(2026, 3, 20)).status == "succeeded"
+    for customer in customers[::3]:
+        InvoiceFactory(customer=customer, issue_date=D(2025, 12, 1), due_date=D(2026, 1, 1))
+    run = pipeline_run(as_of=D(2026, 3, 31))
+    assert run.status == "succeeded", run.error
+    night.runs = (*night.runs, run)
+    return night
+
+
+def test_every_scope_built_at_once_equals_the_scope_built_alone(crowd):
+    run = PipelineRun.objects.current()
+    scopes = summaries.RunScopes()
+    keys = scopes.scope_keys()
+    assert len(keys) == 1 + 6 + 13
+    sections = dashboards.summarised_sections()
+    assert all(section.build_all is not None for _key, section in sections)
+    stored = {(row.scope, row.scope_id): row for row in SectionSummary.objects.filter(run=run)}
+    assert set(stored) == set(keys)
+    for storage_key, section in sections:
+        at_once = section.build_all(scopes, run)
+        for key in keys:
+            alone = summaries.as_stored(section.build(scopes.scope(key), run))
+            assert summaries.as_stored(at_once[key]) == alone, (storage_key, key)
+            assert stored[key].figures[storage_key] == alone, (storage_key, key)
+    # Figures to compare in every kind of scope: the grouping is what is tested.
+    chief = stored["owner", crowd.chief.pk]
+    assert chief.teams == sorted(team.pk for team in crowd.teams[2:4])
+    assert chief.customers == 2
+    top = {key: len(row.figures["dashboard:churn_risk"]["top"]) for key, row in stored.items()}
+    # Lists cut at their length, and owners' lists of several.
+    assert top["company", 0] == top["team", crowd.east.pk] == retention.START_PAGE_ROWS
+    assert sum(count > 1 for key, count in top.items() if key[0] == "owner") > 3
+    assert stored["team", crowd.teams[2].pk].figures["dashboard:churn_risk"]["bands"]
+    assert stored["team", crowd.teams[5].pk].customers == 0
+    curve = stored["team", crowd.teams[3].pk].figures["dashboard:value_tiers"][0]["curve"]
+    assert 0 < curve[20] < 1
+
+
+@pytest.mark.parametrize("who", ["chief", "rep", "manager", "admin"])
+def test_with_many_scopes_every_role_sees_the_live_figures(crowd, who, client_for):
+    user = getattr(crowd, who)
+    sections = client_for(user).get(reverse("dashboard")).context["sections"]
+    shown = {item["section"].key: item["context"] for item in sections}
+    for key, live in LIVE.items():
+        assert shown[key] == live(fresh(user)), key
+
+
+def test_the_build_takes_as_many_queries_whatever_the_number_of_scopes(
+    crowd, django_assert_num_queries
+):
+    run = PipelineRun.objects.current()
+    with CaptureQueriesContext(connection) as before:
+        assert summaries.build_run_summaries(run) == 20
+    for index in range(3):
+        team = TeamFactory(name=f"西北{index}组")
+        owner = UserFactory(username=f"north{index}")
+        team.managers.add(UserFactory(username=f"head{index}"))
+        CustomerFactory(owner=owner, team=team, name=f"兰州{index}号商店")
+    with django_assert_num_queries(len(before.captured_queries)):
+        assert summaries.build_run_summaries(run) == 20 + 3 * 3
