@@ -8,7 +8,16 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from customers import dashboards, network, panels, pgtypes, pipeline, receivables, selectors
+        from customers import (
+            dashboards,
+            network,
+            panels,
+            pgtypes,
+            pipeline,
+            receivables,
+            selectors,
+            summaries,
+        )
         from customers.credit import selectors as credit_selectors
         from customers.credit import step as credit_step
 
@@ -30,6 +39,8 @@ class CustomersConfig(AppConfig):
             describe=credit_step.SUMMARY_FIELDS,
         )
         checks.register(pipeline.check_steps)
+        # The dashboards' figures of each scope, once the run's data is live.
+        pipeline.register_publish_hook("dashboard_summaries", summaries.publish_hook)
 
         core_panels = [
             ("interactions", _("Contact log"), selectors.interactions_panel, 10, "main"),
@@ -57,6 +68,8 @@ class CustomersConfig(AppConfig):
             key="credit",
             title=_("Credit grades"),
             template="customers/_dashboard_credit.html",
-            load=credit_selectors.grade_distribution,
+            build=credit_selectors.build_grade_distribution,
+            build_all=credit_selectors.build_all_grade_distributions,
+            show=credit_selectors.show_grade_distribution,
             order=10,
         )

@@ -1126,3 +1126,37 @@ class CreditRules(SingletonSettings):
             ) % {"grace": self.grace_days}
         if errors:
             raise ValidationError(errors)
+
+
+class SectionSummary(models.Model):
+    """The dashboard's and the start page's figures of one scope, computed once when a run
+    is published (customers.summaries): pages read them instead of recomputing their
+    totals over the run's snapshots on every request."""
+
+    class Scope(models.TextChoices):
+        COMPANY = "company", _("Company")
+        TEAM = "team", _("Team")
+        # The customers the user owns outside the teams they managed at the time.
+        OWNER = "owner", _("Owner")
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="section_summaries")
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope)
+    # The team's or the owner's id; 0 for the company.
+    scope_id = models.PositiveIntegerField(_("scope id"), default=0)
+    # Of an owner row: the teams the owner managed, whose customers the row leaves out.
+    teams = models.JSONField(_("teams left out"), default=list, blank=True)
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+    # {section key: the section's figures}
+    figures = models.JSONField(_("figures"), default=dict)
+
+    class Meta:
+        verbose_name = _("section summary")
+        verbose_name_plural = _("section summaries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "scope", "scope_id"], name="sectionsummary_run_scope"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.run_id} {self.scope} {self.scope_id}"

@@ -74,6 +74,7 @@ class Step:
 
 
 _steps: dict[str, Step] = {}
+_publish_hooks: dict[str, Callable[[PipelineRun], None]] = {}
 
 
 def register_step(name, func, *, after=(), label="", describe=(), snapshots=(), keep=None):
@@ -93,6 +94,13 @@ def register_step(name, func, *, after=(), label="", describe=(), snapshots=(), 
         snapshots=tuple(snapshots),
         keep=keep,
     )
+
+
+def register_publish_hook(name, func):
+    """Call `func(run)` once each run is published, after its transaction: to derive
+    figures from the published data (the dashboards' summaries). A hook handles its own
+    failures; a run is published whatever its hooks do."""
+    _publish_hooks[name] = func
 
 
 def step_label(name):
@@ -250,6 +258,9 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
             )
             if not failed:
                 run.refresh_from_db()
+    if run.status == PipelineRun.Status.SUCCEEDED:
+        for hook in _publish_hooks.values():
+            hook(run)
     return run
 
 

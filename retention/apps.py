@@ -36,14 +36,20 @@ class RetentionConfig(AppConfig):
             key="churn_risk",
             title=_("Churn risk"),
             template="retention/_dashboard_churn.html",
-            load=selectors.churn_section,
+            build=selectors.build_churn,
+            build_all=selectors.build_all_churn,
+            show=selectors.show_churn,
+            combine=selectors.combine_churn,
             order=40,
         )
         dashboards.register(
             key="retention",
             title=_("Retention and win-back"),
             template="retention/_dashboard_retention.html",
-            load=selectors.retention_section,
+            build=selectors.build_retention,
+            build_all=selectors.build_all_retention,
+            show=selectors.show_retention,
+            combine=selectors.combine_retention,
             order=41,
         )
         export_columns.register(
@@ -58,6 +64,9 @@ class RetentionConfig(AppConfig):
         dashboards.register_start(
             key="at_risk",
             template="retention/_home_at_risk.html",
-            load=selectors.at_risk_start_block,
+            build=selectors.build_at_risk,
+            build_all=selectors.build_all_at_risk,
+            show=selectors.show_at_risk,
+            combine=selectors.combine_at_risk,
             order=20,
         )

@@ -20,11 +20,12 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from customers import summaries
 from customers.access import can_see_all_customers, is_manager
 from customers.models import Order, PipelineRun, Team
 from customers.selectors import DUE_SOON_DAYS, of_visible_customers, visible_customers
+from customers.summaries import as_stored
 from lifecycle.models import Stage, StageChange
-from lifecycle.selectors import win_backs
 from retention.filters import ChurnFilter, LostFilter
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
 
@@ -141,10 +142,67 @@ def start_plans(user, *, today=None, limit=START_PAGE_PLANS):
 
 
 def at_risk_start_block(user):
-    """The start page's "my at-risk customers": a rep's own, a manager's teams'."""
+    """The start page's "my at-risk customers": a rep's own, a manager's teams'; computed
+    now."""
     run = PipelineRun.objects.current()
+    return show_at_risk(summaries.live_figures(build_at_risk, user, run), user, run)
+
+
+def build_at_risk(scope, run):
+    """The high-risk customers of `scope` with the most value at risk: [score id, value at
+    risk] by value at risk, largest first. One query."""
+    if run is None:
+        return []
+    return [
+        [pk, value]
+        for pk, value in scope.of(ChurnScore.objects.filter(run=run))
+        .filter(band=Band.HIGH, value_at_risk__gt=0)
+        .order_by("-value_at_risk", "id")
+        .values_list("pk", "value_at_risk")[:START_PAGE_ROWS]
+    ]
+
+
+# The lists of the highest value at risk: largest first, ties by id.
+AT_RISK_ORDER = ("-value_at_risk", "id")
+
+
+def build_all_at_risk(scopes, run):
+    """build_at_risk of every scope of the run (customers.summaries.RunScopes): three
+    queries."""
+    if run is None:
+        return {key: [] for key in scopes.scope_keys()}
+    top = scopes.first_rows(
+        ChurnScore.objects.filter(run=run, band=Band.HIGH, value_at_risk__gt=0),
+        AT_RISK_ORDER,
+        START_PAGE_ROWS,
+        ["pk", "value_at_risk"],
+    )
+    return {key: [list(row) for row in rows] for key, rows in top.items()}
+
+
+def _top_scores(ranked, limit=START_PAGE_ROWS):
+    """The churn scores of [score id, value at risk] pairs of disjoint scopes, the most
+    value at risk first (ties by id, like the lists), at most `limit`."""
+    return sorted(ranked, key=lambda pair: (-Decimal(str(pair[1])), pair[0]))[:limit]
+
+
+def combine_at_risk(parts):
+    return _top_scores([pair for part in parts for pair in part])
+
+
+def _scores_of(ranked):
+    """The ChurnScore rows (customer joined) of [score id, ...] pairs, in their order: one
+    query, none for an empty list."""
+    if not ranked:
+        return []
+    ids = [pair[0] for pair in ranked]
+    scores = ChurnScore.objects.select_related("customer").in_bulk(ids)
+    return [scores[pk] for pk in ids if pk in scores]
+
+
+def show_at_risk(figures, user, run):
     return {
-        "scores": at_risk_customers(user, run),
+        "scores": _scores_of(figures),
         "run": run,
         "user_is_manager": is_manager(user),
     }
@@ -197,26 +255,95 @@ def churn_panel(customer, user):
 
 
 def churn_section(user):
-    """Customers and value at risk per band, and the top of the list: two queries."""
+    """The dashboard's churn section computed now over the customers `user` may see."""
     run = PipelineRun.objects.current()
-    scores = churn_scores(user, run)
-    totals = {
-        band: {"customers": customers, "value_at_risk": value or Decimal(0)}
+    return show_churn(summaries.live_figures(build_churn, user, run), user, run)
+
+
+def build_churn(scope, run):
+    """Customers and value at risk per band in `scope`, and the top of the high-risk list
+    ([score id, value at risk]): two queries."""
+    if run is None:
+        return {"bands": {}, "top": []}
+    scores = scope.of(ChurnScore.objects.filter(run=run))
+    bands = {
+        band: [customers, _money(value)]
         for band, customers, value in scores.values_list("band")
         .annotate(customers=Count("pk"), value=Sum("value_at_risk"))
         .values_list("band", "customers", "value")
         .order_by()
     }
+    top = [
+        [pk, value]
+        for pk, value in scores.filter(band=Band.HIGH)
+        .order_by("-value_at_risk", "id")
+        .values_list("pk", "value_at_risk")[:START_PAGE_ROWS]
+    ]
+    return {"bands": bands, "top": top}
+
+
+def build_all_churn(scopes, run):
+    """build_churn of every scope of the run (customers.summaries.RunScopes): four
+    queries."""
+    if run is None:
+        return {key: {"bands": {}, "top": []} for key in scopes.scope_keys()}
+    scores = ChurnScore.objects.filter(run=run)
+    rows = scopes.pairs(scores, "band", customers=Count("pk"), value=Sum("value_at_risk"))
+    bands = scopes.add_up(rows, dict, _add_band)
+    top = scopes.first_rows(
+        scores.filter(band=Band.HIGH), AT_RISK_ORDER, START_PAGE_ROWS, ["pk", "value_at_risk"]
+    )
+    return {
+        key: {
+            "bands": {band: [n, _money(value)] for band, (n, value) in bands[key].items()},
+            "top": [list(row) for row in top[key]],
+        }
+        for key in bands
+    }
+
+
+def _add_band(bands, band, customers, value):
+    total = bands.setdefault(band, [0, Decimal(0)])
+    total[0] += customers
+    total[1] += _decimal(value)
+    return bands
+
+
+def _decimal(value):
+    """A sum read back: a Decimal, a float sum on SQLite, None over no rows."""
+    return Decimal(0) if value is None else Decimal(str(value))
+
+
+def _money(value):
+    """A sum of amounts in whole cents (SQLite's sums carry more places); a zero as 0."""
+    return _decimal(value).quantize(Decimal("0.01")) or Decimal(0)
+
+
+def combine_churn(parts):
+    bands = {}
+    for part in parts:
+        for band, (customers, value) in part["bands"].items():
+            total = bands.setdefault(band, [0, Decimal(0)])
+            total[0] += customers
+            total[1] += Decimal(str(value))
+    return {
+        "bands": bands,
+        "top": _top_scores([pair for part in parts for pair in part["top"]]),
+    }
+
+
+def show_churn(figures, user, run):
+    """Customers and value at risk per band, and the top of the list: one query (the
+    top's scores), none without."""
+    totals = {
+        band: {"customers": customers, "value_at_risk": Decimal(str(value))}
+        for band, (customers, value) in figures["bands"].items()
+    }
     bands = [
         {"band": band, "label": label, **totals.get(band, {"customers": 0, "value_at_risk": 0})}
         for band, label in Band.choices
     ]
-    top = list(
-        scores.filter(band=Band.HIGH)
-        .select_related("customer")
-        .order_by("-value_at_risk", "id")[:START_PAGE_ROWS]
-    )
-    return {"run": run, "bands": bands, "top": top}
+    return {"run": run, "bands": bands, "top": _scores_of(figures["top"])}
 
 
 def _by_month(queryset, field, since):
@@ -249,42 +376,117 @@ def months_back(today, count):
 
 
 def retention_section(user, *, today=None):
-    """Per month, over the customers `user` may see: customers flagged, plans made and
-    done, customers retained, won back and lost, and re-orders after a plan. Seven queries."""
-    today = today or timezone.localdate()
+    """The dashboard's retention section computed now over the customers `user` may see."""
     run = PipelineRun.objects.current()
-    months = months_back(today, DASHBOARD_MONTHS)
-    since = months[0]
-    since_moment = timezone.make_aware(dt.datetime.combine(since, dt.time()))
-    episodes = of_visible_customers(ChurnEpisode.objects.all(), user)
-    plans = of_visible_customers(FollowUpPlan.objects.all(), user)
+    figures = as_stored(build_retention(summaries.viewer_scope(user), run, today=today))
+    return show_retention(figures, user, run, today=today)
+
+
+# Episode columns: opened and ended by the runs, so counted when a run is published.
+EPISODE_COLUMNS = ("flagged", "retained", "won_back", "lost", "after_plan")
+# Plan columns: plans are made and done all day long, so counted on each view.
+PLAN_COLUMNS = ("plans_made", "plans_done")
+
+
+def _episode_columns(episodes, run, today):
+    """(column, the episodes it counts, the date it counts them by) of the retention
+    section: the first day of the dashboard's window too."""
+    since = months_back(today, DASHBOARD_MONTHS)[0]
     ended = episodes.exclude(outcome=ChurnEpisode.Outcome.OPEN)
     # Lost once the date passed without an order; a data date, not today, when runs lag.
     lost_by = run.as_of if run is not None else today
-    columns = {
-        "flagged": _by_month(episodes, "flagged_on", since),
-        "plans_made": _by_month(plans, "created_at", since_moment),
-        "plans_done": _by_month(
-            plans.filter(status=FollowUpPlan.Status.DONE), "completed_at", since_moment
-        ),
-        "retained": _by_month(
-            ended.filter(outcome=ChurnEpisode.Outcome.RETAINED), "ended_on", since
-        ),
-        # The lifecycle's count: one per return from termination to development.
-        "won_back": _by_month(of_visible_customers(win_backs(), user), "on", since),
-        "lost": _by_month(
+    columns = [
+        ("flagged", episodes, "flagged_on"),
+        ("retained", ended.filter(outcome=ChurnEpisode.Outcome.RETAINED), "ended_on"),
+        ("won_back", ended.filter(outcome=ChurnEpisode.Outcome.WON_BACK), "ended_on"),
+        (
+            "lost",
             episodes.exclude(outcome=ChurnEpisode.Outcome.RETAINED).filter(lost_from__lte=lost_by),
             "lost_from",
-            since,
         ),
-        "after_plan": _by_month(ended.filter(plan__isnull=False), "ended_on", since),
-    }
-    rows = [
-        {"month": month, **{key: counts.get(month, 0) for key, counts in columns.items()}}
-        for month in months
+        ("after_plan", ended.filter(plan__isnull=False), "ended_on"),
     ]
-    totals = {key: sum(row[key] for row in rows) for key in columns}
+    return since, columns
+
+
+def build_retention(scope, run, *, today=None):
+    """The episode columns per month of the customers in `scope`, from the first month of
+    the dashboard's window: five queries."""
+    today = today or timezone.localdate()
+    since, columns = _episode_columns(scope.of(ChurnEpisode.objects.all()), run, today)
+    return {
+        "since": since,
+        "columns": {
+            key: {
+                month.isoformat(): count
+                for month, count in _by_month(episodes, field, since).items()
+            }
+            for key, episodes, field in columns
+        },
+    }
+
+
+def build_all_retention(scopes, run, *, today=None):
+    """build_retention of every scope of the run (customers.summaries.RunScopes): five
+    queries."""
+    today = today or timezone.localdate()
+    since, columns = _episode_columns(ChurnEpisode.objects.all(), run, today)
+    figures = {key: {"since": since, "columns": {}} for key in scopes.scope_keys()}
+    for key, episodes, field in columns:
+        rows = scopes.pairs(
+            episodes.filter(**{f"{field}__gte": since}).annotate(month=TruncMonth(field)),
+            "month",
+            count=Count("pk"),
+        )
+        counts = scopes.add_up(rows, dict, _count_month)
+        for scope, months in counts.items():
+            figures[scope]["columns"][key] = months
+    return figures
+
+
+def _count_month(counts, month, count):
+    month = _month_start(month).isoformat()
+    counts[month] = counts.get(month, 0) + count
+    return counts
+
+
+def combine_retention(parts):
+    since = max(part["since"] for part in parts)
+    columns = {key: {} for key in EPISODE_COLUMNS}
+    for part in parts:
+        for key, counts in part["columns"].items():
+            for month, count in counts.items():
+                if month >= since:
+                    columns[key][month] = columns[key].get(month, 0) + count
+    return {"since": since, "columns": columns}
+
+
+def show_retention(figures, user, run, *, today=None):
+    """Per month, over the customers `user` may see: customers flagged, plans made and
+    done, customers retained, won back and lost, and re-orders after a plan. The episode
+    columns from `figures`, the plans' counted now: two queries (five more when the
+    figures start after the window, once the month turned before the next run)."""
+    today = today or timezone.localdate()
+    months = months_back(today, DASHBOARD_MONTHS)
+    if figures["since"] > months[0].isoformat():
+        figures = as_stored(build_retention(summaries.viewer_scope(user), run, today=today))
+    since_moment = timezone.make_aware(dt.datetime.combine(months[0], dt.time()))
+    plans = of_visible_customers(FollowUpPlan.objects.all(), user)
+    columns = {key: _by_month_keys(figures["columns"][key]) for key in EPISODE_COLUMNS}
+    columns["plans_made"] = _by_month(plans, "created_at", since_moment)
+    columns["plans_done"] = _by_month(
+        plans.filter(status=FollowUpPlan.Status.DONE), "completed_at", since_moment
+    )
+    order = ("flagged", "plans_made", "plans_done", "retained", "won_back", "lost", "after_plan")
+    rows = [
+        {"month": month, **{key: columns[key].get(month, 0) for key in order}} for month in months
+    ]
+    totals = {key: sum(row[key] for row in rows) for key in order}
     return {"run": run, "rows": rows[::-1], "totals": totals}
+
+
+def _by_month_keys(counts):
+    return {dt.date.fromisoformat(month): count for month, count in counts.items()}
 
 
 # --- lost customers (流失客户) ------------------------------------------------------

@@ -35,14 +35,19 @@ class SegmentationConfig(AppConfig):
             key="value_tiers",
             title=_("Value tiers (80/20)"),
             template="segmentation/_dashboard_value_tiers.html",
-            load=selectors.value_tiers_section,
+            build=selectors.build_value_tiers,
+            build_all=selectors.build_all_value_tiers,
+            show=selectors.show_value_tiers,
             order=30,
         )
         dashboards.register(
             key="rfm_grid",
             title=_("RFM segments"),
             template="segmentation/_dashboard_rfm_grid.html",
-            load=selectors.rfm_grid_section,
+            build=selectors.build_rfm_grid,
+            build_all=selectors.build_all_rfm_grids,
+            show=selectors.show_rfm_grid,
+            combine=selectors.combine_rfm_grid,
             order=31,
         )
 

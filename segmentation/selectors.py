@@ -5,14 +5,24 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Sum, Window
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Sum,
+    Window,
+)
 from django.db.models.functions import RowNumber
 
-from customers.access import can_see_all_customers
 from customers.models import PipelineRun
+from customers.summaries import live_figures
 from segmentation import charts
 from segmentation.models import RfmRunSummary, RfmScore, Segment, ValueTier
 from segmentation.rfm import (
+    CURVE_POINTS,
     SCORES,
     TOP_STEP,
     curve_positions,
@@ -60,10 +70,11 @@ class RunFigures:
     grid: list | None = None  # grid[r - 1][f - 1]
 
 
-def published_snapshots():
+def published_snapshots(current=None):
     """The current run and the summaries of the kept published runs, newest first; the list
-    is empty when the current run has no RFM snapshot. Two queries."""
-    current = PipelineRun.objects.current()
+    is empty when the current run has no RFM snapshot. Two queries, one if `current` (the
+    current run) is given."""
+    current = current or PipelineRun.objects.current()
     if current is None:
         return None, []
     summaries = list(
@@ -116,27 +127,32 @@ def trend_runs(summaries, most=None):
     return [summaries[index] for index in sorted(picked)]
 
 
-def _visible_cells(user, summaries):
-    """Customers and spend per run, tier and R×F cell among the customers `user` may see, for
-    the trend runs: one query, kept on the user object for the rest of the request so that
-    both dashboard sections share it."""
+def _visible_cells(scope, summaries):
+    """Customers and spend per run, tier and R×F cell among the customers of `scope`, for
+    the trend runs: one query, kept in the scope's memo (for a viewer: for the rest of the
+    request) so that both dashboard sections share it."""
     runs = tuple(summary.run_id for summary in summaries)
-    cached = getattr(user, "_rfm_visible_cells", None)
+    cached = scope.memo.get("rfm_cells")
     if cached is not None and cached[0] == runs:
         return cached[1]
     cells = list(
-        RfmScore.objects.filter(run_id__in=runs)
-        .visible_to(user)
+        scope.of(RfmScore.objects.filter(run_id__in=runs))
         .values_list("run_id", "value_tier", "r_score", "f_score")
         .annotate(customers=Count("pk"), monetary=Sum("monetary"))
         .order_by()
     )
-    user._rfm_visible_cells = (runs, cells)
+    scope.memo["rfm_cells"] = (runs, cells)
     return cells
 
 
-def _visible_figures(user, summaries):
-    """Tier totals and R×F grids per trend run over the customers `user` may see."""
+def _visible_figures(scope, summaries):
+    """Tier totals and R×F grids per trend run over the customers of `scope`."""
+    return _cell_figures(_visible_cells(scope, summaries), summaries)
+
+
+def _cell_figures(cells, summaries):
+    """Tier totals and R×F grids per trend run from `cells`: (run id, tier, r score,
+    f score, customers, spend) rows."""
     figures = {
         summary.run_id: RunFigures(
             run=summary.run,
@@ -146,47 +162,85 @@ def _visible_figures(user, summaries):
         )
         for summary in summaries
     }
-    for run_id, tier, r_score, f_score, customers, monetary in _visible_cells(user, summaries):
+    for run_id, tier, r_score, f_score, customers, monetary in cells:
         run_figures = figures[run_id]
+        cents = _cents(monetary)
         run_figures.tiers[tier]["customers"] += customers
-        run_figures.tiers[tier]["cents"] += _cents(monetary)
+        run_figures.tiers[tier]["cents"] += cents
         run_figures.grid[r_score - 1][f_score - 1] += customers
         run_figures.customers += customers
-        run_figures.total_cents += _cents(monetary)
+        run_figures.total_cents += cents
     return list(figures.values())
 
 
-def _visible_value_figures(user, summaries):
+def _visible_value_figures(scope, summaries):
     """The figures above, and the current run's Pareto curve over the same customers (its
     concentration is not additive, so older runs' would cost a sort each): two queries."""
-    figures = _visible_figures(user, summaries)
+    figures = _visible_figures(scope, summaries)
     now = figures[0]
-    positions, cumulative = _ranked_samples(user, now)
+    positions, cumulative = _ranked_samples(scope, now)
     now.curve = pareto_curve(positions, cumulative, now.customers, now.total_cents)
     now.top20_share = top_share(now.curve)
     return figures
 
 
-def _ranked_samples(user, figures):
+def _ranked_samples(scope, figures):
     """Cumulative spend, in value order, at the ranks that fix the curve, among the
-    customers `user` may see in the run of `figures`."""
+    customers of `scope` in the run of `figures`."""
     if not figures.customers:
         return [], []
-    # The run's value rank orders by spend, ties by customer id: the order of the curve.
-    # Customers without spend have no rank and come last, adding nothing.
-    value_order = [F("value_rank").asc(nulls_last=True), F("customer_id").asc()]
     rows = (
-        RfmScore.objects.filter(run_id=figures.run.pk)
-        .visible_to(user)
+        scope.of(RfmScore.objects.filter(run_id=figures.run.pk))
         .annotate(
-            position=Window(RowNumber(), order_by=value_order),
-            running=Window(Sum("monetary"), order_by=value_order),
+            position=Window(RowNumber(), order_by=VALUE_ORDER),
+            running=Window(Sum("monetary"), order_by=VALUE_ORDER),
         )
         .filter(position__in=curve_positions(figures.customers).tolist())
         .values_list("position", "running")
     )
     samples = sorted(rows)
     return [position for position, _ in samples], [_cents(running) for _, running in samples]
+
+
+# The run's value rank orders by spend, ties by customer id: the order of the curve.
+# Customers without spend have no rank and come last, adding nothing.
+VALUE_ORDER = [F("value_rank").asc(nulls_last=True), F("customer_id").asc()]
+
+
+def _all_ranked_samples(scopes, run_id):
+    """_ranked_samples of every team and owner in the run `run_id`: {scope key: (ranks,
+    cumulative spend)}. Two queries, a window over each kind of scope, which keeps the
+    ranks that are curve_positions of the scope's size."""
+    samples = {}
+    for kind, scope_id, narrowed in scopes.partitions(RfmScore.objects.filter(run_id=run_id)):
+        position = Window(RowNumber(), partition_by=[scope_id], order_by=VALUE_ORDER)
+        size = Window(Count("pk"), partition_by=[scope_id])
+        rows = (
+            narrowed.annotate(
+                _scope=scope_id,
+                position=position,
+                running=Window(Sum("monetary"), partition_by=[scope_id], order_by=VALUE_ORDER),
+                size=size,
+            )
+            .alias(sample=_is_curve_position(F("position"), F("size")))
+            .filter(sample__gt=0)
+            .values_list("_scope", "position", "running")
+        )
+        for scope, rank, running in sorted(rows, key=lambda row: (row[0], row[1])):
+            ranks, cumulative = samples.setdefault((kind, scope), ([], []))
+            ranks.append(rank)
+            cumulative.append(_cents(running))
+    return samples
+
+
+def _is_curve_position(rank, size, points=CURVE_POINTS):
+    """More than 0 where `rank` (1 … size) is among curve_positions(size): the rank is
+    floor(k × size / points) for some k when ceil(rank × points / size) < ceil((rank + 1)
+    × points / size), ceil(k × size / points) when floor(rank × points / size) >
+    floor((rank - 1) × points / size). Integer division, in the database."""
+    floor_step = (rank * points) / size - ((rank - 1) * points) / size
+    ceil_step = ((rank + 1) * points + size - 1) / size - (rank * points + size - 1) / size
+    return ExpressionWrapper(floor_step + ceil_step, output_field=IntegerField())
 
 
 def _empty_tiers():
@@ -197,14 +251,101 @@ def _empty_grid():
     return [[0] * SCORES for _ in range(SCORES)]
 
 
-def _figures_for(user, loader):
-    current, summaries = published_snapshots()
+def _figures_for(scope, run, loader):
+    """The figures of the trend runs over the customers of `scope`, newest first."""
+    if run is None:
+        return []
+    current, summaries = published_snapshots(run)
     if not summaries:
-        return current, []
-    if can_see_all_customers(user):
+        return []
+    if scope.everyone:
         # Everyone's figures were computed by the run itself.
-        return current, [_summary_figures(summary) for summary in summaries]
-    return current, loader(user, trend_runs(summaries))
+        return [_summary_figures(summary) for summary in summaries]
+    return loader(scope, trend_runs(summaries))
+
+
+def _all_figures(scopes, run, curves):
+    """_figures_for of every scope of the run (customers.summaries.RunScopes), with the
+    current run's Pareto curve if `curves`: {scope key: figures}. The company's from the
+    runs' summaries; the teams' and owners' from one pass over the trend runs' cells (kept
+    in the scopes' memo for the other section) and, for the curves, two more."""
+    keys = scopes.scope_keys()
+    if run is None:
+        return {key: [] for key in keys}
+    current, summaries = published_snapshots(run)
+    if not summaries:
+        return {key: [] for key in keys}
+    runs = trend_runs(summaries)
+    cells = scopes.memo.get("rfm_cells")
+    if cells is None:
+        rows = scopes.pairs(
+            RfmScore.objects.filter(run_id__in=[summary.run_id for summary in runs]),
+            "run_id",
+            "value_tier",
+            "r_score",
+            "f_score",
+            customers=Count("pk"),
+            monetary=Sum("monetary"),
+        )
+        cells = scopes.memo["rfm_cells"] = scopes.add_up(rows, list, _add_cell)
+    samples = _all_ranked_samples(scopes, run.pk) if curves else {}
+    figures = {}
+    for key in keys:
+        if key == keys[0]:
+            # Everyone's figures were computed by the run itself.
+            figures[key] = [_summary_figures(summary) for summary in summaries]
+            continue
+        figures[key] = _cell_figures(cells[key], runs)
+        if curves:
+            now = figures[key][0]
+            positions, cumulative = samples.get(key, ([], [])) if now.customers else ([], [])
+            now.curve = pareto_curve(positions, cumulative, now.customers, now.total_cents)
+            now.top20_share = top_share(now.curve)
+    return figures
+
+
+def _add_cell(cells, *cell):
+    cells.append(cell)
+    return cells
+
+
+def _stored(figures):
+    """RunFigures as JSON can hold them."""
+    return [
+        {
+            "run": f.run.pk,
+            "as_of": f.run.as_of,
+            "key_share": f.key_share,
+            "customers": f.customers,
+            "total_cents": f.total_cents,
+            "tiers": f.tiers,
+            "top20_share": f.top20_share,
+            "curve": f.curve,
+            "grid": f.grid,
+        }
+        for f in figures
+    ]
+
+
+def _read(stored, run):
+    """RunFigures back from `_stored`, the first with the current run `run`."""
+    return [
+        RunFigures(
+            run=run if f["run"] == run.pk else PipelineRun(pk=f["run"], as_of=_date(f["as_of"])),
+            key_share=Decimal(str(f["key_share"])),
+            customers=f["customers"],
+            total_cents=f["total_cents"],
+            tiers=f["tiers"],
+            top20_share=f["top20_share"],
+            curve=f["curve"],
+            grid=f["grid"],
+        )
+        for f in stored
+    ]
+
+
+def _date(value):
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _pct(part, whole):
@@ -219,12 +360,30 @@ def _pct_or_none(share):
 
 
 def value_tiers_section(user):
-    """The Pareto curve, the concentration in words, the tier split and its trend.
+    """The value-tier section computed now over the customers `user` may see.
     Admins: 2 queries (current run, summaries); others: 2 more (per-run totals over their
     customers, the current curve's samples)."""
-    current, figures = _figures_for(user, _visible_value_figures)
+    run = PipelineRun.objects.current()
+    return show_value_tiers(live_figures(build_value_tiers, user, run), user, run)
+
+
+def build_value_tiers(scope, run):
+    """The trend runs' figures over the customers of `scope`, with the current run's
+    Pareto curve. Company: 1 query (the runs' summaries); others: 2 more."""
+    return _stored(_figures_for(scope, run, _visible_value_figures))
+
+
+def build_all_value_tiers(scopes, run):
+    """build_value_tiers of every scope of the run: see _all_figures."""
+    return {key: _stored(f) for key, f in _all_figures(scopes, run, curves=True).items()}
+
+
+def show_value_tiers(stored, user, run):
+    """The Pareto curve, the concentration in words, the tier split and its trend: no
+    query."""
+    figures = _read(stored, run) if stored else []
     if not figures:
-        return {"run": current, "has_snapshot": False}
+        return {"run": run, "has_snapshot": False}
     now = figures[0]
     customers, total = now.customers, now.total_cents
     # One definition: the key customers are those who make the key share of revenue (see
@@ -287,12 +446,59 @@ def value_tiers_section(user):
 
 
 def rfm_grid_section(user):
-    """The R×F heat map, segment sizes and their trend.
+    """The R×F section computed now over the customers `user` may see.
     Admins: 2 queries (current run, summaries); others: 1 more (per-run totals over their
     customers), none if the value-tier section read them in the same request."""
-    current, figures = _figures_for(user, _visible_figures)
+    run = PipelineRun.objects.current()
+    return show_rfm_grid(live_figures(build_rfm_grid, user, run), user, run)
+
+
+def build_rfm_grid(scope, run):
+    """The trend runs' tier totals and R×F grids over the customers of `scope`. Company:
+    1 query (the runs' summaries); others: 1 more, none if the value tiers read it."""
+    return _stored(_figures_for(scope, run, _visible_figures))
+
+
+def build_all_rfm_grids(scopes, run):
+    """build_rfm_grid of every scope of the run: see _all_figures."""
+    return {key: _stored(f) for key, f in _all_figures(scopes, run, curves=False).items()}
+
+
+def combine_rfm_grid(parts):
+    """The grids of disjoint scopes added up, run by run (the same trend runs in each)."""
+    runs = [[f["run"] for f in part] for part in parts]
+    if any(part_runs != runs[0] for part_runs in runs):
+        return None
+    combined = []
+    for index, first in enumerate(parts[0]):
+        grid = [[0] * SCORES for _ in range(SCORES)]
+        customers = 0
+        for part in parts:
+            figures = part[index]
+            customers += figures["customers"]
+            for r in range(SCORES):
+                for f in range(SCORES):
+                    grid[r][f] += figures["grid"][r][f]
+        combined.append(
+            {
+                **first,
+                "customers": customers,
+                "grid": grid,
+                # Not what the grid shows; not added up.
+                "tiers": None,
+                "total_cents": 0,
+                "top20_share": None,
+                "curve": None,
+            }
+        )
+    return combined
+
+
+def show_rfm_grid(stored, user, run):
+    """The R×F heat map, segment sizes and their trend: no query."""
+    figures = _read(stored, run) if stored else []
     if not figures:
-        return {"run": current, "has_snapshot": False}
+        return {"run": run, "has_snapshot": False}
     now = figures[0]
     highest = max(max(row) for row in now.grid)
     rows = [

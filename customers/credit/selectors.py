@@ -8,13 +8,14 @@ from django.utils.translation import ngettext
 
 from customers.models import (
     NO_CREDIT_HISTORY,
+    Customer,
     Grade,
     GradeChange,
     GradePolicy,
     PipelineRun,
     no_credit_history_q,
 )
-from customers.selectors import _invoices_with_paid, visible_customers
+from customers.selectors import _invoices_with_paid
 
 
 def credit_panel(customer, user):
@@ -64,17 +65,94 @@ def _unpaid_invoices_issued_since(customer, since):
 
 
 def grade_distribution(user):
-    """Customers per credit grade among those the user may see, those without credit
-    history apart (with the grades they are treated as), and who worsened in the last run."""
-    counts = {
-        (grade, bool(without)): count
-        for grade, without, count in visible_customers(user)
-        .annotate(without=ExpressionWrapper(no_credit_history_q(), output_field=BooleanField()))
+    """The dashboard section's context computed now over the customers `user` may see."""
+    from customers import summaries
+
+    run = PipelineRun.objects.current()
+    figures = summaries.live_figures(build_grade_distribution, user, run)
+    return show_grade_distribution(figures, user, run)
+
+
+# The number of worsened grades the section lists.
+WORSENED_ROWS = 50
+
+
+def _worsened(changes):
+    """The grade changes of a run that worsened, with the order of the section's list."""
+    return (
+        changes.filter(new_no_history=False)
+        .annotate(new_rank=Grade.rank_of("new_grade"), old_rank=Grade.rank_of("old_grade"))
+        .filter(new_rank__gt=F("old_rank"))
+    )
+
+
+# Worst first, then by name; the id breaks ties between namesakes.
+WORSENED_ORDER = ("-new_rank", "customer__name", "pk")
+
+
+def _without_history(customers):
+    return customers.annotate(
+        without=ExpressionWrapper(no_credit_history_q(), output_field=BooleanField())
+    )
+
+
+def build_grade_distribution(scope, run):
+    """Customers per credit grade in `scope`, those without credit history apart, and the
+    grade changes of `run` that worsened (ids, in display order): two queries."""
+    counts = sorted(
+        [grade, bool(without), count]
+        for grade, without, count in _without_history(scope.customers)
         .values_list("credit_grade", "without")
         .annotate(count=Count("id"))
         .values_list("credit_grade", "without", "count")
         .order_by()
+    )
+    worsened = []
+    if run is not None:
+        worsened = list(
+            _worsened(scope.of(GradeChange.objects.filter(run=run)))
+            .order_by(*WORSENED_ORDER)
+            .values_list("pk", flat=True)[:WORSENED_ROWS]
+        )
+    return {"counts": counts, "worsened": worsened}
+
+
+def _count_grade(cells, grade, without, count):
+    key = (grade, bool(without))
+    cells[key] = cells.get(key, 0) + count
+    return cells
+
+
+def build_all_grade_distributions(scopes, run):
+    """build_grade_distribution of every scope of the run (customers.summaries.RunScopes):
+    four queries."""
+    rows = scopes.pairs(
+        _without_history(Customer.objects.all()),
+        "credit_grade",
+        "without",
+        field="",
+        count=Count("id"),
+    )
+    counts = scopes.add_up(rows, dict, _count_grade)
+    worsened = {key: [] for key in counts}
+    if run is not None:
+        worsened = scopes.first_rows(
+            _worsened(GradeChange.objects.filter(run=run)), WORSENED_ORDER, WORSENED_ROWS, ["pk"]
+        )
+    return {
+        key: {
+            "counts": [[grade, without, n] for (grade, without), n in sorted(cells.items())],
+            "worsened": [pk for (pk,) in worsened[key]],
+        }
+        for key, cells in counts.items()
     }
+
+
+def show_grade_distribution(figures, user, run):
+    """Customers per credit grade among those the user may see, those without credit
+    history apart (with the grades they are treated as), and who worsened in the last run:
+    one query (the worsened changes), none if none worsened."""
+    counts = {(grade, without): count for grade, without, count in figures["counts"]}
     total = sum(counts.values())
 
     def row(grade, label, count):
@@ -84,18 +162,10 @@ def grade_distribution(user):
     rows = [row(grade, label, counts.get((grade, False), 0)) for grade, label in Grade.choices]
     treated_as = [(grade, counts[grade, True]) for grade in Grade.values if (grade, True) in counts]
     without = sum(count for _grade, count in treated_as)
-    run = PipelineRun.objects.current()
     worsened = []
-    if run is not None:
-        worsened = list(
-            GradeChange.objects.filter(
-                run=run, customer__in=visible_customers(user), new_no_history=False
-            )
-            .annotate(new_rank=Grade.rank_of("new_grade"), old_rank=Grade.rank_of("old_grade"))
-            .filter(new_rank__gt=F("old_rank"))
-            .select_related("customer")
-            .order_by("-new_rank", "customer__name")[:50]
-        )
+    if figures["worsened"]:
+        changes = GradeChange.objects.select_related("customer").in_bulk(figures["worsened"])
+        worsened = [changes[pk] for pk in figures["worsened"] if pk in changes]
     return {
         "grades": rows,
         "without_history": row(NO_CREDIT_HISTORY, _("No credit history"), without),

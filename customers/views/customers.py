@@ -20,8 +20,8 @@ from customers.paging import paginate, query_without
 
 def home(request):
     context = selectors.start_page(request.user)
-    context["current_run"] = PipelineRun.objects.current()
-    context["start_sections"] = dashboards.render_start(request)
+    context["current_run"] = run = PipelineRun.objects.current()
+    context["start_sections"] = dashboards.render_start(request, run)
     return render(request, "customers/home.html", context)
 
 
@@ -44,14 +44,13 @@ def follow_up_list(request):
 
 
 def dashboard(request):
-    """Figures over the customers the viewer may see: a rep's dashboard is the rep's own."""
+    """Figures over the customers the viewer may see: a rep's dashboard is the rep's own.
+    They come from the current run's summaries of the viewer's scope (customers.summaries)."""
+    run = PipelineRun.objects.current()
     return render(
         request,
         "customers/dashboard.html",
-        {
-            "sections": dashboards.render_context(request.user),
-            "current_run": PipelineRun.objects.current(),
-        },
+        {"sections": dashboards.render_context(request.user, run), "current_run": run},
     )
 
 

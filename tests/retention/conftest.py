@@ -19,7 +19,9 @@ def _retention_and_what_it_builds_on(monkeypatch, settings):
     (whose spend is the customers' value), the lifecycle (who is lost) and retention only:
     other apps' steps, panels and query counts are their own suites' business."""
     monkeypatch.setattr(pipeline, "_steps", _own(pipeline._steps, lambda step: step.func))
-    monkeypatch.setattr(dashboards, "_registry", _own(dashboards._registry, lambda s: s.load))
+    monkeypatch.setattr(
+        dashboards, "_registry", _own(dashboards._registry, lambda s: s.load or s.build)
+    )
     monkeypatch.setattr(panels, "_registry", _own(panels._registry, lambda panel: panel.load))
     monkeypatch.setattr(
         export_columns, "_registry", _own(export_columns._registry, lambda columns: columns.load)

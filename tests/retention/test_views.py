@@ -450,11 +450,11 @@ class TestStartPagePlans:
             # (whom may they see?); capped count of customers; follow-ups: counts, the
             # first few; customers with overdue payments; open complaints; current run;
             # plans: counts per assignee, the overdue few, the few due soon; at-risk
-            # block: current run (none yet, so no scores to read).
-            with django_assert_num_queries(15):
+            # block: nothing (no run yet, so no summary and no scores to read).
+            with django_assert_num_queries(14):
                 client.get(reverse("home"))
             add(40)
-            with django_assert_num_queries(15):
+            with django_assert_num_queries(14):
                 client.get(reverse("home"))
 
 
