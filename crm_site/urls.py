@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("lifecycle/", include("lifecycle.urls")),
     path("retention/", include("retention.urls")),
     path("", include("customers.urls")),
 ]

@@ -37,13 +37,17 @@ _DIGITS = 5
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # "int2", "int4", "int8", "cents" (→ NUMERIC with 2 decimals) or "text"
+    kind: str  # "int2", "int4", "int8", "bool", "cents" (→ NUMERIC with 2 decimals) or "text"
     nullable: bool = False  # integers only: missing values (NaN, NA) are written as NULL
 
 
+# Bytes of each fixed-width kind on the wire.
+_WIDTHS = {"int2": 2, "int4": 4, "int8": 8, "bool": 1}
+
+
 def _value_fields(column, index):
-    if column.kind in ("int2", "int4", "int8"):
-        return [(f"v{index}", f">i{column.kind[-1]}")]
+    if column.kind in _WIDTHS:
+        return [(f"v{index}", f">i{_WIDTHS[column.kind]}")]
     if column.kind == "cents":
         header = [(f"v{index}_{part}", ">i2") for part in ("ndigits", "weight", "sign", "dscale")]
         return header + [(f"v{index}_d{digit}", ">i2") for digit in range(_DIGITS)]
@@ -71,7 +75,7 @@ def _fixed_part(frame, columns, field_count):
             records[f"n{index}"] = 2 * (4 + _DIGITS)
             _numeric_from_cents(records, index, values.to_numpy())
             continue
-        width = int(column.kind[-1])
+        width = _WIDTHS[column.kind]
         records[f"n{index}"] = width
         if column.nullable:
             missing = values.isna().to_numpy()

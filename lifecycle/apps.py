@@ -5,3 +5,50 @@ from django.utils.translation import gettext_lazy as _
 class LifecycleConfig(AppConfig):
     name = "lifecycle"
     verbose_name = _("Lifecycle")
+
+    def ready(self):
+        from customers import dashboards, export_columns, filters, panels, pipeline
+        from lifecycle import exports, selectors
+        from lifecycle import filters as lifecycle_filters
+        from lifecycle.pipeline import (
+            SNAPSHOT_MODELS,
+            SUMMARY_FIELDS,
+            lifecycle_step,
+            snapshots_kept,
+        )
+
+        # Reads the value tiers of the same run (maturity needs a key or ordinary tier).
+        pipeline.register_step(
+            "lifecycle",
+            lifecycle_step,
+            after=("rfm",),
+            label=_("Lifecycle stages"),
+            describe=SUMMARY_FIELDS,
+            snapshots=SNAPSHOT_MODELS,
+            keep=snapshots_kept,
+        )
+
+        panels.register(
+            key="lifecycle",
+            title=_("Lifecycle stage"),
+            template="lifecycle/_panel_stage.html",
+            load=selectors.stage_panel,
+            # Beside the credit grade (5) and before RFM (9).
+            order=7,
+            column="side",
+        )
+        filters.register_list_filter("stage", lifecycle_filters.stage_filter)
+        filters.register_list_filter("moved", lifecycle_filters.moved_filter)
+        filters.register_list_filter("won_back", lifecycle_filters.won_back_filter)
+        dashboards.register(
+            key="lifecycle",
+            title=_("Lifecycle"),
+            template="lifecycle/_dashboard_stages.html",
+            load=selectors.stage_section,
+            # After the value tiers and RFM (30, 31), before churn risk (40).
+            order=35,
+        )
+        # After the RFM columns (30), before churn's (40).
+        export_columns.register(
+            key="lifecycle", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=35
+        )

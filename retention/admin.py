@@ -14,8 +14,6 @@ class RetentionSettingsAdmin(SingletonSettingsAdmin):
         "__str__",
         "high_risk",
         "medium_risk",
-        "lost_after_intervals",
-        "lost_after_days",
         "snapshots_kept",
     ]
 

@@ -12,11 +12,12 @@ class RetentionConfig(AppConfig):
         from retention.models import ChurnScore
         from retention.pipeline import SUMMARY_FIELDS, churn_step, snapshots_kept
 
-        # Reads the RFM rows of the same run (the customers' value) and the credit grades.
+        # Reads the RFM rows of the same run (the customers' value), the credit grades and the
+        # lifecycle's stages of the same run (who is lost, who was won back).
         pipeline.register_step(
             "churn",
             churn_step,
-            after=("rfm", "credit_grades"),
+            after=("rfm", "credit_grades", "lifecycle"),
             label=_("Churn risk"),
             describe=SUMMARY_FIELDS,
             snapshots=(ChurnScore,),

@@ -13,13 +13,6 @@ from customers.models import Interaction
 from customers.singletons import SingletonSettings
 from customers.snapshots import RunSnapshot
 
-# A customer is lost after this many of their usual intervals at most: beyond it the
-# rule would never call anyone lost.
-MAX_INTERVALS = 100
-INTERVALS_MESSAGE = ranges.interpolate_lazy(
-    _("Enter a number of intervals from 1 to %(most)s."), {"most": MAX_INTERVALS}
-)
-
 
 class RetentionSettings(SingletonSettings):
     """The tunable thresholds of the churn step; one row, edited in admin."""
@@ -35,24 +28,6 @@ class RetentionSettings(SingletonSettings):
         default=0.3,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text=_("Customers with a churn risk at or above this (0–1) are medium risk."),
-    )
-    lost_after_intervals = models.FloatField(
-        _("lost after (usual intervals)"),
-        default=2.0,
-        validators=[
-            MinValueValidator(1.0, INTERVALS_MESSAGE),
-            MaxValueValidator(MAX_INTERVALS, INTERVALS_MESSAGE),
-        ],
-        help_text=_(
-            "A customer counts as lost after this many of their usual intervals between "
-            "orders without an order…"
-        ),
-    )
-    lost_after_days = models.PositiveIntegerField(
-        _("lost after (days at least)"),
-        default=180,
-        validators=ranges.days_validators(least=1),
-        help_text=_("…and never before this many days without an order."),
     )
     snapshots_kept = models.PositiveIntegerField(
         _("snapshots kept"),
@@ -72,12 +47,6 @@ class RetentionSettings(SingletonSettings):
                 name="retention_risk_bands_ordered",
                 violation_error_message=_("The thresholds must satisfy 0 ≤ medium < high ≤ 1."),
             ),
-            ranges.check(
-                ranges.between("lost_after_intervals", 1, MAX_INTERVALS),
-                name="retentionsettings_lost_after_intervals_range",
-                message=INTERVALS_MESSAGE,
-            ),
-            ranges.days_check("retentionsettings", "lost_after_days", least=1),
             ranges.count_check("retentionsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
         ]
 

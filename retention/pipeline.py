@@ -21,6 +21,7 @@ from customers.pipeline import (
     count_text,
     counts_text,
 )
+from lifecycle.models import LifecycleSettings, Stage, StageSnapshot
 from retention import churn, winback
 from retention.formatting import fixed_text, int_text
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
@@ -137,11 +138,25 @@ def _plans():
     )
 
 
-def plan_episodes(run, stats, scored, bands, settings):
+def _lifecycle_of(run):
+    """From the lifecycle step of the same run: the customers in termination, and those it
+    took from termination back to development (won back)."""
+    rows = read_rows(
+        f"SELECT customer_id, stage, won_back FROM {StageSnapshot._meta.db_table} "
+        "WHERE run_id = %(run)s AND (stage = %(termination)s OR won_back)",
+        {"run": run.pk, "termination": Stage.TERMINATION.value},
+        ["customer_id", "stage", "won_back"],
+    )
+    terminated = set(rows.loc[rows["stage"] == Stage.TERMINATION, "customer_id"])
+    won_back = set(rows.loc[rows["won_back"].astype(bool), "customer_id"])
+    return terminated, won_back
+
+
+def plan_episodes(run, stats, scored, bands):
     """The episodes this run ends (ordered again) and opens (flagged or lost)."""
-    rule = winback.LostRule(settings.lost_after_intervals, settings.lost_after_days)
+    terminated, won_back = _lifecycle_of(run)
     open_episodes = _open_episodes()
-    ended = winback.episodes_ended(open_episodes, _next_orders(run.as_of), _plans())
+    ended = winback.episodes_ended(open_episodes, _next_orders(run.as_of), _plans(), won_back)
     still_open = set(open_episodes["customer_id"]) - set(ended["customer_id"])
     customers = pd.DataFrame(
         {
@@ -150,9 +165,11 @@ def plan_episodes(run, stats, scored, bands, settings):
             "risk": np.round(scored.risk, 4),
             "recency": scored.purchases["recency"].to_numpy(),
             "interval": scored.purchases["interval"].to_numpy(),
+            "terminated": stats["customer_id"].isin(list(terminated)).to_numpy(),
         }
     )
-    opened = winback.episodes_opened(customers, still_open, run.as_of, rule)
+    rules = LifecycleSettings.current().rules()
+    opened = winback.episodes_opened(customers, still_open, run.as_of, rules)
     return ended, opened
 
 
@@ -202,7 +219,7 @@ def churn_step(run):
     value, value_tier = read_values(run, stats)
     rows = score_rows(run, stats, scored, reasons, value, value_tier, settings)
     snapshot_write(rows)
-    ended, opened = plan_episodes(run, stats, scored, rows["band"].to_numpy(), settings)
+    ended, opened = plan_episodes(run, stats, scored, rows["band"].to_numpy())
     return StepResult(
         rows=len(rows),
         summary=step_summary(rows, scored.params, ended, opened),

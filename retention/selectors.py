@@ -6,16 +6,27 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers import summaries
 from customers.access import can_see_all_customers, is_manager
-from customers.models import PipelineRun, Team
-from customers.selectors import DUE_SOON_DAYS, of_visible_customers
+from customers.models import Order, PipelineRun, Team
+from customers.selectors import DUE_SOON_DAYS, of_visible_customers, visible_customers
 from customers.summaries import as_stored
-from retention.filters import ChurnFilter
+from lifecycle.models import Stage, StageChange
+from retention.filters import ChurnFilter, LostFilter
 from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
 
 START_PAGE_ROWS = 10
@@ -30,11 +41,17 @@ def churn_scores(user, run):
     return ChurnScore.objects.of_run(run).visible_to(user)
 
 
+def can_still_be_kept(scores):
+    """The scores of customers not in the lifecycle's termination stage: the lost ones are
+    the lost-customers list's, never the risk list's."""
+    return scores.exclude(customer__lifecycle_stage__stage=Stage.TERMINATION)
+
+
 def churn_list(user, params, run):
-    """The managers' risk list, filtered by `params`, as a bound FilterSet; sorted by
-    value at risk, largest first."""
+    """The managers' risk list of customers who can still be kept, filtered by `params`, as
+    a bound FilterSet; sorted by value at risk, largest first."""
     queryset = (
-        churn_scores(user, run)
+        can_still_be_kept(churn_scores(user, run))
         .select_related("customer__owner", "customer__team")
         .order_by("-value_at_risk", "id")
     )
@@ -44,7 +61,7 @@ def churn_list(user, params, run):
 def at_risk_customers(user, run, *, limit=START_PAGE_ROWS):
     """The high-risk customers `user` may see with the most value at risk: for the start page."""
     return list(
-        churn_scores(user, run)
+        can_still_be_kept(churn_scores(user, run))
         .filter(band=Band.HIGH, value_at_risk__gt=0)
         .select_related("customer")
         .order_by("-value_at_risk", "id")[:limit]
@@ -470,3 +487,43 @@ def show_retention(figures, user, run, *, today=None):
 
 def _by_month_keys(counts):
     return {dt.date.fromisoformat(month): count for month, count in counts.items()}
+
+
+# --- lost customers (流失客户) ------------------------------------------------------
+
+
+def lost_list(user, params):
+    """The lost customers (the lifecycle's termination stage) `user` may see, as win-back
+    prospects, as a bound FilterSet: most recently lost first."""
+    queryset = (
+        visible_customers(user)
+        .filter(lifecycle_stage__stage=Stage.TERMINATION)
+        .select_related("owner", "team", "lifecycle_stage")
+        .order_by("-lifecycle_stage__since", "-pk")
+    )
+    return LostFilter(params, queryset=queryset, user=user)
+
+
+def lost_details(customers):
+    """Sets on each of `customers` (a page of the lost list) the value tier they had as they
+    were lost, why, their spend and their last order. Two queries."""
+    ids = [customer.pk for customer in customers]
+    changes = {}
+    for change in StageChange.objects.filter(
+        customer_id__in=ids, new_stage=Stage.TERMINATION
+    ).order_by("customer_id", "on", "id"):
+        changes[change.customer_id] = change  # the latest wins
+    orders = {
+        row["customer_id"]: row
+        for row in Order.objects.filter(customer_id__in=ids, status=Order.Status.RECORDED)
+        .values("customer_id")
+        .annotate(spend=Sum("amount"), last_order=Max("order_date"))
+    }
+    for customer in customers:
+        change = changes.get(customer.pk)
+        customer.former_tier = change.value_tier if change is not None else ""
+        customer.lost_source = change.source if change is not None else ""
+        customer.lost_reason = change.reason if change is not None else ""
+        customer.spend = orders.get(customer.pk, {}).get("spend")
+        customer.last_order = orders.get(customer.pk, {}).get("last_order")
+    return customers

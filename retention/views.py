@@ -52,15 +52,53 @@ def risk_list(request):
     return _risk_list_page(request, request.GET)
 
 
+def _lost_list_page(request, params, plan_form=None):
+    lost_filter = selectors.lost_list(request.user, params)
+    paginator, page = paginate(request, lost_filter.qs)
+    selectors.lost_details(page.object_list)
+    query = params.copy()
+    query.pop("page", None)
+    if plan_form is None and is_manager(request.user):
+        plan_form = PlanCreateForm(user=request.user)
+    return render(
+        request,
+        "retention/lost_list.html",
+        {
+            "filter": lost_filter,
+            "paginator": paginator,
+            "page": page,
+            "query": query.urlencode(),
+            "plan_form": plan_form,
+            "selected": {str(pk) for pk in request.POST.getlist("customers")},
+            "current_run": PipelineRun.objects.current(),
+        },
+    )
+
+
+@require_GET
+def lost_list(request):
+    """Lost customers (流失客户) as win-back prospects."""
+    return _lost_list_page(request, request.GET)
+
+
+# The lists plans are made from: (their page, their URL name).
+PLAN_LISTS = {
+    "risk": (_risk_list_page, "churn-risk-list"),
+    "lost": (_lost_list_page, "lost-customer-list"),
+}
+
+
 @require_POST
 def plan_create(request):
-    """Plans for the rows ticked in the list; invalid input shows the list again with errors."""
+    """Plans for the rows ticked in a list (the risk list, or the lost customers' for
+    win-back plans); invalid input shows the list again with errors."""
     if not is_manager(request.user):
         raise PermissionDenied
     form = PlanCreateForm(request.POST, user=request.user)
     params = QueryDict(request.POST.get("query", ""))
+    list_page, list_url = PLAN_LISTS.get(request.POST.get("list", ""), PLAN_LISTS["risk"])
     if not form.is_valid():
-        return _risk_list_page(request, params, plan_form=form)
+        return list_page(request, params, plan_form=form)
     customers = form.cleaned_data["customers"]
     plans = services.follow_up_plans_create(
         customers=customers,
@@ -89,7 +127,7 @@ def plan_create(request):
             )
             % {"count": skipped},
         )
-    target = reverse("churn-risk-list")
+    target = reverse(list_url)
     return redirect(f"{target}?{params.urlencode()}" if params else target)
 
 

@@ -20,6 +20,7 @@ from customers.models import (
     Order,
     Payment,
 )
+from lifecycle.models import LifecycleSettings
 from retention.models import RetentionSettings
 from segmentation.models import SegmentationSettings
 from tests.factories import (
@@ -111,8 +112,10 @@ def test_the_database_refuses_values_out_of_range(make, values):
         (CreditRules, {"c_late_count": 0}),
         (SegmentationSettings, {"window_days": 100_000}),
         (SegmentationSettings, {"snapshots_kept": 10_000}),
-        (RetentionSettings, {"lost_after_days": 0}),
-        (RetentionSettings, {"lost_after_intervals": 0.5}),
+        (LifecycleSettings, {"lost_after_days": 0}),
+        (LifecycleSettings, {"lost_after_intervals": 0.5}),
+        (LifecycleSettings, {"mature_quarters": 9}),
+        (RetentionSettings, {"snapshots_kept": 0}),
     ],
 )
 def test_the_database_refuses_settings_out_of_range(model, values):
@@ -288,10 +291,13 @@ class TestAdmin:
                 "Enter a whole number from 1 to 366.",
             ),
             (
-                "admin:retention_retentionsettings_add",
+                "admin:lifecycle_lifecyclesettings_add",
                 {
-                    "high_risk": "0.6",
-                    "medium_risk": "0.3",
+                    "new_days": "180",
+                    "repeat_orders": "2",
+                    "mature_days": "730",
+                    "mature_quarters": "6",
+                    "mature_spend_share": "0.8",
                     "lost_after_intervals": "2",
                     "lost_after_days": "0",
                     "snapshots_kept": "7",

@@ -2,7 +2,7 @@ import pytest
 
 from customers import dashboards, export_columns, filters, panels, pipeline
 
-OWN_APPS = ("customers", "segmentation", "retention")
+OWN_APPS = ("customers", "segmentation", "lifecycle", "retention")
 
 
 def _own(registry, callable_of):
@@ -16,8 +16,8 @@ def _own(registry, callable_of):
 @pytest.fixture(autouse=True)
 def _retention_and_what_it_builds_on(monkeypatch, settings):
     """Run the frame, pages and exports with the contributions of the core, segmentation
-    (whose spend is the customers' value) and retention only: other apps' steps, panels
-    and query counts are their own suites' business."""
+    (whose spend is the customers' value), the lifecycle (who is lost) and retention only:
+    other apps' steps, panels and query counts are their own suites' business."""
     monkeypatch.setattr(pipeline, "_steps", _own(pipeline._steps, lambda step: step.func))
     monkeypatch.setattr(
         dashboards, "_registry", _own(dashboards._registry, lambda s: s.load or s.build)

@@ -1,0 +1,329 @@
+"""The nightly lifecycle step: one aggregation over the orders, the rule (lifecycle.rules),
+one COPY of the run's stages; the live stages and their trail move when the run publishes.
+
+A run dated before the published one (kept aside) writes its snapshot only: the frame
+never calls its publish, so live stages never move backwards.
+"""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from customers.bulk import (
+    cents_sql,
+    copy_binary,
+    copy_rows,
+    is_postgresql,
+    read_binary,
+    read_frame,
+    update_unchanged_rows,
+)
+from customers.models import Customer, Order
+from customers.pgbinary import Column
+from customers.pipeline import StepResult, count_text, counts_text
+from lifecycle import rules
+from lifecycle.models import CustomerStage, LifecycleSettings, Stage, StageChange, StageSnapshot
+from segmentation.models import RfmScore
+
+SNAPSHOT_MODELS = (StageSnapshot,)
+SNAPSHOT_COLUMNS = [
+    Column("run_id", "int8"),
+    Column("customer_id", "int8"),
+    Column("stage", "text"),
+    Column("rule_stage", "text"),
+    Column("won_back", "bool"),
+]
+
+
+def snapshots_kept():
+    return LifecycleSettings.current().snapshots_kept
+
+
+def _days_before(date_sql):
+    """SQL for whole days from `date_sql` to the as_of parameter, on PostgreSQL and SQLite."""
+    if connection.vendor == "postgresql":
+        return f"(%(as_of)s::date - {date_sql})"
+    return f"CAST(julianday(%(as_of)s) - julianday({date_sql}) AS INTEGER)"
+
+
+def _code_sql(column, values):
+    """SQL giving `column`'s value as its 1-based position in `values`, 0 for none."""
+    cases = " ".join(f"WHEN '{value}' THEN {code}" for code, value in enumerate(values, 1))
+    return f"CASE {column} {cases} ELSE 0 END"
+
+
+TIERS = ("key", "ordinary", "small")
+# Dates and codes come as numbers so that PostgreSQL sends the rows in binary: days
+# before the run's date (NONE where there is none), stages and tiers by position.
+NONE = -(10**6)
+READ_FIELDS = [
+    ("customer_id", "int8"),
+    ("orders", "int8"),
+    ("tenure", "int8"),
+    ("recency", "int8"),
+    ("quarters", "int8"),
+    ("spend_year", "int8"),
+    ("spend_previous_year", "int8"),
+    ("value_tier", "int8"),
+    ("stage", "int8"),
+    ("since", "int8"),
+    ("locked_until", "int8"),
+    ("restarted", "int8"),
+]
+
+
+def _select_list():
+    """Every value a BIGINT: the binary read (READ_FIELDS) has one fixed layout."""
+    values = (
+        "c.id",
+        "COALESCE(o.orders, 0)",
+        f"COALESCE(o.tenure, {NONE})",
+        f"COALESCE(o.recency, {NONE})",
+        "COALESCE(o.quarters, 0)",
+        "COALESCE(o.spend_year, 0)",
+        "COALESCE(o.spend_previous_year, 0)",
+        _code_sql("r.value_tier", TIERS),
+        _code_sql("s.stage", rules.STAGES),
+        f"COALESCE({_days_before('s.since')}, {NONE})",
+        f"COALESCE({_days_before('s.locked_until')}, {NONE})",
+        f"COALESCE({_days_before('s.restarted')}, {NONE})",
+    )
+    return ", ".join(f"CAST({value} AS BIGINT)" for value in values)
+
+
+def _history_sql():
+    cents = cents_sql("amount")
+    # A flag per quarter with an order, summed: date comparisons only, and no
+    # COUNT(DISTINCT …), which sorts each customer's orders.
+    quarters = " + ".join(
+        f"CASE WHEN COUNT(*) FILTER (WHERE order_date > %(quarter_{quarter + 1})s "
+        f"AND order_date <= %(quarter_{quarter})s) > 0 THEN 1 ELSE 0 END"
+        for quarter in range(rules.QUARTERS_SEEN)
+    )
+    return f"""
+SELECT {_select_list()}
+FROM {Customer._meta.db_table} c
+LEFT JOIN (
+    SELECT customer_id,
+           COUNT(*) AS orders,
+           {_days_before("MIN(order_date)")} AS tenure,
+           {_days_before("MAX(order_date)")} AS recency,
+           {quarters} AS quarters,
+           CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(year_from)s), 0) AS BIGINT)
+               AS spend_year,
+           CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(previous_from)s
+                                              AND order_date <= %(year_from)s), 0) AS BIGINT)
+               AS spend_previous_year
+    FROM {Order._meta.db_table}
+    WHERE order_date <= %(as_of)s AND status = 'recorded'
+    GROUP BY customer_id
+) o ON o.customer_id = c.id
+LEFT JOIN {RfmScore._meta.db_table} r ON r.run_id = %(run)s AND r.customer_id = c.id
+LEFT JOIN {CustomerStage._meta.db_table} s ON s.customer_id = c.id
+WHERE c.created_at < %(known_before)s OR o.orders IS NOT NULL
+ORDER BY c.id
+"""
+
+
+def _decoded(values, names):
+    """Codes back to names ("" for 0)."""
+    return np.array(("", *names), dtype=object)[values.to_numpy(dtype="int64")]
+
+
+def _date(as_of, days):
+    """Days before `as_of` back to dates (NaT for NONE)."""
+    days = days.to_numpy(dtype="int64")
+    dates = np.datetime64(as_of, "D") - days.astype("timedelta64[D]")
+    return pd.Series(np.where(days == NONE, np.datetime64("NaT"), dates), dtype="datetime64[ns]")
+
+
+def read_history(run):
+    """One read of every customer known by the run's date (created by then, or with an
+    order by then), in customer order: their order history (rules.HISTORY_COLUMNS, the value
+    tier from the RFM step of the same run) and the stage they are in now
+    (rules.LIVE_COLUMNS, among those who have one)."""
+    as_of = run.as_of
+    params = {
+        "as_of": as_of,
+        "run": run.pk,
+        # Quarter k holds the orders from after quarter_{k+1} up to quarter_k.
+        **{
+            f"quarter_{quarter}": as_of - dt.timedelta(days=quarter * rules.QUARTER_DAYS)
+            for quarter in range(rules.QUARTERS_SEEN + 1)
+        },
+        "year_from": as_of - dt.timedelta(days=365),
+        "previous_from": as_of - dt.timedelta(days=730),
+        "known_before": connection.ops.adapt_datetimefield_value(
+            timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+        ),
+    }
+    names = [name for name, _kind in READ_FIELDS]
+    if is_postgresql():
+        frame = read_binary(_history_sql(), params, READ_FIELDS)
+    else:
+        frame = read_frame(_history_sql(), params, columns=names).astype("int64")
+    history = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].to_numpy(),
+            "orders": frame["orders"].to_numpy(),
+            "tenure": frame["tenure"].where(frame["tenure"] != NONE).astype(float),
+            "recency": frame["recency"].where(frame["recency"] != NONE).astype(float),
+            "quarters": frame["quarters"].to_numpy(),
+            "spend_year": frame["spend_year"].to_numpy() / 100,
+            "spend_previous_year": frame["spend_previous_year"].to_numpy() / 100,
+            "value_tier": _decoded(frame["value_tier"], TIERS),
+        },
+        columns=rules.HISTORY_COLUMNS,
+    )
+    staged = (frame["stage"] > 0).to_numpy()
+    live = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].to_numpy()[staged],
+            "stage": _decoded(frame["stage"], rules.STAGES)[staged],
+            "since": _date(as_of, frame["since"]).to_numpy()[staged],
+            # Days before the run's date: negative for a lock that ends later.
+            "locked_until": _date(as_of, frame["locked_until"]).to_numpy()[staged],
+            "restarted": _date(as_of, frame["restarted"]).to_numpy()[staged],
+        },
+        columns=rules.LIVE_COLUMNS,
+    )
+    return history, live
+
+
+def _dates(values):
+    return (
+        pd.to_datetime(pd.Series(values))
+        .dt.strftime("%Y-%m-%d")
+        .where(pd.Series(values).notna(), None)
+    )
+
+
+def stages_publish(run, plan, live):
+    """Move the live stages the run changed, where nobody changed them meanwhile, and record
+    each move dated by the run's as-of date."""
+    as_of = run.as_of.isoformat()
+    changed = plan[plan["changed"].to_numpy(dtype=bool)]
+    existing = changed[changed["old_stage"] != ""]
+    guarded = pd.DataFrame(
+        {
+            "customer_id": existing["customer_id"].to_numpy(),
+            "stage": existing["stage"].to_numpy(),
+            "since": as_of,
+            "restarted": _dates(existing["restarted"].to_numpy()).to_numpy(),
+            "read_stage": existing["old_stage"].to_numpy(),
+            "read_locked_until": _dates(
+                existing["customer_id"].map(live.set_index("customer_id")["locked_until"])
+                if not live.empty
+                else pd.Series(pd.NaT, index=existing.index)
+            ).to_numpy(),
+        }
+    )
+    written = update_unchanged_rows(
+        CustomerStage._meta.db_table,
+        guarded,
+        key="customer_id",
+        read={"stage": "read_stage", "locked_until": "read_locked_until"},
+    )
+    first = changed[changed["old_stage"] == ""]
+    copy_rows(
+        CustomerStage._meta.db_table,
+        pd.DataFrame(
+            {
+                "customer_id": first["customer_id"].to_numpy(),
+                "stage": first["stage"].to_numpy(),
+                "since": as_of,
+                "locked_until": None,
+                "restarted": None,
+            }
+        ),
+    )
+    recorded = pd.concat([existing[existing["customer_id"].isin(written)], first])
+    copy_rows(
+        StageChange._meta.db_table,
+        pd.DataFrame(
+            {
+                "customer_id": recorded["customer_id"].to_numpy(),
+                "run_id": run.pk,
+                "on": as_of,
+                "old_stage": recorded["old_stage"].to_numpy(),
+                "new_stage": recorded["stage"].to_numpy(),
+                "source": StageChange.Source.RULE.value,
+                "changed_by_id": None,
+                "reason": "",
+                "locked_until": None,
+                "value_tier": recorded["value_tier"].to_numpy(),
+                "recorded_at": timezone.now().isoformat(sep=" "),
+            }
+        ),
+    )
+
+
+def lifecycle_step(run):
+    """Pipeline step: every known customer's stage as of the run's date."""
+    settings = LifecycleSettings.current()
+    # What an interrupted execution of this run wrote (the frame prunes other runs').
+    StageSnapshot.objects.filter(run=run).delete()
+    history, live = read_history(run)
+    plan = rules.plan_stages(history, live, run.as_of, settings.rules())
+    snapshot = pd.DataFrame(
+        {
+            "run_id": run.pk,
+            "customer_id": plan["customer_id"].to_numpy(),
+            "stage": plan["stage"].to_numpy(),
+            "rule_stage": plan["rule_stage"].to_numpy(),
+            "won_back": plan["won_back"].to_numpy(),
+        }
+    )
+    if is_postgresql():
+        copy_binary(StageSnapshot._meta.db_table, snapshot, SNAPSHOT_COLUMNS)
+    else:
+        copy_rows(StageSnapshot._meta.db_table, snapshot)
+    return StepResult(
+        rows=len(plan),
+        summary=step_summary(plan),
+        publish=lambda: stages_publish(run, plan, live),
+    )
+
+
+def step_summary(plan):
+    """What `run_pipeline --json` reports: customers per stage, and the moves between
+    stages (first stages are no move)."""
+    stages = plan["stage"].value_counts()
+    moves = plan[plan["changed"].to_numpy(dtype=bool) & (plan["old_stage"] != "")]
+    transitions = moves.groupby(["old_stage", "stage"]).size()
+    return {
+        "customers": len(plan),
+        "stages": {stage: int(stages.get(stage, 0)) for stage in rules.STAGES},
+        "first_stages": int(
+            (plan["changed"].to_numpy(dtype=bool) & (plan["old_stage"] == "")).sum()
+        ),
+        "transitions": {
+            f"{old}→{new}": int(count) for (old, new), count in sorted(transitions.items())
+        },
+        "won_back": int(plan["won_back"].sum()),
+        "locked_against_rule": int((plan["stage"] != plan["rule_stage"]).sum())
+        - int(plan["won_back"].sum()),
+    }
+
+
+def _transitions_text(transitions):
+    labels = dict(Stage.choices)
+    return ", ".join(
+        f"{labels.get(old, old)} → {labels.get(new, new)} {count_text(count)}"
+        for old, new, count in ((*key.split("→"), value) for key, value in transitions.items())
+    ) or count_text(0)
+
+
+# How the step's summary reads on the run pages: (key, label, format) per figure.
+SUMMARY_FIELDS = [
+    ("customers", gettext_lazy("customers staged"), count_text),
+    ("stages", gettext_lazy("customers per stage"), lambda c: counts_text(c, Stage.choices)),
+    ("first_stages", gettext_lazy("customers staged for the first time"), count_text),
+    ("transitions", gettext_lazy("moves between stages"), _transitions_text),
+    ("won_back", gettext_lazy("won back"), count_text),
+    ("locked_against_rule", gettext_lazy("locked stages the rule disagrees with"), count_text),
+]
