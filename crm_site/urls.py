@@ -16,5 +16,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("retention/", include("retention.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("", include("customers.urls")),
 ]

@@ -5,3 +5,29 @@ from django.utils.translation import gettext_lazy as _
 class LoyaltyConfig(AppConfig):
     name = "loyalty"
     verbose_name = _("Loyalty")
+
+    def ready(self):
+        from customers import panels, pipeline
+        from customers.signals import orders_cancelled, orders_deleted, orders_recorded
+        from loyalty import selectors, services
+        from loyalty.pipeline import SUMMARY_FIELDS, loyalty_step
+
+        orders_recorded.connect(services.award_for_orders, dispatch_uid="loyalty-award")
+        orders_cancelled.connect(services.reverse_for_orders, dispatch_uid="loyalty-reverse")
+        orders_deleted.connect(services.reverse_for_orders, dispatch_uid="loyalty-reverse-deleted")
+
+        pipeline.register_step(
+            "loyalty",
+            loyalty_step,
+            after=("rfm",),
+            label=_("Points membership"),
+            describe=SUMMARY_FIELDS,
+        )
+        panels.register(
+            key="membership",
+            title=_("Points membership"),
+            template="loyalty/_panel_membership.html",
+            load=selectors.membership_panel,
+            order=12,
+            column="side",
+        )

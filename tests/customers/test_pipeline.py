@@ -271,6 +271,7 @@ def test_the_installed_steps_resolve_in_the_order_they_read_each_other():
         "receivables",
         "credit_grades",
         "rfm",
+        "loyalty",
         "churn",
     ]
 

@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin
+from loyalty.models import LoyaltySettings, Membership, PointEntry
+
+
+@admin.register(LoyaltySettings)
+class LoyaltySettingsAdmin(SingletonSettingsAdmin):
+    list_display = [
+        "__str__",
+        "points_per_unit",
+        "standard_multiplier",
+        "silver_multiplier",
+        "gold_multiplier",
+        "platinum_multiplier",
+    ]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Members are enrolled from the customer file; here an admin suspends or closes one."""
+
+    list_display = ["number", "customer", "tier", "status", "balance", "joined_on"]
+    list_filter = ["tier", "status"]
+    search_fields = ["number", "customer__name", "customer__external_ref"]
+    list_select_related = ["customer"]
+    fields = ["number", "customer", "tier", "status", "balance", "joined_on", "enrolled_by"]
+    readonly_fields = ["number", "customer", "tier", "balance", "joined_on", "enrolled_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PointEntry)
+class PointEntryAdmin(ReadOnlyAdmin):
+    """The ledger: read only, as the database keeps it."""
+
+    list_display = ["created_at", "membership", "kind", "points", "order", "created_by", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["membership__number", "membership__customer__name"]
+    list_select_related = ["membership__customer", "created_by", "order"]
+    show_full_result_count = False

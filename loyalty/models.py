@@ -1,0 +1,215 @@
+"""Points membership: members, their append-only points ledger and the rules for earning.
+
+The balance kept on the membership always equals the sum of its ledger entries and
+never goes below zero (a database constraint). Ledger rows are never changed or
+deleted: on PostgreSQL a trigger refuses UPDATE and DELETE on the table; the model
+refuses them too, wherever the database does not.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from customers.access import can_see_all_customers
+from customers.models import Customer, Order
+from customers.selectors import of_visible_customers, visible_customers
+from customers.singletons import SingletonSettings
+
+
+class Tier(models.TextChoices):
+    STANDARD = "standard", _("Standard (普通)")
+    SILVER = "silver", _("Silver (银卡)")
+    GOLD = "gold", _("Gold (金卡)")
+    PLATINUM = "platinum", _("Platinum (白金)")
+
+
+class LoyaltySettings(SingletonSettings):
+    """How points are earned; one row, edited in admin."""
+
+    points_per_unit = models.DecimalField(
+        _("points per currency unit"),
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Points earned for each ¥1 of an order, before the tier's multiplier."),
+    )
+    standard_multiplier = models.DecimalField(
+        _("standard multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    silver_multiplier = models.DecimalField(
+        _("silver multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.20"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    gold_multiplier = models.DecimalField(
+        _("gold multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.50"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    platinum_multiplier = models.DecimalField(
+        _("platinum multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("2.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta:
+        verbose_name = _("loyalty settings")
+        verbose_name_plural = _("loyalty settings")
+
+    def multiplier(self, tier):
+        return getattr(self, f"{tier}_multiplier")
+
+
+class MembershipQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return of_visible_customers(self, user)
+
+
+class Membership(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        CLOSED = "closed", _("Closed")
+
+    # A member's ledger is kept for good: the customer cannot be deleted while a member.
+    customer = models.OneToOneField(
+        Customer, on_delete=models.PROTECT, related_name="membership", verbose_name=_("customer")
+    )
+    number = models.CharField(_("member number"), max_length=20, unique=True)
+    tier = models.CharField(_("tier"), max_length=10, choices=Tier, default=Tier.STANDARD)
+    joined_on = models.DateField(_("joined on"))
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.ACTIVE)
+    balance = models.BigIntegerField(_("points balance"), default=0, editable=False)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enrolled by"),
+    )
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=0), name="membership_balance_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.customer}"
+
+
+class LedgerImmutable(Exception):
+    """A ledger entry was asked to change or go: entries are only ever added."""
+
+
+class PointEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerImmutable("Points ledger entries are never changed.")
+
+    def delete(self):
+        raise LedgerImmutable("Points ledger entries are never deleted.")
+
+    def visible_to(self, user):
+        """Entries of the members whose customer `user` may see."""
+        if can_see_all_customers(user):
+            return self
+        return self.filter(membership__customer__in=visible_customers(user))
+
+
+class PointEntry(models.Model):
+    """One line of a member's points ledger (a positive or negative number of points)."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", _("Earned")
+        REDEEM = "redeem", _("Redeemed")
+        EXPIRE = "expire", _("Expired")
+        ADJUST = "adjust", _("Adjusted")
+        REVERSE = "reverse", _("Reversed")
+
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("membership"),
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    points = models.BigIntegerField(_("points"))
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        db_index=False,
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True, default="")
+    # The order earned for (or reversed); kept when the order is deleted, as the ledger is.
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("order"),
+    )
+
+    objects = PointEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
+        indexes = [
+            models.Index(fields=["membership", "-created_at", "-id"], name="pointentry_member_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(kind="earn"),
+                name="pointentry_one_earn_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(kind="reverse"),
+                name="pointentry_one_reversal_per_order",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(points=0), name="pointentry_points_not_zero"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.points}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise LedgerImmutable("Points ledger entries are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutable("Points ledger entries are never deleted.")

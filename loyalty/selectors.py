@@ -1,0 +1,29 @@
+"""Reads of memberships and points, always through the customers the user may see."""
+
+from customers.access import is_manager
+from loyalty.forms import AdjustForm, RedeemForm
+from loyalty.models import Membership, PointEntry
+
+PANEL_ENTRIES = 5
+
+
+def membership_panel(customer, user):
+    """The membership panel of a customer the user may see: two queries (the membership,
+    its last entries), one when the customer is not a member."""
+    membership = Membership.objects.filter(customer=customer).first()
+    if membership is None:
+        return {"membership": None}
+    entries = list(
+        PointEntry.objects.filter(membership=membership)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")[:PANEL_ENTRIES]
+    )
+    can_adjust = is_manager(user)
+    return {
+        "membership": membership,
+        "entries": entries,
+        "can_redeem": membership.status == Membership.Status.ACTIVE,
+        "redeem_form": RedeemForm(prefix="redeem"),
+        "can_adjust": can_adjust,
+        "adjust_form": AdjustForm(prefix="adjust") if can_adjust else None,
+    }

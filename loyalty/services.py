@@ -1,0 +1,212 @@
+"""Writes of memberships and points: enrolment, earning, redemption, adjustment, reversal.
+
+Every change of points adds a ledger entry and moves the membership's balance by
+the same amount in one transaction. The balance moves by a conditional UPDATE
+(`... SET balance = balance + n WHERE id = m AND balance + n >= 0`): the row lock it
+takes serialises concurrent writers of one member, and a redemption the balance no
+longer covers updates nothing and is refused, so concurrent redemptions never
+overdraw. The CHECK constraint on the balance stands behind it.
+"""
+
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Order
+from loyalty.models import LoyaltySettings, Membership, PointEntry
+
+
+class LoyaltyError(Exception):
+    """Refused input, with a message for the user; nothing was written."""
+
+
+def membership_enrol(*, customer, by) -> Membership:
+    """Make the customer a member (active, standard tier, joined today)."""
+    if Membership.objects.filter(customer=customer).exists():
+        raise LoyaltyError(_("%(name)s is already a member.") % {"name": customer.name})
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(
+                customer=customer,
+                number=f"M{customer.pk:08d}",
+                joined_on=timezone.localdate(),
+                enrolled_by=by,
+            )
+    except IntegrityError:
+        raise LoyaltyError(_("%(name)s is already a member.") % {"name": customer.name}) from None
+
+
+def _post(membership_id, points):
+    """Move the balance by `points`; False when it would go below zero (nothing changed)."""
+    updated = Membership.objects.filter(pk=membership_id, balance__gte=-points).update(
+        balance=F("balance") + points
+    )
+    return bool(updated)
+
+
+def _check_amount(points):
+    if not isinstance(points, int) or isinstance(points, bool):
+        raise LoyaltyError(_("Enter a whole number of points."))
+
+
+@transaction.atomic
+def points_redeem(*, membership, points, by, reason="") -> PointEntry:
+    """Spend `points` (> 0) of an active member's balance."""
+    _check_amount(points)
+    if points <= 0:
+        raise LoyaltyError(_("Redeem a positive number of points."))
+    status = Membership.objects.filter(pk=membership.pk).values_list("status", flat=True).get()
+    if status != Membership.Status.ACTIVE:
+        raise LoyaltyError(_("Only an active member can redeem points."))
+    if not _post(membership.pk, -points):
+        raise LoyaltyError(
+            _("Not enough points: %(points)s asked, fewer in the balance.") % {"points": points}
+        )
+    return PointEntry.objects.create(
+        membership_id=membership.pk,
+        kind=PointEntry.Kind.REDEEM,
+        points=-points,
+        created_by=by,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def points_adjust(*, membership, points, by, reason) -> PointEntry:
+    """Add (or, negative, take away) points with a reason; never below a zero balance."""
+    _check_amount(points)
+    if points == 0:
+        raise LoyaltyError(_("An adjustment must add or take away points."))
+    if not (reason or "").strip():
+        raise LoyaltyError(_("An adjustment needs a reason."))
+    if not _post(membership.pk, points):
+        raise LoyaltyError(_("The adjustment would take the balance below zero."))
+    return PointEntry.objects.create(
+        membership_id=membership.pk,
+        kind=PointEntry.Kind.ADJUST,
+        points=points,
+        created_by=by,
+        reason=reason.strip(),
+    )
+
+
+def points_for(amount, multiplier, per_unit) -> int:
+    """Points for an order amount: whole points, rounded down."""
+    return int((Decimal(amount) * per_unit * multiplier).to_integral_value(ROUND_FLOOR))
+
+
+def unearned_orders(order_ids=None):
+    """Recorded orders of active members, dated from the join date on, with no earning yet."""
+    orders = Order.objects.filter(
+        status=Order.Status.RECORDED,
+        customer__membership__status=Membership.Status.ACTIVE,
+        order_date__gte=F("customer__membership__joined_on"),
+    ).exclude(Exists(PointEntry.objects.filter(order_id=OuterRef("pk"), kind=PointEntry.Kind.EARN)))
+    if order_ids is not None:
+        orders = orders.filter(pk__in=order_ids)
+    return orders
+
+
+def pending_awards(order_ids=None) -> list[PointEntry]:
+    """The earn entries the given orders (every missed one when None) are owed, unsaved."""
+    rules = LoyaltySettings.current()
+    rows = (
+        unearned_orders(order_ids)
+        .order_by("pk")
+        .values_list("pk", "amount", "customer__membership__pk", "customer__membership__tier")
+    )
+    entries = []
+    for order_id, amount, membership_id, tier in rows:
+        points = points_for(amount, rules.multiplier(tier), rules.points_per_unit)
+        if points > 0:
+            entries.append(
+                PointEntry(
+                    membership_id=membership_id,
+                    kind=PointEntry.Kind.EARN,
+                    points=points,
+                    order_id=order_id,
+                )
+            )
+    return entries
+
+
+@transaction.atomic
+def points_award(*, order_ids=None) -> tuple[int, int]:
+    """Earn the points of the given orders (every missed one when None) that have none yet;
+    returns (entries, points). The members concerned are locked first, so two awards for one
+    order never both pass the check; the unique constraint stands behind it."""
+    locked = list(
+        Membership.objects.select_for_update()
+        .filter(customer_id__in=unearned_orders(order_ids).values("customer_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not locked:
+        return 0, 0
+    entries = pending_awards(order_ids)
+    PointEntry.objects.bulk_create(entries, batch_size=5000)
+    totals = {}
+    for entry in entries:
+        totals[entry.membership_id] = totals.get(entry.membership_id, 0) + entry.points
+    for membership_id, points in totals.items():
+        _post(membership_id, points)
+    return len(entries), sum(totals.values())
+
+
+@transaction.atomic
+def points_reverse(*, order_ids) -> tuple[int, int]:
+    """Take back what the given orders earned and has not been reversed yet. When part of it
+    was spent already, the balance goes to zero and the entry says how much could not be
+    taken back. Returns (entries, points taken back)."""
+    earned = PointEntry.objects.filter(kind=PointEntry.Kind.EARN, order_id__in=order_ids).exclude(
+        Exists(
+            PointEntry.objects.filter(order_id=OuterRef("order_id"), kind=PointEntry.Kind.REVERSE)
+        )
+    )
+    membership_ids = earned.values("membership_id")
+    balances = dict(
+        Membership.objects.select_for_update()
+        .filter(pk__in=membership_ids)
+        .order_by("pk")
+        .values_list("pk", "balance")
+    )
+    entries, taken = [], 0
+    for membership_id, order_id, points in earned.order_by("pk").values_list(
+        "membership_id", "order_id", "points"
+    ):
+        back = min(points, balances[membership_id])
+        reason = ""
+        if back < points:
+            reason = _("%(points)s points already spent could not be taken back.") % {
+                "points": points - back
+            }
+        if back <= 0:
+            continue
+        balances[membership_id] -= back
+        taken += back
+        entries.append(
+            PointEntry(
+                membership_id=membership_id,
+                kind=PointEntry.Kind.REVERSE,
+                points=-back,
+                order_id=order_id,
+                reason=reason,
+            )
+        )
+        _post(membership_id, -back)
+    PointEntry.objects.bulk_create(entries)
+    return len(entries), taken
+
+
+# Receivers of the core's order signals (connected in LoyaltyConfig.ready).
+
+
+def award_for_orders(sender, order_ids, customer_ids, **kwargs):
+    points_award(order_ids=order_ids)
+
+
+def reverse_for_orders(sender, order_ids, customer_ids, **kwargs):
+    points_reverse(order_ids=order_ids)

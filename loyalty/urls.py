@@ -1,0 +1,9 @@
+from django.urls import path
+
+from loyalty import views
+
+urlpatterns = [
+    path("customers/<int:pk>/enrol/", views.enrol, name="loyalty-enrol"),
+    path("customers/<int:pk>/redeem/", views.redeem, name="loyalty-redeem"),
+    path("customers/<int:pk>/adjust/", views.adjust, name="loyalty-adjust"),
+]
