@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin
-from loyalty.models import LoyaltySettings, Membership, PointEntry
+from loyalty.models import LoyaltySettings, Membership, PointEntry, TierChange
 
 
 @admin.register(LoyaltySettings)
@@ -13,6 +13,9 @@ class LoyaltySettingsAdmin(SingletonSettingsAdmin):
         "silver_multiplier",
         "gold_multiplier",
         "platinum_multiplier",
+        "silver_from",
+        "gold_from",
+        "platinum_from",
     ]
 
 
@@ -43,3 +46,11 @@ class PointEntryAdmin(ReadOnlyAdmin):
     search_fields = ["membership__number", "membership__customer__name"]
     list_select_related = ["membership__customer", "created_by", "order"]
     show_full_result_count = False
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(ReadOnlyAdmin):
+    list_display = ["changed_at", "membership", "from_tier", "to_tier", "spend", "cause"]
+    list_filter = ["to_tier", "cause"]
+    search_fields = ["membership__number", "membership__customer__name"]
+    list_select_related = ["membership__customer"]

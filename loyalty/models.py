@@ -9,6 +9,7 @@ refuses them too, wherever the database does not.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,9 @@ class Tier(models.TextChoices):
     SILVER = "silver", _("Silver (银卡)")
     GOLD = "gold", _("Gold (金卡)")
     PLATINUM = "platinum", _("Platinum (白金)")
+
+
+TIER_RANK = {tier: rank for rank, tier in enumerate(Tier.values)}
 
 
 class LoyaltySettings(SingletonSettings):
@@ -66,12 +70,48 @@ class LoyaltySettings(SingletonSettings):
         validators=[MinValueValidator(Decimal("0"))],
     )
 
+    silver_from = models.DecimalField(
+        _("silver from"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("50000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "Spend over the last 12 months (net of cancellations) that makes a member silver."
+        ),
+    )
+    gold_from = models.DecimalField(
+        _("gold from"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("200000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    platinum_from = models.DecimalField(
+        _("platinum from"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("1000000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
     class Meta:
         verbose_name = _("loyalty settings")
         verbose_name_plural = _("loyalty settings")
 
     def multiplier(self, tier):
         return getattr(self, f"{tier}_multiplier")
+
+    def tier_for(self, spend):
+        """The tier that a rolling 12-month spend reaches."""
+        for tier in (Tier.PLATINUM, Tier.GOLD, Tier.SILVER):
+            if spend >= getattr(self, f"{tier}_from"):
+                return tier
+        return Tier.STANDARD
+
+    def clean(self):
+        if not self.silver_from <= self.gold_from <= self.platinum_from:
+            raise ValidationError(_("The thresholds must rise from silver to gold to platinum."))
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -213,3 +253,36 @@ class PointEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerImmutable("Points ledger entries are never deleted.")
+
+
+class TierChange(models.Model):
+    """A member's move from one tier to another: at once when an order lifts the spend over a
+    threshold, at the nightly evaluation when the spend has fallen."""
+
+    class Cause(models.TextChoices):
+        ORDER = "order", _("Order")
+        NIGHTLY = "nightly", _("Nightly evaluation")
+
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        related_name="tier_changes",
+        verbose_name=_("membership"),
+        db_index=False,
+    )
+    from_tier = models.CharField(_("from tier"), max_length=10, choices=Tier)
+    to_tier = models.CharField(_("to tier"), max_length=10, choices=Tier)
+    spend = models.DecimalField(_("12-month spend"), max_digits=16, decimal_places=2)
+    cause = models.CharField(_("cause"), max_length=10, choices=Cause)
+    changed_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+        indexes = [
+            models.Index(fields=["membership", "-changed_at", "-id"], name="tierchange_member_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_from_tier_display()} → {self.get_to_tier_display()}"

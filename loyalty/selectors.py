@@ -2,14 +2,15 @@
 
 from customers.access import is_manager
 from loyalty.forms import AdjustForm, RedeemForm
-from loyalty.models import Membership, PointEntry
+from loyalty.models import Membership, PointEntry, TierChange
 
 PANEL_ENTRIES = 5
+PANEL_TIER_CHANGES = 3
 
 
 def membership_panel(customer, user):
-    """The membership panel of a customer the user may see: two queries (the membership,
-    its last entries), one when the customer is not a member."""
+    """The membership panel of a customer the user may see: three queries (the membership,
+    its last entries, its last tier changes), one when the customer is not a member."""
     membership = Membership.objects.filter(customer=customer).first()
     if membership is None:
         return {"membership": None}
@@ -18,10 +19,16 @@ def membership_panel(customer, user):
         .select_related("created_by")
         .order_by("-created_at", "-id")[:PANEL_ENTRIES]
     )
+    tier_changes = list(
+        TierChange.objects.filter(membership=membership).order_by("-changed_at", "-id")[
+            :PANEL_TIER_CHANGES
+        ]
+    )
     can_adjust = is_manager(user)
     return {
         "membership": membership,
         "entries": entries,
+        "tier_changes": tier_changes,
         "can_redeem": membership.status == Membership.Status.ACTIVE,
         "redeem_form": RedeemForm(prefix="redeem"),
         "can_adjust": can_adjust,

@@ -11,12 +11,12 @@ overdraw. The CHECK constraint on the balance stands behind it.
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Order
-from loyalty.models import LoyaltySettings, Membership, PointEntry
+from loyalty.models import TIER_RANK, LoyaltySettings, Membership, PointEntry, TierChange
 
 
 class LoyaltyError(Exception):
@@ -201,10 +201,101 @@ def points_reverse(*, order_ids) -> tuple[int, int]:
     return len(entries), taken
 
 
+# Tiers.
+
+
+def year_before(day):
+    """The same day a year earlier (28 February for 29 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def rolling_spend(*, as_of, customer_ids=None) -> dict:
+    """{customer id: spend of the 12 months up to `as_of`} over recorded orders (cancelled
+    ones count nowhere), for members' customers (the given ones, or all)."""
+    orders = Order.objects.filter(
+        status=Order.Status.RECORDED,
+        order_date__gt=year_before(as_of),
+        order_date__lte=as_of,
+        customer__membership__isnull=False,
+    )
+    if customer_ids is not None:
+        orders = orders.filter(customer_id__in=customer_ids)
+    return dict(
+        orders.order_by()
+        .values("customer_id")
+        .annotate(spend=Sum("amount"))
+        .values_list("customer_id", "spend")
+    )
+
+
+def tier_changes(*, as_of, customer_ids=None, upgrades_only=False) -> list[dict]:
+    """The tier moves the 12-month spend calls for among open memberships: (membership, from,
+    to, spend) as dicts; upgrades only when asked."""
+    rules = LoyaltySettings.current()
+    spend = rolling_spend(as_of=as_of, customer_ids=customer_ids)
+    members = Membership.objects.exclude(status=Membership.Status.CLOSED)
+    if customer_ids is not None:
+        members = members.filter(customer_id__in=customer_ids)
+    changes = []
+    for membership_id, customer_id, tier in members.order_by("pk").values_list(
+        "pk", "customer_id", "tier"
+    ):
+        amount = spend.get(customer_id) or Decimal("0")
+        reached = rules.tier_for(amount)
+        if reached == tier or (upgrades_only and TIER_RANK[reached] < TIER_RANK[tier]):
+            continue
+        changes.append(
+            {"membership_id": membership_id, "from": tier, "to": reached, "spend": amount}
+        )
+    return changes
+
+
+def tier_changes_apply(changes, *, cause) -> int:
+    """Move each member whose tier is still the one the change started from (an order may have
+    lifted it meanwhile) and keep the move in the tier history; returns how many moved."""
+    moved = []
+    for change in changes:
+        if Membership.objects.filter(pk=change["membership_id"], tier=change["from"]).update(
+            tier=change["to"]
+        ):
+            moved.append(
+                TierChange(
+                    membership_id=change["membership_id"],
+                    from_tier=change["from"],
+                    to_tier=change["to"],
+                    spend=change["spend"],
+                    cause=cause,
+                )
+            )
+    TierChange.objects.bulk_create(moved, batch_size=5000)
+    return len(moved)
+
+
+@transaction.atomic
+def tiers_upgrade(*, customer_ids) -> int:
+    """Lift the members among these customers whose 12-month spend now reaches a higher tier
+    (at once, on an order); never lowers one (that waits for the night)."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(customer_id__in=customer_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    changes = tier_changes(
+        as_of=timezone.localdate(), customer_ids=customer_ids, upgrades_only=True
+    )
+    return tier_changes_apply(changes, cause=TierChange.Cause.ORDER)
+
+
 # Receivers of the core's order signals (connected in LoyaltyConfig.ready).
 
 
 def award_for_orders(sender, order_ids, customer_ids, **kwargs):
+    """Upgrade first: the order that lifts a member over a threshold earns at the new tier."""
+    tiers_upgrade(customer_ids=customer_ids)
     points_award(order_ids=order_ids)
 
 
