@@ -7,7 +7,7 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty")
 
     def ready(self):
-        from customers import panels, pipeline
+        from customers import export_columns, panels, pipeline
         from customers.signals import orders_cancelled, orders_deleted, orders_recorded
         from loyalty import selectors, services
         from loyalty.pipeline import SUMMARY_FIELDS, loyalty_step
@@ -30,4 +30,10 @@ class LoyaltyConfig(AppConfig):
             load=selectors.membership_panel,
             order=12,
             column="side",
+        )
+        export_columns.register(
+            key="loyalty",
+            headers=selectors.EXPORT_HEADER,
+            load=selectors.export_columns,
+            order=50,
         )

@@ -34,3 +34,17 @@ def membership_panel(customer, user):
         "can_adjust": can_adjust,
         "adjust_form": AdjustForm(prefix="adjust") if can_adjust else None,
     }
+
+
+# export_scores.
+
+EXPORT_HEADER = ["member_tier", "points_balance"]
+
+
+def export_columns(customer_ids):
+    """{customer id: (tier, balance)} of the members among them: one query per batch;
+    non-members are left out (their cells stay empty)."""
+    rows = Membership.objects.filter(customer_id__in=customer_ids).values_list(
+        "customer_id", "tier", "balance"
+    )
+    return {customer: (tier, balance) for customer, tier, balance in rows}
