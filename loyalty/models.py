@@ -70,6 +70,14 @@ class LoyaltySettings(SingletonSettings):
         validators=[MinValueValidator(Decimal("0"))],
     )
 
+    expiry_months = models.PositiveSmallIntegerField(
+        _("points expire after (months)"),
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Points not spent this many months after they were earned expire, oldest first."
+        ),
+    )
     silver_from = models.DecimalField(
         _("silver from"),
         max_digits=14,

@@ -2,15 +2,17 @@
 
 from customers.access import is_manager
 from loyalty.forms import AdjustForm, RedeemForm
-from loyalty.models import Membership, PointEntry, TierChange
+from loyalty.models import LoyaltySettings, Membership, PointEntry, TierChange
+from loyalty.services import next_expiry
 
 PANEL_ENTRIES = 5
 PANEL_TIER_CHANGES = 3
 
 
 def membership_panel(customer, user):
-    """The membership panel of a customer the user may see: three queries (the membership,
-    its last entries, its last tier changes), one when the customer is not a member."""
+    """The membership panel of a customer the user may see: five queries (the membership,
+    its last entries, its last tier changes, the settings, its earned points for the next
+    expiry), one when the customer is not a member."""
     membership = Membership.objects.filter(customer=customer).first()
     if membership is None:
         return {"membership": None}
@@ -24,11 +26,17 @@ def membership_panel(customer, user):
             :PANEL_TIER_CHANGES
         ]
     )
+    months = LoyaltySettings.current().expiry_months
+    lots = PointEntry.objects.filter(membership=membership, points__gt=0).order_by(
+        "created_at", "id"
+    )
+    expiry = next_expiry(membership, list(lots.values_list("created_at", "points")), months)
     can_adjust = is_manager(user)
     return {
         "membership": membership,
         "entries": entries,
         "tier_changes": tier_changes,
+        "next_expiry": expiry,
         "can_redeem": membership.status == Membership.Status.ACTIVE,
         "redeem_form": RedeemForm(prefix="redeem"),
         "can_adjust": can_adjust,

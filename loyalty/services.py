@@ -8,10 +8,12 @@ longer covers updates nothing and is refused, so concurrent redemptions never
 overdraw. The CHECK constraint on the balance stands behind it.
 """
 
+import datetime as dt
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -199,6 +201,102 @@ def points_reverse(*, order_ids) -> tuple[int, int]:
         _post(membership_id, -back)
     PointEntry.objects.bulk_create(entries)
     return len(entries), taken
+
+
+# Expiry. Points are spent oldest first: whatever left the balance (redeemed, expired,
+# reversed, taken away) used up the oldest points first. So of the points earned up to a
+# day, what is still unspent is what they add up to less everything that ever left.
+
+
+def months_before(day, months):
+    """The same day `months` months earlier (the month's last day where it is shorter)."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    for last in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def months_after(day, months):
+    return months_before(day, -months)
+
+
+def expiry_cutoff(as_of, months):
+    """Points earned before this moment have expired by the end of `as_of`: those earned on
+    or before the day `months` months earlier."""
+    day = months_before(as_of, months) + dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _expiring(memberships, cutoff):
+    """(membership id, points) of unspent points earned before `cutoff`, one query."""
+    rows = (
+        PointEntry.objects.filter(membership__in=memberships)
+        .order_by()
+        .values("membership_id")
+        .annotate(
+            old=Coalesce(Sum("points", filter=Q(points__gt=0, created_at__lt=cutoff)), 0),
+            spent=Coalesce(Sum("points", filter=Q(points__lt=0)), 0),
+        )
+        .filter(old__gt=-F("spent"))
+        .values_list("membership_id", "old", "spent")
+    )
+    return {membership_id: old + spent for membership_id, old, spent in rows}
+
+
+def expiry_due(*, as_of) -> dict:
+    """{membership id: points} that expire by the end of `as_of`."""
+    months = LoyaltySettings.current().expiry_months
+    return _expiring(Membership.objects.all(), expiry_cutoff(as_of, months))
+
+
+@transaction.atomic
+def points_expire(*, membership_ids, as_of) -> tuple[int, int]:
+    """Write the expiry entries of these members, computed again under their locks from the
+    ledger as it is now: a redemption made since they were first counted spent the oldest
+    points, so only what is still unspent expires, never more than the balance. Returns
+    (members, points)."""
+    months = LoyaltySettings.current().expiry_months
+    cutoff = expiry_cutoff(as_of, months)
+    locked = Membership.objects.select_for_update().filter(pk__in=membership_ids).order_by("pk")
+    balances = dict(locked.values_list("pk", "balance"))
+    due = _expiring(list(balances), cutoff)
+    reason = _("Earned on or before %(date)s") % {"date": months_before(as_of, months)}
+    entries = []
+    for membership_id, points in sorted(due.items()):
+        points = min(points, balances[membership_id])
+        if points > 0 and _post(membership_id, -points):
+            entries.append(
+                PointEntry(
+                    membership_id=membership_id,
+                    kind=PointEntry.Kind.EXPIRE,
+                    points=-points,
+                    reason=reason,
+                )
+            )
+    PointEntry.objects.bulk_create(entries, batch_size=5000)
+    return len(entries), -sum(entry.points for entry in entries)
+
+
+def next_expiry(membership, lots, months):
+    """(points, date) of the next unspent points to expire, or None; `lots` are the member's
+    (earned at, points) additions, oldest first."""
+    spent = sum(points for _at, points in lots) - membership.balance
+    by_day = {}
+    for earned_at, points in lots:
+        left = points - spent
+        spent = max(0, spent - points)
+        if left > 0:
+            day = months_after(timezone.localtime(earned_at).date(), months)
+            by_day[day] = by_day.get(day, 0) + min(left, points)
+    if not by_day:
+        return None
+    day = min(by_day)
+    return by_day[day], day
 
 
 # Tiers.
