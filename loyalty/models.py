@@ -133,9 +133,10 @@ class Membership(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         CLOSED = "closed", _("Closed")
 
-    # A member's ledger is kept for good: the customer cannot be deleted while a member.
+    # Deleting a member customer would delete the ledger, which PostgreSQL refuses; only
+    # emptying the tables wholesale (the demo reset's TRUNCATE) takes members with it.
     customer = models.OneToOneField(
-        Customer, on_delete=models.PROTECT, related_name="membership", verbose_name=_("customer")
+        Customer, on_delete=models.CASCADE, related_name="membership", verbose_name=_("customer")
     )
     number = models.CharField(_("member number"), max_length=20, unique=True)
     tier = models.CharField(_("tier"), max_length=10, choices=Tier, default=Tier.STANDARD)
@@ -197,7 +198,7 @@ class PointEntry(models.Model):
 
     membership = models.ForeignKey(
         Membership,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         related_name="entries",
         verbose_name=_("membership"),
         db_index=False,
@@ -273,7 +274,7 @@ class TierChange(models.Model):
 
     membership = models.ForeignKey(
         Membership,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         related_name="tier_changes",
         verbose_name=_("membership"),
         db_index=False,

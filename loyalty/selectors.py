@@ -1,8 +1,10 @@
 """Reads of memberships and points, always through the customers the user may see."""
 
+from django.db.models import Q
+
 from customers.access import is_manager
 from loyalty.forms import AdjustForm, RedeemForm
-from loyalty.models import LoyaltySettings, Membership, PointEntry, TierChange
+from loyalty.models import LoyaltySettings, Membership, PointEntry, Tier, TierChange
 from loyalty.services import next_expiry
 
 PANEL_ENTRIES = 5
@@ -56,3 +58,41 @@ def export_columns(customer_ids):
         "customer_id", "tier", "balance"
     )
     return {customer: (tier, balance) for customer, tier, balance in rows}
+
+
+# Pages.
+
+
+def members(user, params):
+    """Members of the customers `user` may see, filtered by tier, status and a search of the
+    member number or the customer's name; (queryset, filters in force)."""
+    queryset = Membership.objects.visible_to(user).select_related("customer")
+    tier = params.get("tier", "")
+    status = params.get("status", "")
+    text = params.get("q", "").strip()
+    if tier in Tier.values:
+        queryset = queryset.filter(tier=tier)
+    else:
+        tier = ""
+    if status in Membership.Status.values:
+        queryset = queryset.filter(status=status)
+    else:
+        status = ""
+    if text:
+        queryset = queryset.filter(Q(number=text) | Q(customer__name__contains=text))
+    return queryset.order_by("number"), {"tier": tier, "status": status, "q": text}
+
+
+def ledger(membership, params):
+    """A member's entries, newest first, of one kind when asked; (queryset, kind)."""
+    queryset = (
+        PointEntry.objects.filter(membership=membership)
+        .select_related("created_by", "order")
+        .order_by("-created_at", "-id")
+    )
+    kind = params.get("kind", "")
+    if kind in PointEntry.Kind.values:
+        queryset = queryset.filter(kind=kind)
+    else:
+        kind = ""
+    return queryset, kind

@@ -2,15 +2,18 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from customers.access import is_manager
+from customers.paging import paginate, query_without
 from customers.selectors import customer_for
-from loyalty import services
+from loyalty import selectors, services
 from loyalty.forms import AdjustForm, RedeemForm
-from loyalty.models import Membership
+from loyalty.models import Membership, PointEntry, Tier
+
+ENTRIES_PER_PAGE = 50
 
 
 def _form_errors(form):
@@ -87,3 +90,42 @@ def adjust(request, pk):
     else:
         messages.success(request, _("Points adjusted."))
     return _back(customer)
+
+
+@require_GET
+def member_list(request):
+    queryset, filters = selectors.members(request.user, request.GET)
+    paginator, page = paginate(request, queryset)
+    return render(
+        request,
+        "loyalty/member_list.html",
+        {
+            "paginator": paginator,
+            "page": page,
+            "filters": filters,
+            "tiers": Tier.choices,
+            "statuses": Membership.Status.choices,
+            "query": query_without(request),
+        },
+    )
+
+
+@require_GET
+def member_ledger(request, pk):
+    customer = customer_for(request.user, pk)
+    membership = get_object_or_404(Membership, customer=customer)
+    queryset, kind = selectors.ledger(membership, request.GET)
+    paginator, page = paginate(request, queryset, per_page=ENTRIES_PER_PAGE)
+    return render(
+        request,
+        "loyalty/member_ledger.html",
+        {
+            "customer": customer,
+            "membership": membership,
+            "paginator": paginator,
+            "page": page,
+            "kind": kind,
+            "kinds": PointEntry.Kind.choices,
+            "query": query_without(request),
+        },
+    )
