@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin
-from loyalty.models import LoyaltySettings, Membership, PointEntry, TierChange
+from loyalty.models import LoyaltySettings, Membership, PointEntry, Promotion, TierChange
 
 
 @admin.register(LoyaltySettings)
@@ -54,3 +54,18 @@ class TierChangeAdmin(ReadOnlyAdmin):
     list_filter = ["to_tier", "cause"]
     search_fields = ["membership__number", "membership__customer__name"]
     list_select_related = ["membership__customer"]
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    """Admins create member promotions; an end before the start is refused."""
+
+    list_display = ["name", "starts_on", "ends_on", "multiplier", "tier", "value_tier", "segment"]
+    list_filter = ["tier", "value_tier", "segment"]
+    search_fields = ["name"]
+    date_hierarchy = "starts_on"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

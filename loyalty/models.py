@@ -18,6 +18,7 @@ from customers.access import can_see_all_customers
 from customers.models import Customer, Order
 from customers.selectors import of_visible_customers, visible_customers
 from customers.singletons import SingletonSettings
+from segmentation.models import Segment, ValueTier
 
 
 class Tier(models.TextChoices):
@@ -227,6 +228,16 @@ class PointEntry(models.Model):
         verbose_name=_("order"),
     )
 
+    promotion = models.ForeignKey(
+        "Promotion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("promotion"),
+        db_index=False,
+    )
+
     objects = PointEntryQuerySet.as_manager()
 
     class Meta:
@@ -295,3 +306,67 @@ class TierChange(models.Model):
 
     def __str__(self):
         return f"{self.get_from_tier_display()} → {self.get_to_tier_display()}"
+
+
+class Promotion(models.Model):
+    """A date-bounded bonus multiplier on the points of orders dated within it, for all
+    members or those of one tier, one value tier or one RFM segment (of the published run)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"), help_text=_("The last day it applies."))
+    multiplier = models.DecimalField(
+        _("bonus multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("2.00"),
+        validators=[MinValueValidator(Decimal("1"))],
+        help_text=_("The order's points (after the tier's multiplier) are multiplied by this."),
+    )
+    tier = models.CharField(_("only tier"), max_length=10, choices=Tier, blank=True, default="")
+    value_tier = models.CharField(
+        _("only value tier"), max_length=10, choices=ValueTier, blank=True, default=""
+    )
+    segment = models.CharField(
+        _("only RFM segment"), max_length=20, choices=Segment, blank=True, default=""
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        verbose_name = _("member promotion")
+        verbose_name_plural = _("member promotions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="promotion_ends_after_it_starts",
+                violation_error_message=_("A promotion cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": _("A promotion cannot end before it starts.")})
+
+    def applies_to(self, order_date, tier, scores):
+        """Whether an order of that date by a member of that tier, with these (value tier,
+        segment) in the published run (or None), earns the bonus."""
+        if not self.starts_on <= order_date <= self.ends_on:
+            return False
+        if self.tier and self.tier != tier:
+            return False
+        value_tier, segment = scores or ("", "")
+        if self.value_tier and self.value_tier != value_tier:
+            return False
+        return not (self.segment and self.segment != segment)

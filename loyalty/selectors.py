@@ -87,7 +87,7 @@ def ledger(membership, params):
     """A member's entries, newest first, of one kind when asked; (queryset, kind)."""
     queryset = (
         PointEntry.objects.filter(membership=membership)
-        .select_related("created_by", "order")
+        .select_related("created_by", "order", "promotion")
         .order_by("-created_at", "-id")
     )
     kind = params.get("kind", "")

@@ -18,7 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Order
-from loyalty.models import TIER_RANK, LoyaltySettings, Membership, PointEntry, TierChange
+from loyalty.models import (
+    TIER_RANK,
+    LoyaltySettings,
+    Membership,
+    PointEntry,
+    Promotion,
+    TierChange,
+)
+from segmentation.models import RfmScore
 
 
 class LoyaltyError(Exception):
@@ -112,17 +120,52 @@ def unearned_orders(order_ids=None):
     return orders
 
 
+def _scores(customer_ids):
+    """{customer id: (value tier, RFM segment)} in the published run."""
+    rows = RfmScore.objects.current().filter(customer_id__in=customer_ids)
+    return {
+        customer: (value_tier, segment)
+        for customer, value_tier, segment in rows.values_list(
+            "customer_id", "value_tier", "segment"
+        )
+    }
+
+
 def pending_awards(order_ids=None) -> list[PointEntry]:
-    """The earn entries the given orders (every missed one when None) are owed, unsaved."""
+    """The earn entries the given orders (every missed one when None) are owed, unsaved: the
+    amount by the points per unit, the tier's multiplier and the best promotion that applies
+    to the order's date and the member (promotions do not add up)."""
     rules = LoyaltySettings.current()
-    rows = (
+    rows = list(
         unearned_orders(order_ids)
         .order_by("pk")
-        .values_list("pk", "amount", "customer__membership__pk", "customer__membership__tier")
+        .values_list(
+            "pk",
+            "customer_id",
+            "order_date",
+            "amount",
+            "customer__membership__pk",
+            "customer__membership__tier",
+        )
     )
+    if not rows:
+        return []
+    first, last = min(row[2] for row in rows), max(row[2] for row in rows)
+    promotions = list(
+        Promotion.objects.filter(starts_on__lte=last, ends_on__gte=first).order_by(
+            "-multiplier", "pk"
+        )
+    )
+    targeted = any(promotion.value_tier or promotion.segment for promotion in promotions)
+    scores = _scores({row[1] for row in rows}) if targeted else {}
     entries = []
-    for order_id, amount, membership_id, tier in rows:
-        points = points_for(amount, rules.multiplier(tier), rules.points_per_unit)
+    for order_id, customer_id, order_date, amount, membership_id, tier in rows:
+        promotion = next(
+            (p for p in promotions if p.applies_to(order_date, tier, scores.get(customer_id))),
+            None,
+        )
+        multiplier = rules.multiplier(tier) * (promotion.multiplier if promotion else 1)
+        points = points_for(amount, multiplier, rules.points_per_unit)
         if points > 0:
             entries.append(
                 PointEntry(
@@ -130,6 +173,7 @@ def pending_awards(order_ids=None) -> list[PointEntry]:
                     kind=PointEntry.Kind.EARN,
                     points=points,
                     order_id=order_id,
+                    promotion=promotion,
                 )
             )
     return entries
