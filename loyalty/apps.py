@@ -7,7 +7,7 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty")
 
     def ready(self):
-        from customers import export_columns, panels, pipeline
+        from customers import dashboards, export_columns, panels, pipeline
         from customers.signals import orders_cancelled, orders_deleted, orders_recorded
         from loyalty import selectors, services
         from loyalty.pipeline import SUMMARY_FIELDS, loyalty_step
@@ -35,5 +35,13 @@ class LoyaltyConfig(AppConfig):
             key="loyalty",
             headers=selectors.EXPORT_HEADER,
             load=selectors.export_columns,
+            order=50,
+        )
+        dashboards.register(
+            key="points",
+            title=_("Points membership"),
+            template="loyalty/_dashboard_points.html",
+            build=selectors.build_points,
+            show=selectors.show_points,
             order=50,
         )

@@ -79,6 +79,14 @@ class LoyaltySettings(SingletonSettings):
             "Points not spent this many months after they were earned expire, oldest first."
         ),
     )
+    point_value = models.DecimalField(
+        _("value of a point"),
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("0.0100"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("What one point is worth in ¥, for the value of the outstanding points."),
+    )
     silver_from = models.DecimalField(
         _("silver from"),
         max_digits=14,
