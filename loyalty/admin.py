@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin
+from customers.models import Customer
+from loyalty import services
 from loyalty.models import LoyaltySettings, Membership, PointEntry, Promotion, TierChange
 
 
@@ -69,3 +73,19 @@ class PromotionAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.action(description=gettext_lazy("Enrol the selected customers as members"))
+def enrol_selected(modeladmin, request, queryset):
+    enrolled, members = services.memberships_enrol(customers=queryset, by=request.user)
+    modeladmin.message_user(
+        request,
+        _("Enrolled: %(enrolled)s; members already: %(members)s.")
+        % {"enrolled": enrolled, "members": members},
+        messages.SUCCESS,
+    )
+
+
+# Bulk enrolment from the customers' admin list, filtered as the admin likes.
+_customer_admin = admin.site.get_model_admin(Customer)
+_customer_admin.actions = [*_customer_admin.actions, enrol_selected]

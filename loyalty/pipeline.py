@@ -27,7 +27,10 @@ def loyalty_step(run):
     an order earned meanwhile by its signal is not earned twice."""
     changes = services.tier_changes(as_of=run.as_of)
     expiring = services.expiry_due(as_of=run.as_of)
-    pending = services.pending_awards()
+    # Earned after the tier moves are published, at the tiers they give.
+    pending = services.pending_awards(
+        tiers={change["membership_id"]: change["to"] for change in changes}
+    )
     up = sum(1 for change in changes if TIER_RANK[change["to"]] > TIER_RANK[change["from"]])
 
     @transaction.atomic

@@ -49,6 +49,24 @@ def membership_enrol(*, customer, by) -> Membership:
         raise LoyaltyError(_("%(name)s is already a member.") % {"name": customer.name}) from None
 
 
+@transaction.atomic
+def memberships_enrol(*, customers, by) -> tuple[int, int]:
+    """Enrol every customer of `customers` (a queryset) who is not a member yet; returns
+    (enrolled, already members)."""
+    ids = list(customers.order_by("pk").values_list("pk", flat=True))
+    members = set(
+        Membership.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True)
+    )
+    today = timezone.localdate()
+    new = [
+        Membership(customer_id=pk, number=f"M{pk:08d}", joined_on=today, enrolled_by=by)
+        for pk in ids
+        if pk not in members
+    ]
+    Membership.objects.bulk_create(new, batch_size=5000)
+    return len(new), len(members)
+
+
 def _post(membership_id, points):
     """Move the balance by `points`; False when it would go below zero (nothing changed)."""
     updated = Membership.objects.filter(pk=membership_id, balance__gte=-points).update(
@@ -131,10 +149,12 @@ def _scores(customer_ids):
     }
 
 
-def pending_awards(order_ids=None) -> list[PointEntry]:
+def pending_awards(order_ids=None, *, tiers=None) -> list[PointEntry]:
     """The earn entries the given orders (every missed one when None) are owed, unsaved: the
     amount by the points per unit, the tier's multiplier and the best promotion that applies
-    to the order's date and the member (promotions do not add up)."""
+    to the order's date and the member (promotions do not add up). `tiers` ({membership id:
+    tier}) stands for tiers about to change."""
+    tiers = tiers or {}
     rules = LoyaltySettings.current()
     rows = list(
         unearned_orders(order_ids)
@@ -160,6 +180,7 @@ def pending_awards(order_ids=None) -> list[PointEntry]:
     scores = _scores({row[1] for row in rows}) if targeted else {}
     entries = []
     for order_id, customer_id, order_date, amount, membership_id, tier in rows:
+        tier = tiers.get(membership_id, tier)
         promotion = next(
             (p for p in promotions if p.applies_to(order_date, tier, scores.get(customer_id))),
             None,

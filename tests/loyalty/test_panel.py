@@ -104,3 +104,16 @@ def test_the_file_shows_the_tier_and_its_history(cast, client_for):
     page = detail(client_for(cast.rep), cast.rep_customer).content.decode()
     assert 'id="member-tier">Gold (金卡)<' in page
     assert "Standard (普通) → Gold (金卡) · Order" in page
+
+
+def test_an_admin_enrols_a_filtered_selection_in_bulk(cast, client_for):
+    services.membership_enrol(customer=cast.rep_customer, by=None)
+    chosen = [cast.rep_customer.pk, cast.teammate_customer.pk]
+    response = client_for(cast.admin).post(
+        reverse("admin:customers_customer_changelist"),
+        {"action": "enrol_selected", "_selected_action": chosen},
+        follow=True,
+    )
+    assert "Enrolled: 1; members already: 1." in response.content.decode()
+    assert set(Membership.objects.values_list("customer_id", flat=True)) == set(chosen)
+    assert Membership.objects.get(customer=cast.teammate_customer).enrolled_by == cast.admin
