@@ -2,9 +2,11 @@
 first, nightly; only what is still unspent when the run publishes."""
 
 import datetime as dt
+import threading
 from contextlib import contextmanager
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -95,3 +97,43 @@ def test_month_arithmetic_keeps_to_the_end_of_shorter_months():
     assert services.months_before(dt.date(2026, 3, 31), 1) == dt.date(2026, 2, 28)
     assert services.months_after(dt.date(2025, 1, 31), 13) == dt.date(2026, 2, 28)
     assert services.months_before(dt.date(2026, 1, 10), 12) == dt.date(2025, 1, 10)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections")
+@pytest.mark.django_db(transaction=True)
+def test_redemptions_racing_the_expiry_never_overdraw_nor_fail_it(history):
+    """70 old points are due, 50 newer ones are not; a client spends 100 at the moment the
+    run publishes. Whichever goes first, the oldest points go first and nothing overdraws."""
+    due = services.expiry_due(as_of=dt.date(2026, 1, 10))
+    assert due == {history.pk: 70}
+    barrier = threading.Barrier(2)
+    outcome = {}
+
+    def expire():
+        try:
+            barrier.wait()
+            outcome["expired"] = services.points_expire(
+                membership_ids=list(due), as_of=dt.date(2026, 1, 10)
+            )[1]
+        finally:
+            connection.close()
+
+    def redeem():
+        try:
+            barrier.wait()
+            services.points_redeem(membership=history, points=100, by=None)
+            outcome["redeemed"] = 100
+        except services.LoyaltyError:
+            outcome["redeemed"] = 0
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=expire), threading.Thread(target=redeem)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Expiry first: 70 expire, 50 left, the redemption of 100 is refused. Redemption first:
+    # it spends the 70 old points and 30 newer ones, 20 are left and nothing expires.
+    assert (outcome["expired"], outcome["redeemed"]) in {(70, 0), (0, 100)}
+    assert_consistent(history)
