@@ -8,12 +8,18 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         from customers import dashboards, export_columns, panels, pipeline
-        from customers.signals import orders_cancelled, orders_deleted, orders_recorded
+        from customers.signals import (
+            orders_cancelled,
+            orders_changed,
+            orders_deleted,
+            orders_recorded,
+        )
         from loyalty import selectors, services
         from loyalty.pipeline import SUMMARY_FIELDS, loyalty_step
 
         orders_recorded.connect(services.award_for_orders, dispatch_uid="loyalty-award")
         orders_cancelled.connect(services.reverse_for_orders, dispatch_uid="loyalty-reverse")
+        orders_changed.connect(services.rebalance_for_orders, dispatch_uid="loyalty-rebalance")
         orders_deleted.connect(services.reverse_for_orders, dispatch_uid="loyalty-reverse-deleted")
 
         pipeline.register_step(

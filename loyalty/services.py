@@ -126,16 +126,23 @@ def points_for(amount, multiplier, per_unit) -> int:
     return int((Decimal(amount) * per_unit * multiplier).to_integral_value(ROUND_FLOOR))
 
 
-def unearned_orders(order_ids=None):
-    """Recorded orders of active members, dated from the join date on, with no earning yet."""
+def earning_orders(order_ids=None):
+    """Recorded orders of active members, dated from the join date on: those that earn."""
     orders = Order.objects.filter(
         status=Order.Status.RECORDED,
         customer__membership__status=Membership.Status.ACTIVE,
         order_date__gte=F("customer__membership__joined_on"),
-    ).exclude(Exists(PointEntry.objects.filter(order_id=OuterRef("pk"), kind=PointEntry.Kind.EARN)))
+    )
     if order_ids is not None:
         orders = orders.filter(pk__in=order_ids)
     return orders
+
+
+def unearned_orders(order_ids=None):
+    """Earning orders with no earning yet."""
+    return earning_orders(order_ids).exclude(
+        Exists(PointEntry.objects.filter(order_id=OuterRef("pk"), kind=PointEntry.Kind.EARN))
+    )
 
 
 def _scores(customer_ids):
@@ -154,12 +161,13 @@ def pending_awards(order_ids=None, *, tiers=None) -> list[PointEntry]:
     amount by the points per unit, the tier's multiplier and the best promotion that applies
     to the order's date and the member (promotions do not add up). `tiers` ({membership id:
     tier}) stands for tiers about to change."""
-    tiers = tiers or {}
+    return _owed(unearned_orders(order_ids), tiers or {})
+
+
+def _owed(orders, tiers):
     rules = LoyaltySettings.current()
     rows = list(
-        unearned_orders(order_ids)
-        .order_by("pk")
-        .values_list(
+        orders.order_by("pk").values_list(
             "pk",
             "customer_id",
             "order_date",
@@ -225,25 +233,33 @@ def points_award(*, order_ids=None) -> tuple[int, int]:
 
 @transaction.atomic
 def points_reverse(*, order_ids) -> tuple[int, int]:
-    """Take back what the given orders earned and has not been reversed yet. When part of it
-    was spent already, the balance goes to zero and the entry says how much could not be
-    taken back. Returns (entries, points taken back)."""
-    earned = PointEntry.objects.filter(kind=PointEntry.Kind.EARN, order_id__in=order_ids).exclude(
-        Exists(
-            PointEntry.objects.filter(order_id=OuterRef("order_id"), kind=PointEntry.Kind.REVERSE)
+    """Take back what the given orders earned (with any adjustment since they changed) and has
+    not been reversed yet. When part of it was spent already, the balance goes to zero and
+    the entry says how much could not be taken back. Returns (entries, points taken back)."""
+    held = (
+        PointEntry.objects.filter(order_id__in=order_ids)
+        .exclude(
+            Exists(
+                PointEntry.objects.filter(
+                    order_id=OuterRef("order_id"), kind=PointEntry.Kind.REVERSE
+                )
+            )
         )
+        .order_by()
+        .values("membership_id", "order_id")
+        .annotate(net=Sum("points"))
+        .filter(net__gt=0)
+        .values_list("membership_id", "order_id", "net")
     )
-    membership_ids = earned.values("membership_id")
+    held = sorted(held, key=lambda row: (row[1], row[0]))
     balances = dict(
         Membership.objects.select_for_update()
-        .filter(pk__in=membership_ids)
+        .filter(pk__in={row[0] for row in held})
         .order_by("pk")
         .values_list("pk", "balance")
     )
     entries, taken = [], 0
-    for membership_id, order_id, points in earned.order_by("pk").values_list(
-        "membership_id", "order_id", "points"
-    ):
+    for membership_id, order_id, points in held:
         back = min(points, balances[membership_id])
         reason = ""
         if back < points:
@@ -453,6 +469,73 @@ def tiers_upgrade(*, customer_ids) -> int:
     return tier_changes_apply(changes, cause=TierChange.Cause.ORDER)
 
 
+@transaction.atomic
+def points_rebalance(*, order_ids) -> int:
+    """Bring the points held for changed orders in line with the orders as they now are (a
+    new amount or date, another customer): each member holding points for one of them gets
+    the difference as an adjustment naming the order (a take-back stops at a zero balance);
+    an order now owed points and never earned earns. Returns the entries written."""
+    held = {}
+    for membership_id, order_id, net in (
+        PointEntry.objects.filter(order_id__in=order_ids)
+        .order_by()
+        .values("membership_id", "order_id")
+        .annotate(net=Sum("points"))
+        .values_list("membership_id", "order_id", "net")
+    ):
+        held.setdefault(order_id, {})[membership_id] = net
+    owners = dict(
+        Membership.objects.filter(
+            customer_id__in=Order.objects.filter(pk__in=order_ids).values("customer_id")
+        ).values_list("customer_id", "pk")
+    )
+    locked = {m for holders in held.values() for m in holders} | set(owners.values())
+    balances = dict(
+        Membership.objects.select_for_update()
+        .filter(pk__in=locked)
+        .order_by("pk")
+        .values_list("pk", "balance")
+    )
+    owed = {entry.order_id: entry for entry in _owed(earning_orders(order_ids), {})}
+    earned = set(
+        PointEntry.objects.filter(order_id__in=order_ids, kind=PointEntry.Kind.EARN).values_list(
+            "order_id", flat=True
+        )
+    )
+    reason = _("Order changed")
+    entries = []
+    for order_id in sorted(set(order_ids)):
+        due = owed.get(order_id)
+        holders = dict(held.get(order_id, {}))
+        if due is not None:
+            holders.setdefault(due.membership_id, 0)
+        for membership_id, net in sorted(holders.items()):
+            target = due.points if due is not None and due.membership_id == membership_id else 0
+            diff = target - net
+            if diff < 0:
+                diff = -min(-diff, balances[membership_id])
+            if diff == 0:
+                continue
+            if order_id not in earned and diff > 0:
+                entry, kind = due, PointEntry.Kind.EARN
+                entry.points = diff
+                earned.add(order_id)
+            else:
+                kind = PointEntry.Kind.ADJUST
+                entry = PointEntry(
+                    membership_id=membership_id,
+                    kind=kind,
+                    points=diff,
+                    order_id=order_id,
+                    reason=reason,
+                )
+            balances[membership_id] += diff
+            _post(membership_id, diff)
+            entries.append(entry)
+    PointEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
 # Receivers of the core's order signals (connected in LoyaltyConfig.ready).
 
 
@@ -464,3 +547,8 @@ def award_for_orders(sender, order_ids, customer_ids, **kwargs):
 
 def reverse_for_orders(sender, order_ids, customer_ids, **kwargs):
     points_reverse(order_ids=order_ids)
+
+
+def rebalance_for_orders(sender, order_ids, customer_ids, **kwargs):
+    tiers_upgrade(customer_ids=customer_ids)
+    points_rebalance(order_ids=order_ids)

@@ -260,3 +260,49 @@ def test_concurrent_awards_of_one_order_earn_once():
     assert errors == []
     assert PointEntry.objects.filter(order=order).count() == 1
     assert_consistent(membership)
+
+
+def test_a_changed_order_moves_its_points_with_it(django_capture_on_commit_callbacks):
+    first, second = member(), member()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = record(first.customer, "100")
+    order.amount = Decimal("150")
+    with django_capture_on_commit_callbacks(execute=True):
+        records.order_change(order=order)
+    first.refresh_from_db()
+    assert first.balance == 150
+    # Told twice, it changes nothing more.
+    assert services.points_rebalance(order_ids=[order.pk]) == 0
+    order.customer = second.customer
+    with django_capture_on_commit_callbacks(execute=True):
+        records.order_change(order=order)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.balance, second.balance) == (0, 150)
+    adjustments = PointEntry.objects.filter(kind="adjust", order=order).order_by("pk")
+    assert [(e.membership_id, e.points) for e in adjustments] == [
+        (first.pk, 50),
+        (first.pk, -150),
+        (second.pk, 150),
+    ]
+    assert adjustments[0].reason == "Order changed"
+    # Cancelled: what the order holds now is taken back, all of it.
+    with django_capture_on_commit_callbacks(execute=True):
+        records.order_cancel(order=order, reason="退货", by=None)
+    second.refresh_from_db()
+    assert second.balance == 0
+    assert_consistent(first)
+    assert_consistent(second)
+
+
+def test_an_order_moved_to_a_member_earns(django_capture_on_commit_callbacks):
+    membership = member()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = record(CustomerFactory(), "80")
+    assert not PointEntry.objects.exists()
+    order.customer = membership.customer
+    with django_capture_on_commit_callbacks(execute=True):
+        records.order_change(order=order)
+    entry = PointEntry.objects.get()
+    assert (entry.kind, entry.points, entry.membership_id) == ("earn", 80, membership.pk)
+    assert_consistent(membership)
