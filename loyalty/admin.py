@@ -64,8 +64,19 @@ class TierChangeAdmin(ReadOnlyAdmin):
 class PromotionAdmin(admin.ModelAdmin):
     """Admins create member promotions; an end before the start is refused."""
 
-    list_display = ["name", "starts_on", "ends_on", "multiplier", "tier", "value_tier", "segment"]
-    list_filter = ["tier", "value_tier", "segment"]
+    list_display = [
+        "name",
+        "kind",
+        "starts_on",
+        "ends_on",
+        "multiplier",
+        "spend_threshold",
+        "bonus_points",
+        "tier",
+        "value_tier",
+        "segment",
+    ]
+    list_filter = ["kind", "tier", "value_tier", "segment"]
     search_fields = ["name"]
     date_hierarchy = "starts_on"
 

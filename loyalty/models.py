@@ -269,6 +269,12 @@ class PointEntry(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(points=0), name="pointentry_points_not_zero"
             ),
+            # A spend bonus is earned once per member and promotion.
+            models.UniqueConstraint(
+                fields=["membership", "promotion"],
+                condition=models.Q(kind="earn", order__isnull=True),
+                name="pointentry_one_bonus_per_promotion",
+            ),
         ]
 
     def __str__(self):
@@ -317,10 +323,16 @@ class TierChange(models.Model):
 
 
 class Promotion(models.Model):
-    """A date-bounded bonus multiplier on the points of orders dated within it, for all
-    members or those of one tier, one value tier or one RFM segment (of the published run)."""
+    """A date-bounded bonus for all members or those of one tier, one value tier or one RFM
+    segment (of the published run): a multiplier on the points of orders dated within it,
+    or bonus points, once, for reaching a spend within it."""
+
+    class Kind(models.TextChoices):
+        MULTIPLIER = "multiplier", _("Bonus multiplier")
+        THRESHOLD = "threshold", _("Bonus points for a spend")
 
     name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind, default=Kind.MULTIPLIER)
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"), help_text=_("The last day it applies."))
     multiplier = models.DecimalField(
@@ -331,6 +343,16 @@ class Promotion(models.Model):
         validators=[MinValueValidator(Decimal("1"))],
         help_text=_("The order's points (after the tier's multiplier) are multiplied by this."),
     )
+    spend_threshold = models.DecimalField(
+        _("spend to reach"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("For bonus points: the spend on orders dated within the promotion."),
+    )
+    bonus_points = models.PositiveIntegerField(_("bonus points"), null=True, blank=True)
     tier = models.CharField(_("only tier"), max_length=10, choices=Tier, blank=True, default="")
     value_tier = models.CharField(
         _("only value tier"), max_length=10, choices=ValueTier, blank=True, default=""
@@ -366,15 +388,26 @@ class Promotion(models.Model):
     def clean(self):
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": _("A promotion cannot end before it starts.")})
+        if self.kind == self.Kind.THRESHOLD and not (self.spend_threshold and self.bonus_points):
+            raise ValidationError(
+                _("Bonus points for a spend need the spend to reach and the bonus points.")
+            )
+
+    def targets(self, tier, scores):
+        """Whether a member of that tier, with these (value tier, segment) in the published run
+        (or None), is among those the promotion is for."""
+        value_tier, segment = scores or ("", "")
+        return (
+            (not self.tier or self.tier == tier)
+            and (not self.value_tier or self.value_tier == value_tier)
+            and (not self.segment or self.segment == segment)
+        )
 
     def applies_to(self, order_date, tier, scores):
         """Whether an order of that date by a member of that tier, with these (value tier,
         segment) in the published run (or None), earns the bonus."""
+        if self.kind != self.Kind.MULTIPLIER:
+            return False
         if not self.starts_on <= order_date <= self.ends_on:
             return False
-        if self.tier and self.tier != tier:
-            return False
-        value_tier, segment = scores or ("", "")
-        if self.value_tier and self.value_tier != value_tier:
-            return False
-        return not (self.segment and self.segment != segment)
+        return self.targets(tier, scores)

@@ -470,6 +470,73 @@ def tiers_upgrade(*, customer_ids) -> int:
 
 
 @transaction.atomic
+def spend_bonuses_award(*, customer_ids=None) -> int:
+    """Award the bonus points of spend promotions to the members (of these customers, or all)
+    whose spend on earning orders dated within a promotion has reached its threshold, once
+    per member and promotion; returns the bonuses written."""
+    today = timezone.localdate()
+    promotions = list(
+        Promotion.objects.filter(kind=Promotion.Kind.THRESHOLD, starts_on__lte=today).order_by("pk")
+    )
+    if not promotions:
+        return 0
+    members = Membership.objects.filter(status=Membership.Status.ACTIVE)
+    if customer_ids is not None:
+        members = members.filter(customer_id__in=customer_ids)
+    locked = {
+        customer_id: (pk, tier)
+        for pk, customer_id, tier in members.select_for_update()
+        .order_by("pk")
+        .values_list("pk", "customer_id", "tier")
+    }
+    if not locked:
+        return 0
+    targeted = any(promotion.value_tier or promotion.segment for promotion in promotions)
+    scores = _scores(list(locked)) if targeted else {}
+    done = set(
+        PointEntry.objects.filter(
+            kind=PointEntry.Kind.EARN,
+            order__isnull=True,
+            promotion__in=promotions,
+            membership_id__in=[pk for pk, _tier in locked.values()],
+        ).values_list("membership_id", "promotion_id")
+    )
+    entries = []
+    for promotion in promotions:
+        spend = (
+            earning_orders()
+            .filter(
+                customer_id__in=list(locked),
+                order_date__gte=promotion.starts_on,
+                order_date__lte=promotion.ends_on,
+            )
+            .order_by()
+            .values("customer_id")
+            .annotate(spend=Sum("amount"))
+            .filter(spend__gte=promotion.spend_threshold)
+            .values_list("customer_id", flat=True)
+        )
+        for customer_id in spend:
+            membership_id, tier = locked[customer_id]
+            if (membership_id, promotion.pk) in done:
+                continue
+            if not promotion.targets(tier, scores.get(customer_id)):
+                continue
+            entries.append(
+                PointEntry(
+                    membership_id=membership_id,
+                    kind=PointEntry.Kind.EARN,
+                    points=promotion.bonus_points,
+                    promotion=promotion,
+                    reason=promotion.name,
+                )
+            )
+            _post(membership_id, promotion.bonus_points)
+    PointEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
+@transaction.atomic
 def points_rebalance(*, order_ids) -> int:
     """Bring the points held for changed orders in line with the orders as they now are (a
     new amount or date, another customer): each member holding points for one of them gets
@@ -543,6 +610,7 @@ def award_for_orders(sender, order_ids, customer_ids, **kwargs):
     """Upgrade first: the order that lifts a member over a threshold earns at the new tier."""
     tiers_upgrade(customer_ids=customer_ids)
     points_award(order_ids=order_ids)
+    spend_bonuses_award(customer_ids=customer_ids)
 
 
 def reverse_for_orders(sender, order_ids, customer_ids, **kwargs):

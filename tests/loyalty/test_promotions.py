@@ -14,7 +14,7 @@ from loyalty import services
 from loyalty.models import Membership, PointEntry, Promotion
 from segmentation.models import RfmScore
 from tests.factories import OrderFactory
-from tests.loyalty.test_ledger import member
+from tests.loyalty.test_ledger import assert_consistent, member, record
 
 pytestmark = pytest.mark.django_db
 
@@ -90,14 +90,59 @@ def test_a_promotion_cannot_end_before_it_starts(cast, client_for):
         promotion(ends_on=TODAY - dt.timedelta(days=1))
     response = client_for(cast.admin).post(
         reverse("admin:loyalty_promotion_add"),
-        {"name": "倒置", "starts_on": "2026-03-10", "ends_on": "2026-03-09", "multiplier": "2"},
+        {
+            "name": "倒置",
+            "kind": "multiplier",
+            "starts_on": "2026-03-10",
+            "ends_on": "2026-03-09",
+            "multiplier": "2",
+        },
     )
     assert response.status_code == 200
     assert "cannot end before it starts" in response.content.decode()
     assert not Promotion.objects.exists()
     response = client_for(cast.admin).post(
         reverse("admin:loyalty_promotion_add"),
-        {"name": "春季", "starts_on": "2026-03-10", "ends_on": "2026-03-10", "multiplier": "2"},
+        {
+            "name": "春季",
+            "kind": "multiplier",
+            "starts_on": "2026-03-10",
+            "ends_on": "2026-03-10",
+            "multiplier": "2",
+        },
     )
     assert response.status_code == 302
     assert Promotion.objects.get().created_by == cast.admin
+
+
+def test_bonus_points_once_for_reaching_a_spend_within_the_promotion(
+    django_capture_on_commit_callbacks,
+):
+    today = timezone.localdate()
+    membership = member()
+    Membership.objects.filter(pk=membership.pk).update(joined_on=today - dt.timedelta(days=30))
+    bonus = promotion(
+        kind="threshold",
+        starts_on=today - dt.timedelta(days=5),
+        ends_on=today,
+        spend_threshold=1000,
+        bonus_points=500,
+    )
+    OrderFactory(customer=membership.customer, order_date=today - dt.timedelta(days=6), amount=900)
+    with django_capture_on_commit_callbacks(execute=True):
+        record(membership.customer, "600")  # 600 within the promotion: not yet
+    assert not PointEntry.objects.filter(promotion=bonus).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        record(membership.customer, "400")  # 1,000 within it: the bonus
+        record(membership.customer, "400")  # beyond it: no second bonus
+    entry = PointEntry.objects.get(promotion=bonus)
+    assert (entry.kind, entry.points, entry.order_id) == ("earn", 500, None)
+    assert services.spend_bonuses_award() == 0
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PointEntry.objects.create(membership=membership, kind="earn", points=5, promotion=bonus)
+    assert_consistent(membership)
+
+
+def test_bonus_points_for_a_spend_need_both_figures():
+    with pytest.raises(ValidationError):
+        Promotion(name="x", kind="threshold", starts_on=TODAY, ends_on=TODAY).full_clean()
