@@ -17,5 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("lifecycle/", include("lifecycle.urls")),
     path("retention/", include("retention.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("", include("customers.urls")),
 ]

@@ -272,6 +272,7 @@ def test_the_installed_steps_resolve_in_the_order_they_read_each_other():
         "credit_grades",
         "rfm",
         "lifecycle",
+        "loyalty",
         "churn",
     ]
 

@@ -1,0 +1,198 @@
+"""Reads of memberships and points, always through the customers the user may see."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.access import is_manager
+from customers.models import PipelineRun
+from customers.summaries import live_figures
+from loyalty.forms import AdjustForm, RedeemForm
+from loyalty.models import LoyaltySettings, Membership, PointEntry, Tier, TierChange
+from loyalty.services import months_before, next_expiry
+
+PANEL_ENTRIES = 5
+PANEL_TIER_CHANGES = 3
+
+
+def membership_panel(customer, user):
+    """The membership panel of a customer the user may see: five queries (the membership,
+    its last entries, its last tier changes, the settings, its earned points for the next
+    expiry), one when the customer is not a member."""
+    membership = Membership.objects.filter(customer=customer).first()
+    if membership is None:
+        return {"membership": None}
+    entries = list(
+        PointEntry.objects.filter(membership=membership)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")[:PANEL_ENTRIES]
+    )
+    tier_changes = list(
+        TierChange.objects.filter(membership=membership).order_by("-changed_at", "-id")[
+            :PANEL_TIER_CHANGES
+        ]
+    )
+    months = LoyaltySettings.current().expiry_months
+    lots = PointEntry.objects.filter(membership=membership, points__gt=0).order_by(
+        "created_at", "id"
+    )
+    expiry = next_expiry(membership, list(lots.values_list("created_at", "points")), months)
+    can_adjust = is_manager(user)
+    return {
+        "membership": membership,
+        "entries": entries,
+        "tier_changes": tier_changes,
+        "next_expiry": expiry,
+        "can_redeem": membership.status == Membership.Status.ACTIVE,
+        "redeem_form": RedeemForm(prefix="redeem"),
+        "can_adjust": can_adjust,
+        "adjust_form": AdjustForm(prefix="adjust") if can_adjust else None,
+    }
+
+
+# export_scores.
+
+EXPORT_HEADER = ["member_tier", "points_balance"]
+
+
+def export_columns(customer_ids):
+    """{customer id: (tier, balance)} of the members among them: one query per batch;
+    non-members are left out (their cells stay empty)."""
+    rows = Membership.objects.filter(customer_id__in=customer_ids).values_list(
+        "customer_id", "tier", "balance"
+    )
+    return {customer: (tier, balance) for customer, tier, balance in rows}
+
+
+# Pages.
+
+
+def members(user, params):
+    """Members of the customers `user` may see, filtered by tier, status and a search of the
+    member number or the customer's name; (queryset, filters in force)."""
+    queryset = Membership.objects.visible_to(user).select_related("customer")
+    tier = params.get("tier", "")
+    status = params.get("status", "")
+    text = params.get("q", "").strip()
+    if tier in Tier.values:
+        queryset = queryset.filter(tier=tier)
+    else:
+        tier = ""
+    if status in Membership.Status.values:
+        queryset = queryset.filter(status=status)
+    else:
+        status = ""
+    if text:
+        queryset = queryset.filter(Q(number=text) | Q(customer__name__contains=text))
+    return queryset.order_by("number"), {"tier": tier, "status": status, "q": text}
+
+
+def ledger(membership, params):
+    """A member's entries, newest first, of one kind when asked; (queryset, kind)."""
+    queryset = (
+        PointEntry.objects.filter(membership=membership)
+        .select_related("created_by", "order", "promotion")
+        .order_by("-created_at", "-id")
+    )
+    kind = params.get("kind", "")
+    if kind in PointEntry.Kind.values:
+        queryset = queryset.filter(kind=kind)
+    else:
+        kind = ""
+    return queryset, kind
+
+
+# Dashboard: figures built per scope when a run is published (customers.summaries).
+
+DASHBOARD_MONTHS = 12
+
+
+def _month_starts(as_of):
+    first = as_of.replace(day=1)
+    return [months_before(first, back) for back in range(DASHBOARD_MONTHS - 1, -1, -1)]
+
+
+def build_points(scope, run):
+    """Active members and their tiers, outstanding points, and points issued, redeemed and
+    expired per month over the 12 months up to the run's date: 3 queries."""
+    as_of = run.as_of if run is not None else timezone.localdate()
+    members = scope.of(Membership.objects.all()).order_by()
+    tiers = dict(
+        members.filter(status=Membership.Status.ACTIVE)
+        .values("tier")
+        .annotate(n=Count("pk"))
+        .values_list("tier", "n")
+    )
+    outstanding = members.exclude(status=Membership.Status.CLOSED).aggregate(
+        points=Coalesce(Sum("balance"), 0)
+    )["points"]
+    months = _month_starts(as_of)
+    start = timezone.make_aware(dt.datetime.combine(months[0], dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+    moved = (
+        scope.of(PointEntry.objects.all(), field="membership__customer")
+        .order_by()
+        .filter(created_at__gte=start, created_at__lt=end, kind__in=MONTHLY_KINDS)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "kind")
+        .annotate(points=Sum("points"))
+        .values_list("month", "kind", "points")
+    )
+    by_month = {month.isoformat(): dict.fromkeys(MONTHLY_KINDS, 0) for month in months}
+    for month, kind, points in moved:
+        key = (month.date() if isinstance(month, dt.datetime) else month).isoformat()
+        if key in by_month:
+            by_month[key][kind] = abs(points)
+    return {
+        "active": sum(tiers.values()),
+        "tiers": {tier: tiers.get(tier, 0) for tier in Tier.values},
+        "outstanding": outstanding,
+        "months": [
+            [month, *(row[kind] for kind in MONTHLY_KINDS)] for month, row in by_month.items()
+        ],
+    }
+
+
+MONTHLY_KINDS = (PointEntry.Kind.EARN, PointEntry.Kind.REDEEM, PointEntry.Kind.EXPIRE)
+
+
+def show_points(figures, user, run):
+    """The section's context: one query (the value of a point)."""
+    point_value = LoyaltySettings.current().point_value
+    members_url = reverse("loyalty-members")
+    return {
+        "active": figures["active"],
+        "active_url": f"{members_url}?status=active",
+        "tiers": [
+            {
+                "label": label,
+                "count": figures["tiers"].get(tier, 0),
+                "url": f"{members_url}?status=active&tier={tier}",
+            }
+            for tier, label in Tier.choices
+        ],
+        "outstanding": figures["outstanding"],
+        "outstanding_value": (Decimal(figures["outstanding"]) * point_value).quantize(
+            Decimal("0.01")
+        ),
+        "outstanding_url": members_url,
+        "months": [
+            {
+                "month": dt.date.fromisoformat(month),
+                "issued": issued,
+                "redeemed": redeemed,
+                "expired": expired,
+            }
+            for month, issued, redeemed, expired in figures["months"]
+        ],
+    }
+
+
+def points_section(user):
+    """The section computed now over the customers `user` may see."""
+    run = PipelineRun.objects.current()
+    return show_points(live_figures(build_points, user, run), user, run)
