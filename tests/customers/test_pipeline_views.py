@@ -236,7 +236,14 @@ def test_run_pipeline_command_json_lists_the_steps():
     assert receivables["rows"] == 1
     assert receivables["summary"]["total_overdue"] == "1000.00"
     assert set(receivables) == {"name", "rows", "seconds", "summary"}
-    assert report["order"] == ["receivables", "credit_grades", "rfm", "lifecycle", "loyalty", "churn"]
+    assert report["order"] == [
+        "receivables",
+        "credit_grades",
+        "rfm",
+        "lifecycle",
+        "loyalty",
+        "churn",
+    ]
 
 
 @pytest.mark.django_db
@@ -439,7 +446,14 @@ def test_run_pipeline_command_keeps_a_back_dated_run_aside_and_says_so():
     assert report["status"] == "kept_aside"
     assert report["published"] is False
     assert report["kept_aside_behind"] == "2026-02-01"
-    assert report["order"] == ["receivables", "credit_grades", "rfm", "lifecycle", "loyalty", "churn"]
+    assert report["order"] == [
+        "receivables",
+        "credit_grades",
+        "rfm",
+        "lifecycle",
+        "loyalty",
+        "churn",
+    ]
     assert "Kept aside: 2026-01-02 is before the published run's date (2026-02-01)" in (
         text.getvalue()
     )
