@@ -306,3 +306,38 @@ def test_an_order_moved_to_a_member_earns(django_capture_on_commit_callbacks):
     entry = PointEntry.objects.get()
     assert (entry.kind, entry.points, entry.membership_id) == ("earn", 80, membership.pk)
     assert_consistent(membership)
+
+
+def test_the_admin_refuses_to_delete_a_member_customer_and_says_why(client):
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    membership = member()
+    other = CustomerFactory()
+    client.force_login(admin_user)
+    url = f"/admin/customers/customer/{membership.customer.pk}/delete/"
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Cannot delete customer" in page.content.decode()
+    refused = client.post(url, {"post": "yes"})
+
+    assert refused.status_code == 403
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    # A customer who is not a member is deleted as before.
+    deleted = client.post(f"/admin/customers/customer/{other.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not type(other).objects.filter(pk=other.pk).exists()
+
+
+def test_the_admin_s_bulk_delete_leaves_member_customers_alone(client):
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    membership = member()
+    client.force_login(admin_user)
+
+    page = client.post(
+        "/admin/customers/customer/",
+        {"action": "delete_selected", "_selected_action": [membership.customer.pk], "post": "yes"},
+    )
+
+    # Refused as a whole (the site's 403 page), not a database error half-way.
+    assert page.status_code == 403
+    assert Membership.objects.filter(pk=membership.pk).exists()
