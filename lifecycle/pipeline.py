@@ -1,5 +1,6 @@
-"""The nightly lifecycle step: one aggregation over the orders (and three plain reads), the rule (lifecycle.rules),
-one COPY of the run's stages; the live stages and their trail move when the run publishes.
+"""The nightly lifecycle step: one aggregation over the orders and three plain reads, the
+rule (lifecycle.rules), one COPY of the run's stages; the live stages and their trail move
+when the run publishes.
 
 A run dated before the published one (kept aside) writes its snapshot only: the frame
 never calls its publish, so live stages never move backwards.
