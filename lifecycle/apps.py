@@ -44,7 +44,10 @@ class LifecycleConfig(AppConfig):
             key="lifecycle",
             title=_("Lifecycle"),
             template="lifecycle/_dashboard_stages.html",
-            load=selectors.stage_section,
+            build=selectors.build_stages,
+            build_all=selectors.build_all_stages,
+            show=selectors.show_stages,
+            combine=selectors.combine_stages,
             # After the value tiers and RFM (30, 31), before churn risk (40).
             order=35,
         )

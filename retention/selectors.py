@@ -155,7 +155,7 @@ def build_at_risk(scope, run):
         return []
     return [
         [pk, value]
-        for pk, value in scope.of(ChurnScore.objects.filter(run=run))
+        for pk, value in can_still_be_kept(scope.of(ChurnScore.objects.filter(run=run)))
         .filter(band=Band.HIGH, value_at_risk__gt=0)
         .order_by("-value_at_risk", "id")
         .values_list("pk", "value_at_risk")[:START_PAGE_ROWS]
@@ -172,7 +172,7 @@ def build_all_at_risk(scopes, run):
     if run is None:
         return {key: [] for key in scopes.scope_keys()}
     top = scopes.first_rows(
-        ChurnScore.objects.filter(run=run, band=Band.HIGH, value_at_risk__gt=0),
+        can_still_be_kept(ChurnScore.objects.filter(run=run, band=Band.HIGH, value_at_risk__gt=0)),
         AT_RISK_ORDER,
         START_PAGE_ROWS,
         ["pk", "value_at_risk"],
@@ -262,10 +262,11 @@ def churn_section(user):
 
 def build_churn(scope, run):
     """Customers and value at risk per band in `scope`, and the top of the high-risk list
-    ([score id, value at risk]): two queries."""
+    ([score id, value at risk]), of the customers who can still be kept (as the risk list):
+    two queries."""
     if run is None:
         return {"bands": {}, "top": []}
-    scores = scope.of(ChurnScore.objects.filter(run=run))
+    scores = can_still_be_kept(scope.of(ChurnScore.objects.filter(run=run)))
     bands = {
         band: [customers, _money(value)]
         for band, customers, value in scores.values_list("band")
@@ -287,7 +288,7 @@ def build_all_churn(scopes, run):
     queries."""
     if run is None:
         return {key: {"bands": {}, "top": []} for key in scopes.scope_keys()}
-    scores = ChurnScore.objects.filter(run=run)
+    scores = can_still_be_kept(ChurnScore.objects.filter(run=run))
     rows = scopes.pairs(scores, "band", customers=Count("pk"), value=Sum("value_at_risk"))
     bands = scopes.add_up(rows, dict, _add_band)
     top = scopes.first_rows(

@@ -6,6 +6,8 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from customers import summaries
+from customers.models import PipelineRun, SectionSummary
 from customers.pipeline import pipeline_run
 from lifecycle import selectors
 from tests.factories import OrderFactory
@@ -61,12 +63,41 @@ def test_the_section_counts_over_the_visible_customers(moved, who, expected_funn
     )
 
 
-def test_the_section_takes_four_queries(moved, django_assert_num_queries):
-    manager = moved.manager
-    selectors.stage_section(manager)
-    # the current run, customers per stage, moves in the widest window, win-backs by month.
+def test_the_figures_take_four_queries_and_are_stored_with_the_run(
+    moved, django_assert_num_queries
+):
+    run = PipelineRun.objects.current()
+    stored = SectionSummary.objects.get(run=run, scope="company", scope_id=0)
+    assert stored.figures["dashboard:lifecycle"]["funnel"] == {"growth": 1, "development": 2}
+    scope = summaries.viewer_scope(moved.manager)
+    # customers per stage, moves in the widest window, win-backs by month, kept snapshots.
     with django_assert_num_queries(4):
-        selectors.stage_section(manager)
+        selectors.build_stages(scope, run)
+    # Shown from the figures: no query.
+    with django_assert_num_queries(0):
+        selectors.show_stages(stored.figures["dashboard:lifecycle"], moved.admin, run)
+
+
+def test_stage_counts_over_the_kept_snapshots(moved, client_for):
+    """One row per kept run, newest first; the current run's numbers link to the list."""
+    section = selectors.stage_section(moved.admin)
+    trend = [
+        (row["as_of"], {c["stage"]: c["customers"] for c in row["counts"] if c["customers"]})
+        for row in section["trend"]
+    ]
+    assert trend == [
+        (dt.date(2026, 7, 5), {"growth": 1, "development": 2}),
+        (dt.date(2026, 6, 30), {"growth": 1, "development": 1, "termination": 1}),
+    ]
+    assert [row["current"] for row in section["trend"]] == [True, False]
+    # A rep's rows count their own customers only.
+    rep = selectors.stage_section(moved.rep)
+    assert [sum(c["customers"] for c in row["counts"]) for row in rep["trend"]] == [1, 1]
+    content = client_for(moved.admin).get(reverse("dashboard")).content.decode()
+    trend_table = content[content.index('id="stage-trend"') :]
+    trend_table = trend_table[: trend_table.index("</table>")]
+    assert trend_table.count("?stage=") == 2  # growth and development as of 2026-07-05
+    assert 'data-as-of="2026-06-30" data-stage="termination">1<' in trend_table
 
 
 def test_every_number_links_to_the_list_it_counts(moved, client_for):

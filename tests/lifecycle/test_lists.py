@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from customers.pipeline import pipeline_run
+from retention.selectors import at_risk_start_block
 from tests.factories import CustomerFactory, OrderFactory
 from tests.retention.factories import orders_every
 
@@ -78,6 +79,22 @@ def test_the_risk_list_shows_only_customers_who_can_still_be_kept(staged, client
     assert risk_listed(client_for(staged.admin)) == {"上海锦江酒店", "成都红旗连锁"}
     assert risk_listed(client_for(staged.admin), "?stage=development") == {"成都红旗连锁"}
     assert risk_listed(client_for(staged.rep), "?stage=development") == set()
+
+
+@pytest.mark.parametrize("who", ["manager", "admin", "rep", "outsider"])
+def test_the_dashboard_and_start_page_count_only_customers_who_can_still_be_kept(
+    staged, client_for, who
+):
+    client = client_for(getattr(staged, who))
+    sections = client.get(reverse("dashboard")).context["sections"]
+    churn = next(item["context"] for item in sections if item["section"].key == "churn_risk")
+    listed = risk_listed(client)
+    assert sum(row["customers"] for row in churn["bands"]) == len(listed)
+    assert {score.customer.name for score in churn["top"]} <= listed
+    # The start page's at-risk block, stored with the run as the dashboard's figures.
+    block = at_risk_start_block(getattr(staged, who))
+    assert {score.customer.name for score in block["scores"]} <= listed
+    assert "杭州联华超市" not in client.get(reverse("home")).content.decode()
 
 
 def test_a_customer_phased_out_by_hand_leaves_the_risk_list(staged, client_for):

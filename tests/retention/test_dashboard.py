@@ -132,7 +132,9 @@ def test_the_dashboard_counts_per_month_over_the_visible_customers(two_runs, who
 def test_the_dashboard_page_shows_both_sections(two_runs, client_for):
     content = client_for(two_runs.manager).get(reverse("dashboard")).content.decode()
     assert 'id="dashboard-churn_risk"' in content and 'id="dashboard-retention"' in content
-    assert "南京苏果超市" in content
+    # The top of the risk list: customers who can still be kept; C is lost (termination).
+    assert "上海锦江酒店" in content and "杭州联华超市" in content
+    assert "南京苏果超市" not in content
     assert "成都红旗连锁" not in content
 
 
