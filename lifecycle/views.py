@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 
 from customers.selectors import customer_for
 from lifecycle.forms import StageChangeForm
+from lifecycle.models import CustomerStage
 from lifecycle.services import can_change_stage, stage_set
 
 
@@ -20,7 +21,8 @@ def stage_change(request, pk):
             "Only admins and the managers of its team may change this customer's stage."
         )
         return render(request, "lifecycle/stage_form.html", context, status=403)
-    form = StageChangeForm(request.POST or None)
+    current = CustomerStage.objects.filter(customer=customer).first()
+    form = StageChangeForm(request.POST or None, initial={"stage": current and current.stage})
     if request.method == "POST" and form.is_valid():
         try:
             stage_set(customer=customer, by=request.user, **form.cleaned_data)

@@ -158,3 +158,9 @@ def test_a_run_executed_again_replaces_its_own_stages(staged):
     customers = StageSnapshot.objects.filter(run=staged.run).count()
     lifecycle_step(staged.run)
     assert StageSnapshot.objects.filter(run=staged.run).count() == customers
+
+
+def test_the_stage_form_starts_from_the_customer_s_current_stage(staged, client_for):
+    page = client_for(staged.manager).get(change_url(staged.rep_customer)).content.decode()
+
+    assert '<option value="growth" selected>' in page
