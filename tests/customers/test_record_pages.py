@@ -224,3 +224,10 @@ def test_parse_cursor_round_trips():
         dt.date(2026, 1, 5),
         42,
     )
+
+
+def test_the_page_reads_in_chinese(cast, client_for, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    orders_of(cast.rep_customer, 21)
+    content = client_for(cast.rep).get(url(cast.rep_customer, "orders")).content.decode()
+    assert "上海锦江酒店的订单" in content and "较早" in content and "起始日期" in content
