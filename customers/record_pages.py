@@ -20,6 +20,8 @@ from customers.models import Order, Payment
 from customers.selectors import RECENT_ROWS, _invoices_with_paid
 
 PAGE_ROWS = RECENT_ROWS
+# The largest id a database key holds (bigint): a larger one is no row's.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def parse_cursor(text):
         parsed = dt.date.fromisoformat(day), int(pk)
     except ValueError as error:
         raise BadCursor(text) from error
-    if parsed[1] < 1 or len(day) != 10:
+    if not 1 <= parsed[1] <= MAX_ID or len(day) != 10:
         raise BadCursor(text)
     return parsed
 

@@ -70,7 +70,17 @@ class TestPaging:
         assert page.context["page"].older == f"{last.order_date:%Y-%m-%d}.{last.pk}"
         assert f"older={page.context['page'].older}" in page.content.decode()
 
-    @pytest.mark.parametrize("cursor", ["junk", "2026-13-01.5", "2026-01-01.x", "2026-01-01.-3"])
+    @pytest.mark.parametrize(
+        "cursor",
+        [
+            "junk",
+            "2026-13-01.5",
+            "2026-01-01.x",
+            "2026-01-01.-3",
+            "2026-01-01.99999999999999999999",
+            "20260101.5",
+        ],
+    )
     def test_a_bad_cursor_shows_the_latest_with_a_message(self, cast, client_for, cursor):
         orders = orders_of(cast.rep_customer, 3)
         page = client_for(cast.rep).get(url(cast.rep_customer, "orders", older=cursor))
