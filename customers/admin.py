@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import history, network, records
+from customers import history, network, numbering, records
 from customers.admin_imports import ImportMixin
 from customers.credit.services import grade_set, grades_set
 from customers.models import (
@@ -139,6 +139,14 @@ class CustomerAdminForm(forms.ModelForm):
         model = Customer
         # The admin builds the real field list from its fieldsets.
         fields = GRADE_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and "external_ref" in self.fields:
+            self.fields["external_ref"].required = False
+            self.fields["external_ref"].help_text = _(
+                "Left empty, the next customer number is assigned."
+            )
 
     def clean_parent(self):
         parent = self.cleaned_data.get("parent")
@@ -285,6 +293,8 @@ class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             history.baseline_record(obj)
+        elif not obj.external_ref:
+            obj.external_ref = numbering.next_reference()
         grade_edit = change and {"credit_grade", "grade_locked", "grade_lock_reason"} & set(
             form.changed_data
         )

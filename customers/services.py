@@ -1,11 +1,9 @@
 """Writes to the customer file. Each runs in one transaction and returns what it made."""
 
-import uuid
-
 from django.db import transaction
 from django.utils import timezone
 
-from customers import history
+from customers import history, numbering
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue, Team
 
 
@@ -25,7 +23,7 @@ def customer_create(*, form, by) -> Customer:
     customer.team = team_of(by)
     customer.parent = form.cleaned_data.get("parent_ref")
     if not customer.external_ref:
-        customer.external_ref = f"C-{uuid.uuid4().hex[:10].upper()}"
+        customer.external_ref = numbering.next_reference()
     customer.save()
     form.save_m2m()
     return customer

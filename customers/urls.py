@@ -13,6 +13,11 @@ urlpatterns = [
     path("customers/<int:pk>/", customers.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
     path("customers/<int:pk>/reassign/", customers.customer_reassign, name="customer-reassign"),
+    path(
+        "customers/<int:pk>/records/<slug:kind>/",
+        records.customer_records,
+        name="customer-records",
+    ),
     path("customers/<int:pk>/contacts/new/", records.contact_create, name="contact-create"),
     path(
         "customers/<int:pk>/interactions/new/",

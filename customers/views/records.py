@@ -6,11 +6,12 @@ import mimetypes
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from customers import selectors, services
+from customers import record_pages, selectors, services
 from customers.forms import (
     ComplaintForm,
     ComplaintUpdateForm,
@@ -20,6 +21,7 @@ from customers.forms import (
     IssueCloseForm,
     OpenIssueForm,
 )
+from customers.paging import query_without
 
 
 def _record_form(request, pk, *, form_class, save, title, saved, form_id, files=False):
@@ -168,3 +170,45 @@ def document_download(request, pk, document_pk):
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def customer_records(request, pk, kind):
+    """The customer's whole history of one kind of record (orders, invoices, payments),
+    filtered and paged by keyset (see customers.record_pages)."""
+    kind = record_pages.KINDS.get(kind)
+    if kind is None:
+        raise Http404
+    customer = selectors.customer_for(request.user, pk)
+    form = record_pages.RecordFilterForm(request.GET or None, kind=kind)
+    page = None
+    if form.is_bound and not form.is_valid():
+        filters = None
+    else:
+        filters = form.cleaned_data if form.is_bound else {}
+        older_than = newer_than = None
+        try:
+            if request.GET.get("older"):
+                older_than = record_pages.parse_cursor(request.GET["older"])
+            elif request.GET.get("newer"):
+                newer_than = record_pages.parse_cursor(request.GET["newer"])
+        except record_pages.BadCursor:
+            messages.warning(
+                request, _("That page link is not valid; showing the latest records instead.")
+            )
+        queryset = record_pages.filtered(record_pages.base_queryset(customer, kind), kind, filters)
+        page = record_pages.page_of(queryset, kind, older_than=older_than, newer_than=newer_than)
+        if newer_than is not None and not page.rows:
+            page = record_pages.page_of(queryset, kind)
+        record_pages.decorate(page.rows, kind, timezone.localdate())
+    return render(
+        request,
+        "customers/customer_records.html",
+        {
+            "customer": customer,
+            "kind": kind,
+            "kinds": record_pages.KINDS.values(),
+            "form": form,
+            "page": page,
+            "query": query_without(request, "older", "newer"),
+        },
+    )
