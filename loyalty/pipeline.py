@@ -38,6 +38,7 @@ def loyalty_step(run):
         services.tier_changes_apply(changes, cause=TierChange.Cause.NIGHTLY)
         services.points_expire(membership_ids=list(expiring), as_of=run.as_of)
         services.points_award()
+        services.spend_bonuses_review()
         services.spend_bonuses_award()
 
     return StepResult(

@@ -493,12 +493,14 @@ def spend_bonuses_award(*, customer_ids=None) -> int:
         return 0
     targeted = any(promotion.value_tier or promotion.segment for promotion in promotions)
     scores = _scores(list(locked)) if targeted else {}
-    done = set(
+    membership_ids = [pk for pk, _tier in locked.values()]
+    held = _bonuses_held(membership_ids, promotions)
+    awarded_before = set(
         PointEntry.objects.filter(
             kind=PointEntry.Kind.EARN,
             order__isnull=True,
             promotion__in=promotions,
-            membership_id__in=[pk for pk, _tier in locked.values()],
+            membership_id__in=membership_ids,
         ).values_list("membership_id", "promotion_id")
     )
     entries = []
@@ -518,20 +520,109 @@ def spend_bonuses_award(*, customer_ids=None) -> int:
         )
         for customer_id in spend:
             membership_id, tier = locked[customer_id]
-            if (membership_id, promotion.pk) in done:
+            if held.get((membership_id, promotion.pk), 0) > 0:
                 continue
             if not promotion.targets(tier, scores.get(customer_id)):
                 continue
+            # A bonus taken back (the spend fell below the threshold) and reached again is
+            # given back as an adjustment: a member earns each promotion's bonus once.
+            again = (membership_id, promotion.pk) in awarded_before
             entries.append(
                 PointEntry(
                     membership_id=membership_id,
-                    kind=PointEntry.Kind.EARN,
+                    kind=PointEntry.Kind.ADJUST if again else PointEntry.Kind.EARN,
                     points=promotion.bonus_points,
                     promotion=promotion,
-                    reason=promotion.name,
+                    reason=_("%(promotion)s: threshold reached again")
+                    % {"promotion": promotion.name}
+                    if again
+                    else promotion.name,
                 )
             )
             _post(membership_id, promotion.bonus_points)
+    PointEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
+def _bonuses_held(membership_ids, promotions):
+    """The spend bonuses' points each member holds now, by (membership, promotion): what was
+    awarded less what was taken back."""
+    return {
+        (membership_id, promotion_id): net
+        for membership_id, promotion_id, net in PointEntry.objects.filter(
+            order__isnull=True, promotion__in=promotions, membership_id__in=membership_ids
+        )
+        .order_by()
+        .values("membership_id", "promotion_id")
+        .annotate(net=Sum("points"))
+        .values_list("membership_id", "promotion_id", "net")
+    }
+
+
+@transaction.atomic
+def spend_bonuses_review(*, customer_ids=None) -> int:
+    """Take back the spend bonuses of these customers' members whose spend on earning orders
+    within the promotion is now below its threshold (an order cancelled, deleted, made
+    smaller, moved to another date or customer). A take-back stops at a zero balance and
+    says so. Returns the entries written."""
+    promotions = {
+        promotion.pk: promotion
+        for promotion in Promotion.objects.filter(kind=Promotion.Kind.THRESHOLD)
+    }
+    bonuses = PointEntry.objects.filter(order__isnull=True, promotion__in=list(promotions))
+    if customer_ids is not None:
+        bonuses = bonuses.filter(membership__customer_id__in=customer_ids)
+    held, members = {}, {}
+    for membership_id, customer_id, promotion_id, net in (
+        bonuses.order_by()
+        .values("membership_id", "membership__customer_id", "promotion_id")
+        .annotate(net=Sum("points"))
+        .filter(net__gt=0)
+        .values_list("membership_id", "membership__customer_id", "promotion_id", "net")
+    ):
+        held[membership_id, promotion_id] = net
+        members[membership_id] = customer_id
+    if not held:
+        return 0
+    balances = dict(
+        Membership.objects.select_for_update()
+        .filter(pk__in={membership_id for membership_id, _pk in held})
+        .order_by("pk")
+        .values_list("pk", "balance")
+    )
+    entries = []
+    for (membership_id, promotion_id), net in sorted(held.items()):
+        promotion = promotions[promotion_id]
+        spend = (
+            earning_orders()
+            .filter(
+                customer_id=members[membership_id],
+                order_date__gte=promotion.starts_on,
+                order_date__lte=promotion.ends_on,
+            )
+            .aggregate(spend=Coalesce(Sum("amount"), Decimal(0)))["spend"]
+        )
+        if spend >= promotion.spend_threshold:
+            continue
+        back = min(net, balances[membership_id])
+        if back <= 0:
+            continue
+        reason = _("%(promotion)s: spend fell below the threshold") % {"promotion": promotion.name}
+        if back < net:
+            reason += " " + _("%(points)s points already spent could not be taken back.") % {
+                "points": net - back
+            }
+        balances[membership_id] -= back
+        entries.append(
+            PointEntry(
+                membership_id=membership_id,
+                kind=PointEntry.Kind.REVERSE,
+                points=-back,
+                promotion=promotion,
+                reason=reason,
+            )
+        )
+        _post(membership_id, -back)
     PointEntry.objects.bulk_create(entries)
     return len(entries)
 
@@ -615,8 +706,11 @@ def award_for_orders(sender, order_ids, customer_ids, **kwargs):
 
 def reverse_for_orders(sender, order_ids, customer_ids, **kwargs):
     points_reverse(order_ids=order_ids)
+    spend_bonuses_review(customer_ids=customer_ids)
 
 
 def rebalance_for_orders(sender, order_ids, customer_ids, **kwargs):
     tiers_upgrade(customer_ids=customer_ids)
     points_rebalance(order_ids=order_ids)
+    spend_bonuses_review(customer_ids=customer_ids)
+    spend_bonuses_award(customer_ids=customer_ids)

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import PipelineRun
+from customers import records
+from customers.models import Order, PipelineRun
 from loyalty import services
 from loyalty.models import Membership, PointEntry, Promotion
 from segmentation.models import RfmScore
@@ -146,3 +147,98 @@ def test_bonus_points_once_for_reaching_a_spend_within_the_promotion(
 def test_bonus_points_for_a_spend_need_both_figures():
     with pytest.raises(ValidationError):
         Promotion(name="x", kind="threshold", starts_on=TODAY, ends_on=TODAY).full_clean()
+
+
+@pytest.fixture
+def spend_promotion():
+    today = timezone.localdate()
+    membership = member()
+    Membership.objects.filter(pk=membership.pk).update(joined_on=today - dt.timedelta(days=30))
+    bonus = promotion(
+        kind="threshold",
+        starts_on=today - dt.timedelta(days=5),
+        ends_on=today,
+        spend_threshold=1000,
+        bonus_points=500,
+    )
+    return membership, bonus
+
+
+def bonus_entries(bonus):
+    return list(
+        PointEntry.objects.filter(promotion=bonus, order__isnull=True)
+        .order_by("pk")
+        .values_list("kind", "points")
+    )
+
+
+def test_a_spend_bonus_is_taken_back_when_a_cancellation_drops_the_spend_below_it(
+    spend_promotion, django_capture_on_commit_callbacks, cast
+):
+    membership, bonus = spend_promotion
+    with django_capture_on_commit_callbacks(execute=True):
+        record(membership.customer, "600")
+        last = record(membership.customer, "500")
+    assert bonus_entries(bonus) == [("earn", 500)]
+    with django_capture_on_commit_callbacks(execute=True):
+        records.order_cancel(order=last, reason="退货", by=cast.admin)
+    assert bonus_entries(bonus) == [("earn", 500), ("reverse", -500)]
+    reversal = PointEntry.objects.filter(promotion=bonus, kind="reverse").get()
+    assert "春季双倍" in reversal.reason
+    assert_consistent(membership)
+    # Reached again within the promotion: given back once, as an adjustment.
+    with django_capture_on_commit_callbacks(execute=True):
+        record(membership.customer, "450")
+        record(membership.customer, "100")
+    assert bonus_entries(bonus) == [("earn", 500), ("reverse", -500), ("adjust", 500)]
+    assert_consistent(membership)
+
+
+def test_a_spend_bonus_stays_while_the_spend_still_reaches_the_threshold(
+    spend_promotion, django_capture_on_commit_callbacks, cast
+):
+    membership, bonus = spend_promotion
+    with django_capture_on_commit_callbacks(execute=True):
+        record(membership.customer, "900")
+        record(membership.customer, "200")
+        small = record(membership.customer, "50")
+    with django_capture_on_commit_callbacks(execute=True):
+        records.order_cancel(order=small, reason="退货", by=cast.admin)
+    assert bonus_entries(bonus) == [("earn", 500)]
+
+
+def cancelled_unannounced(customer):
+    """Cancel a customer's orders behind the signals' back (as if a receiver had failed)."""
+    Order.objects.filter(customer=customer).update(
+        status="cancelled", cancelled_at=timezone.now(), cancel_reason="退货"
+    )
+
+
+def test_taking_a_spend_bonus_back_stops_at_a_zero_balance(
+    spend_promotion, django_capture_on_commit_callbacks, cast
+):
+    membership, bonus = spend_promotion
+    with django_capture_on_commit_callbacks(execute=True):
+        record(membership.customer, "1000")
+    balance = Membership.objects.get(pk=membership.pk).balance
+    services.points_redeem(membership=membership, points=balance - 300, by=cast.admin)
+    cancelled_unannounced(membership.customer)
+    assert services.spend_bonuses_review(customer_ids=[membership.customer_id]) == 1
+    reversal = PointEntry.objects.get(promotion=bonus, kind="reverse")
+    assert reversal.points == -300
+    assert "200" in reversal.reason
+    assert Membership.objects.get(pk=membership.pk).balance == 0
+    assert_consistent(membership)
+
+
+def test_the_nightly_review_takes_back_a_bonus_whose_signal_was_lost(
+    spend_promotion, django_capture_on_commit_callbacks
+):
+    membership, bonus = spend_promotion
+    with django_capture_on_commit_callbacks(execute=True):
+        record(membership.customer, "1200")
+    cancelled_unannounced(membership.customer)  # the night finds it
+    assert services.spend_bonuses_review() == 1
+    assert bonus_entries(bonus) == [("earn", 500), ("reverse", -500)]
+    assert services.spend_bonuses_review() == 0
+    assert_consistent(membership)
