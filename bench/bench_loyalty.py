@@ -124,7 +124,8 @@ def build_members(cursor, as_of):
         # Unspent points earned before the cutoff: the balance less what was earned since
         # (points are spent oldest first).
         cursor.execute(
-            entry + """
+            entry
+            + """
             SELECT 'expire', -(t.total - t.recent), %(night)s, '', NULL, t.membership_id, NULL, NULL
             FROM (SELECT membership_id, SUM(points) AS total,
                          SUM(points) FILTER (WHERE points > 0 AND created_at >= %(cutoff)s)
@@ -138,7 +139,8 @@ def build_members(cursor, as_of):
             },
         )
         cursor.execute(
-            entry + """
+            entry
+            + """
             SELECT 'expire', -t.total, %(night)s, '', NULL, t.membership_id, NULL, NULL
             FROM (SELECT membership_id, SUM(points) AS total,
                          SUM(points) FILTER (WHERE points > 0 AND created_at >= %(cutoff)s)
@@ -184,8 +186,16 @@ def worker(as_of):
     from loyalty import services
 
     parts = {}
-    for name in ("tier_changes_apply", "points_expire", "points_award", "spend_bonuses_review",
-                 "spend_bonuses_award", "tier_changes", "expiry_due", "pending_awards"):
+    for name in (
+        "tier_changes_apply",
+        "points_expire",
+        "points_award",
+        "spend_bonuses_review",
+        "spend_bonuses_award",
+        "tier_changes",
+        "expiry_due",
+        "pending_awards",
+    ):
         original = getattr(services, name)
 
         def timed(*args, _original=original, _name=name, **kwargs):
@@ -224,8 +234,15 @@ def worker(as_of):
 
 def spawn(args):
     completed = subprocess.run(
-        [sys.executable, __file__, "--worker", "--database-url", args.database_url,
-         "--as-of", args.as_of.isoformat()],
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--database-url",
+            args.database_url,
+            "--as-of",
+            args.as_of.isoformat(),
+        ],
         cwd=BASE_DIR,
         env={**os.environ, "LOG_LEVEL": "WARNING"},
         capture_output=True,
@@ -261,7 +278,9 @@ def main(argv=None):
             build_members(cursor, args.as_of)
         cursor.execute("SELECT count(*) FROM loyalty_membership")
         members = cursor.fetchone()[0]
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'loyalty_pointentry'")
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE relname = 'loyalty_pointentry'"
+        )
         entries = cursor.fetchone()[0]
     print(
         f"{members:,} members, ~{entries:,} ledger entries, as of {args.as_of}, "

@@ -48,6 +48,7 @@ from django.utils.translation import gettext
 
 from customers.models import PipelineRun
 from customers.people import display_name
+from customers.rollups import shared_order_figures
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
         return run
     publishers = []
     run.steps = []
-    with Heartbeat(run.pk):
+    with Heartbeat(run.pk), shared_order_figures():
         try:
             for step in registered_steps():
                 started = perf_counter()

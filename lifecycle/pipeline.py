@@ -1,6 +1,6 @@
-"""The nightly lifecycle step: one aggregation over the orders and three plain reads, the
-rule (lifecycle.rules), one COPY of the run's stages; the live stages and their trail move
-when the run publishes.
+"""The nightly lifecycle step: its figures of the run's shared pass over the orders
+(customers.rollups) and three plain reads, the rule (lifecycle.rules), one COPY of the run's
+stages; the live stages and their trail move when the run publishes.
 
 A run dated before the published one (kept aside) writes its snapshot only: the frame
 never calls its publish, so live stages never move backwards.
@@ -23,9 +23,10 @@ from customers.bulk import (
     read_frame,
     update_unchanged_rows,
 )
-from customers.models import Customer, Order
+from customers.models import Customer
 from customers.pgbinary import Column
 from customers.pipeline import StepResult, count_text, counts_text
+from customers.rollups import OrderFigure, order_figures, register_order_figures
 from lifecycle import rules
 from lifecycle.models import CustomerStage, LifecycleSettings, Stage, StageChange, StageSnapshot
 from segmentation.models import RfmScore
@@ -70,12 +71,12 @@ def _quarters_sql():
     after the read (_quarter_count); elsewhere a flag per quarter, summed."""
     if connection.vendor == "postgresql":
         return (
-            f"BIT_OR(CASE WHEN order_date > %(quarter_{rules.QUARTERS_SEEN})s "
+            f"BIT_OR(CASE WHEN order_date > %(lifecycle_quarter_{rules.QUARTERS_SEEN})s "
             f"THEN 1 << ({_days_before('order_date')} / {rules.QUARTER_DAYS}) ELSE 0 END)"
         )
     return " + ".join(
-        f"CASE WHEN COUNT(*) FILTER (WHERE order_date > %(quarter_{quarter + 1})s "
-        f"AND order_date <= %(quarter_{quarter})s) > 0 THEN 1 ELSE 0 END"
+        f"CASE WHEN COUNT(*) FILTER (WHERE order_date > %(lifecycle_quarter_{quarter + 1})s "
+        f"AND order_date <= %(lifecycle_quarter_{quarter})s) > 0 THEN 1 ELSE 0 END"
         for quarter in range(rules.QUARTERS_SEEN)
     )
 
@@ -86,42 +87,61 @@ def _quarter_count(bits):
     return np.unpackbits(bits[:, None], axis=1).sum(axis=1).astype("int64")
 
 
-def _history_sql():
-    """Per customer with an order by the run's date: orders, days since the first and the
-    last, quarters with an order, spend over the last year and the year before (cents)."""
-    cents = cents_sql("amount")
-    return f"""
-SELECT CAST(customer_id AS BIGINT),
-       CAST(COUNT(*) AS BIGINT),
-       CAST({_days_before("MIN(order_date)")} AS BIGINT),
-       CAST({_days_before("MAX(order_date)")} AS BIGINT),
-       CAST({_quarters_sql()} AS BIGINT),
-       CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(year_from)s), 0) AS BIGINT),
-       CAST(COALESCE(SUM({cents}) FILTER (WHERE order_date > %(previous_from)s
-                                          AND order_date <= %(year_from)s), 0) AS BIGINT)
-FROM {Order._meta.db_table}
-WHERE order_date <= %(as_of)s AND status = 'recorded'
-GROUP BY customer_id
-"""
+def _history_params(run):
+    as_of = run.as_of
+    return {
+        # Quarter k holds the orders from after quarter_{k+1} up to quarter_k.
+        **{
+            f"lifecycle_quarter_{quarter}": as_of - dt.timedelta(days=quarter * rules.QUARTER_DAYS)
+            for quarter in range(rules.QUARTERS_SEEN + 1)
+        },
+        "lifecycle_year_from": as_of - dt.timedelta(days=365),
+        "lifecycle_previous_from": as_of - dt.timedelta(days=730),
+    }
 
 
-# The four reads, each with its fields; every value a BIGINT (the binary read has one fixed
+def _spend_sql(condition):
+    return f"COALESCE(SUM({cents_sql('amount')}) FILTER (WHERE {condition}), 0)"
+
+
+# Per customer with an order by the run's date: orders, days since the first and the last,
+# quarters with an order, spend over the last year and the year before (cents). Read through
+# the run's shared pass over the orders (customers.rollups).
+HISTORY_FIGURES = {
+    "lifecycle_orders": ("orders", lambda: "COUNT(*)"),
+    "lifecycle_tenure": ("tenure", lambda: _days_before("MIN(order_date)")),
+    "lifecycle_recency": ("recency", lambda: _days_before("MAX(order_date)")),
+    "lifecycle_quarters": ("quarters", _quarters_sql),
+    "lifecycle_spend_year": (
+        "spend_year",
+        lambda: _spend_sql("order_date > %(lifecycle_year_from)s"),
+    ),
+    "lifecycle_spend_previous_year": (
+        "spend_previous_year",
+        lambda: _spend_sql(
+            "order_date > %(lifecycle_previous_from)s AND order_date <= %(lifecycle_year_from)s"
+        ),
+    ),
+}
+register_order_figures(
+    *(
+        OrderFigure(name, sql, params=_history_params)
+        for name, (_column, sql) in HISTORY_FIGURES.items()
+    )
+)
+
+
+def read_orders(run):
+    frame = order_figures(run, list(HISTORY_FIGURES))
+    frame.columns = ["customer_id", *(column for column, _sql in HISTORY_FIGURES.values())]
+    return frame
+
+
+# The three other reads, each with its fields; every value a BIGINT (the binary read has one fixed
 # layout): dates as days before the run's date (NONE where there is none), stages and tiers
 # by position. Joined by customer id after the read: cheaper than in the query.
 def _reads():
     return {
-        "orders": (
-            _history_sql(),
-            [
-                ("customer_id", "int8"),
-                ("orders", "int8"),
-                ("tenure", "int8"),
-                ("recency", "int8"),
-                ("quarters", "int8"),
-                ("spend_year", "int8"),
-                ("spend_previous_year", "int8"),
-            ],
-        ),
         "known": (
             f"SELECT CAST(id AS BIGINT) FROM {Customer._meta.db_table} "
             "WHERE created_at < %(known_before)s",
@@ -202,29 +222,20 @@ def _date(as_of, days):
 
 def read_history(run):
     """Every customer known by the run's date (created by then, or with an order by then),
-    in customer order, from four reads (one aggregation over the orders) joined by id: their order history (rules.HISTORY_COLUMNS, the value
+    in customer order, from four reads (the order figures, customers.rollups) joined by id:
+    their order history (rules.HISTORY_COLUMNS, the value
     tier from the RFM step of the same run) and the stage they are in now
     (rules.LIVE_COLUMNS, among those who have one)."""
     as_of = run.as_of
     params = {
         "as_of": as_of,
         "run": run.pk,
-        # Quarter k holds the orders from after quarter_{k+1} up to quarter_k.
-        **{
-            f"quarter_{quarter}": as_of - dt.timedelta(days=quarter * rules.QUARTER_DAYS)
-            for quarter in range(rules.QUARTERS_SEEN + 1)
-        },
-        "year_from": as_of - dt.timedelta(days=365),
-        "previous_from": as_of - dt.timedelta(days=730),
         "known_before": connection.ops.adapt_datetimefield_value(
             timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
         ),
     }
-    if is_postgresql():
-        with connection.cursor() as cursor:
-            # Compiling the aggregation's expressions costs more than it saves.
-            cursor.execute("SET LOCAL jit = off")
-    reads = {key: _read(sql, params, fields) for key, (sql, fields) in _reads().items()}
+    reads = {"orders": read_orders(run)}
+    reads.update({key: _read(sql, params, fields) for key, (sql, fields) in _reads().items()})
     if is_postgresql():
         reads["orders"]["quarters"] = _quarter_count(reads["orders"]["quarters"])
     frame = _joined(reads)

@@ -22,8 +22,6 @@ from customers.bulk import (
     copy_binary,
     copy_rows,
     is_postgresql,
-    read_binary,
-    read_frame,
 )
 from customers.models import Order
 from customers.pipeline import (
@@ -33,6 +31,7 @@ from customers.pipeline import (
     counts_text,
     share_text,
 )
+from customers.rollups import OrderFigure, order_figures, register_order_figures
 from segmentation.models import (
     RfmRunSummary,
     RfmScore,
@@ -84,22 +83,38 @@ def order_totals_sql():
     return _ORDER_TOTALS_SQL.format(cents=cents_sql("amount"), table=Order._meta.db_table)
 
 
-def read_order_totals(*, as_of, window_days):
-    """Per customer with an order up to `as_of`: last order, orders and spend (cents) in the
-    `window_days` days ending on `as_of`."""
-    params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=window_days)}
-    if is_postgresql():
-        # Binary: several times faster than fetching tuples, and no text to parse.
-        frame = read_binary(order_totals_sql(), params, TOTALS_FIELDS)
-    else:
-        frame = read_frame(order_totals_sql(), params, columns=TOTALS_COLUMNS)
-        for column in ("customer_id", "frequency", "monetary_cents"):
-            frame[column] = frame[column].astype("int64")
-        frame["last_order"] = pd.to_datetime(frame["last_order"], format="ISO8601")
+def _window(run):
+    days = SegmentationSettings.current().window_days
+    return {"rfm_window_start": run.as_of - dt.timedelta(days=days)}
+
+
+# The same figures as _ORDER_TOTALS_SQL, read through the run's shared pass over the orders.
+register_order_figures(
+    OrderFigure("rfm_last_order", lambda: "MAX(order_date)", kind="date"),
+    OrderFigure(
+        "rfm_frequency",
+        lambda: "COUNT(*) FILTER (WHERE order_date > %(rfm_window_start)s)",
+        params=_window,
+    ),
+    OrderFigure(
+        "rfm_monetary_cents",
+        lambda: (
+            f"COALESCE(SUM({cents_sql('amount')}) FILTER "
+            "(WHERE order_date > %(rfm_window_start)s), 0)"
+        ),
+        params=_window,
+    ),
+)
+
+
+def read_order_totals(run):
+    """Per customer with an order up to the run's date: last order, orders and spend (cents)
+    in the window of `window_days` days ending on it, in customer order."""
+    frame = order_figures(run, ["rfm_last_order", "rfm_frequency", "rfm_monetary_cents"])
+    frame.columns = TOTALS_COLUMNS
     # Credit notes larger than the purchases leave no spend, not a negative one.
     frame["monetary_cents"] = frame["monetary_cents"].clip(lower=0)
-    # In customer order from here on: the sorts by value and the snapshot's write are cheaper.
-    return frame.sort_values("customer_id", ignore_index=True)
+    return frame
 
 
 # The rows the step writes per run: the frame prunes them (see segmentation.apps). The
@@ -157,7 +172,7 @@ def rfm_step(run):
     """Pipeline step: score every customer who ever ordered, as of the run's date."""
     settings = SegmentationSettings.current()
     snapshot_clear(run)
-    totals = read_order_totals(as_of=run.as_of, window_days=settings.window_days)
+    totals = read_order_totals(run)
     scored = value_tiers(
         rfm_scores(totals, run.as_of),
         key_share=settings.key_share,
