@@ -99,25 +99,25 @@ def build_members(cursor, as_of):
     with step("earnings (one per order; one in 2,000 left for the catch-up)"):
         cursor.execute(
             entry + f"SELECT 'earn', floor(o.amount), {stamp.format(days=0)}, '', NULL, m.id, "
-            f"o.id, NULL {earned} AND o.id % 2000 <> 0",
+            f"o.id, NULL {earned} AND o.id %% 2000 <> 0",
             {"as_of": as_of},
         )
     with step("redemptions and adjustments"):
         cursor.execute(
             entry + "SELECT 'redeem', -floor(floor(o.amount) * 0.6), "
             f"least({stamp.format(days=20)}, %(last)s), '', NULL, m.id, NULL, NULL "
-            f"{earned} AND o.id % 2 = 0 AND o.id % 2000 <> 0 AND floor(floor(o.amount) * 0.6) >= 1",
+            f"{earned} AND o.id %% 2 = 0 AND o.id %% 2000 <> 0 AND floor(floor(o.amount) * 0.6) >= 1",
             {"as_of": as_of, "last": dt.datetime.combine(yesterday, dt.time(12))},
         )
         cursor.execute(
             entry + f"SELECT 'redeem', -1, least({stamp.format(days=40)}, %(last)s), '', NULL, "
-            f"m.id, NULL, NULL {earned} AND o.id % 3 = 0 AND o.id % 2000 <> 0 "
+            f"m.id, NULL, NULL {earned} AND o.id %% 3 = 0 AND o.id %% 2000 <> 0 "
             "AND floor(o.amount) >= 3",
             {"as_of": as_of, "last": dt.datetime.combine(yesterday, dt.time(12))},
         )
         cursor.execute(
             entry + f"SELECT 'adjust', 10, least({stamp.format(days=5)}, %(last)s), '补录', NULL, "
-            f"m.id, NULL, NULL {earned} AND o.id % 5 = 1",
+            f"m.id, NULL, NULL {earned} AND o.id %% 5 = 1",
             {"as_of": as_of, "last": dt.datetime.combine(yesterday, dt.time(12))},
         )
     with step("last night's expiry"):
