@@ -865,6 +865,38 @@ class Complaint(models.Model):
         return status in self.TRANSITIONS.get(self.status, set())
 
 
+class CustomerMerge(models.Model):
+    """Two files of one customer made one (customers.merging): the merged-away customer's
+    reference and name, who merged and when, and how many rows of each table moved to the
+    survivor or were dropped (keyed "app.Model.field")."""
+
+    survivor = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="merges", verbose_name=_("kept customer")
+    )
+    merged_customer_id = models.BigIntegerField(_("merged customer's id"))
+    merged_ref = models.CharField(_("merged customer's reference"), max_length=64)
+    merged_name = models.CharField(_("merged customer's name"), max_length=200)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merged by"),
+    )
+    merged_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    moved = models.JSONField(_("rows moved"), default=dict)
+    dropped = models.JSONField(_("rows dropped"), default=dict)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self):
+        return f"{self.merged_ref} → {self.survivor_id}"
+
+
 class PipelineRunQuerySet(models.QuerySet):
     def published(self):
         """Published runs, the latest first."""
