@@ -58,5 +58,10 @@ class LifecycleConfig(AppConfig):
         )
         # After the RFM columns (30), before churn's (40).
         export_columns.register(
-            key="lifecycle", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=35
+            key="lifecycle",
+            headers=exports.EXPORT_HEADER,
+            load=exports.export_columns,
+            order=35,
+            labels=exports.EXPORT_LABELS,
+            choices=exports.EXPORT_CHOICES,
         )

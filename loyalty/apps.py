@@ -52,6 +52,8 @@ class LoyaltyConfig(AppConfig):
             headers=selectors.EXPORT_HEADER,
             load=selectors.export_columns,
             order=50,
+            labels=selectors.EXPORT_LABELS,
+            choices=selectors.EXPORT_CHOICES,
         )
         dashboards.register(
             key="points",

@@ -57,7 +57,12 @@ class RetentionConfig(AppConfig):
             order=41,
         )
         export_columns.register(
-            key="churn", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=40
+            key="churn",
+            headers=exports.EXPORT_HEADER,
+            load=exports.export_columns,
+            order=40,
+            labels=exports.EXPORT_LABELS,
+            load_words=exports.export_columns_in_words,
         )
         dashboards.register_start(
             key="plans",
