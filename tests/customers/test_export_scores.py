@@ -40,7 +40,7 @@ def test_labels_name_columns_and_values_in_chinese(cast):
     assert len(header) == len(export()[0])
     row = next(r for r in rows if r[0] == cast.rep_customer.external_ref)
     with translation.override("zh-hans"):
-        stage_label, stage_column, no = str(Stage.GROWTH.label), "生命周期阶段", "否"
+        stage_label, stage_column, no = str(Stage.GROWTH.label), "客户生命周期阶段", "否"
     assert row[header.index(stage_column)] == stage_label
     assert row[header.index("等级已锁定")] == no
 
