@@ -209,19 +209,6 @@ class SetGradeForm(forms.Form):
         return cleaned
 
 
-class CustomerMergeInline(admin.TabularInline):
-    """The customers merged into this one (customers.merging)."""
-
-    model = CustomerMerge
-    extra = 0
-    fields = ["merged_at", "merged_ref", "merged_name", "merged_by", "moved", "dropped"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(CustomerMerge)
 class CustomerMergeAdmin(ReadOnlyAdmin):
     list_display = ["merged_at", "merged_ref", "merged_name", "survivor", "merged_by"]
@@ -262,14 +249,7 @@ class CustomerAdmin(ImportMixin, MergeMixin, SimpleHistoryAdmin):
     ]
     list_select_related = ["owner", "team"]
     show_full_result_count = False
-    inlines = [
-        GradeChangeInline,
-        ContactInline,
-        OpenIssueInline,
-        ComplaintInline,
-        DocumentInline,
-        CustomerMergeInline,
-    ]
+    inlines = [GradeChangeInline, ContactInline, OpenIssueInline, ComplaintInline, DocumentInline]
     fieldsets = [
         (
             None,
