@@ -11,9 +11,10 @@ A customer the importing user may not see is counted, never named.
 
 import numpy as np
 import pandas as pd
-from django.db.models import Q
+from django.db.models import BooleanField, Q, Value
 from django.utils.translation import gettext as _
 
+from customers.access import can_see_all_customers
 from customers.duplicate_keys import name_keys, phone_keys
 from customers.imports.readers import LINE
 from customers.imports.validation import combine, row_hashes
@@ -79,8 +80,10 @@ def within_file(hashes) -> pd.DataFrame:
 def against_database(keys, *, by) -> pd.DataFrame:
     """Warnings for rows whose phone, or name in the region, is a recorded customer's under
     another reference. Customers `by` may not see are counted, not named (no `by`: all)."""
-    visible = Customer.objects.visible_to(by) if by is not None else Customer.objects.all()
-    visible_ids = visible.values("pk")
+    if by is None or can_see_all_customers(by):
+        visible_ids = None
+    else:
+        visible_ids = Customer.objects.visible_to(by).values("pk")
     warnings = []
     for key, column, fields in (
         ("phone_key", "phone", ["phone_key"]),
@@ -109,9 +112,8 @@ def _recorded(values, key, visible_ids) -> pd.DataFrame:
     frames = []
     for start in range(0, len(values), LOOKUP_BATCH):
         batch = list(values[start : start + LOOKUP_BATCH])
-        rows = Customer.objects.filter(**{f"{key}__in": batch}).annotate(
-            visible=Q(pk__in=visible_ids)
-        )
+        visible = Value(True, BooleanField()) if visible_ids is None else Q(pk__in=visible_ids)
+        rows = Customer.objects.filter(**{f"{key}__in": batch}).annotate(visible=visible)
         frames.append(
             pd.DataFrame.from_records(
                 rows.values_list("external_ref", "name_key", "region", "phone_key", "visible"),

@@ -158,6 +158,11 @@ def test_duplicate_check_costs_two_queries(cast, django_assert_num_queries):
     with django_assert_num_queries(2):
         matches = possible_duplicates(cast.rep, **values)
     assert matches.visible == 1
+    possible_duplicates(cast.admin, **values)
+    # Who sees everyone: one count, the matches named.
+    with django_assert_num_queries(2):
+        matches = possible_duplicates(cast.admin, **values)
+    assert (matches.visible, matches.hidden) == (1, 0)
 
 
 # Imports ---------------------------------------------------------------------------------
