@@ -29,6 +29,7 @@ any row left behind undoes the whole merge, so no row is lost to a cascade.
 
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, UniqueConstraint
 from django.utils.translation import gettext as _
@@ -119,8 +120,6 @@ def relations():
 def table_label(key) -> str:
     """A relation key as people read it: the table's plural name (and the key's, if not the
     customer)."""
-    from django.apps import apps
-
     label, name = key.rsplit(".", 1)
     try:
         model = apps.get_model(label)
