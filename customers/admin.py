@@ -7,12 +7,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from customers import history, network, numbering, records
 from customers.admin_imports import ImportMixin
+from customers.admin_merge import MergeMixin
 from customers.credit.services import grade_set, grades_set
 from customers.models import (
     Complaint,
     Contact,
     CreditRules,
     Customer,
+    CustomerMerge,
     Document,
     Grade,
     GradeChange,
@@ -207,11 +209,19 @@ class SetGradeForm(forms.Form):
         return cleaned
 
 
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(ReadOnlyAdmin):
+    list_display = ["merged_at", "merged_ref", "merged_name", "survivor", "merged_by"]
+    search_fields = ["merged_ref", "merged_name", "survivor__external_ref", "survivor__name"]
+    list_select_related = ["survivor", "merged_by"]
+    raw_id_fields = ["survivor"]
+
+
 @admin.register(Customer)
-class CustomerAdmin(ImportMixin, SimpleHistoryAdmin):
+class CustomerAdmin(ImportMixin, MergeMixin, SimpleHistoryAdmin):
     import_kind = "customers"
     form = CustomerAdminForm
-    actions = ["set_credit_grade"]
+    actions = ["set_credit_grade", "merge_customers"]
     list_display = [
         "name",
         "external_ref",

@@ -200,6 +200,8 @@ def preview_import(kind, stored, *, by):
         "head_rows": head.itertuples(index=False, name=None),
         "errors": report.errors[:SHOWN_ERRORS],
         "errors_not_shown": max(len(report.error_frame) - SHOWN_ERRORS, 0),
+        "warnings": report.warnings[:SHOWN_ERRORS],
+        "warnings_not_shown": max(len(report.warning_frame) - SHOWN_ERRORS, 0),
     }
 
 

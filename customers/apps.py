@@ -62,6 +62,8 @@ class CustomersConfig(AppConfig):
                 load=load,
                 order=order,
                 column=column,
+                # On a phone the file's change history comes last, after the records.
+                phone_order=1000 if key == "history" else None,
             )
 
         dashboards.register(

@@ -7,7 +7,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers import network, people, selectors
+from customers import duplicates, network, people, selectors
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue
 from customers.people import PersonChoiceField, by_name
 from customers.widgets import SupplierSearchInput
@@ -72,9 +72,14 @@ class CustomerForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
+    # Fields whose change is checked against the other customers for likely duplicates.
+    DUPLICATE_FIELDS = ("name", "region", "phone")
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # Likely duplicates found on the last check; the page offers to save anyway.
+        self.duplicates = duplicates.Matches()
         self.fields["external_ref"].required = False
         self.fields["external_ref"].help_text = _("Left empty, one is assigned.")
         self.fields["parent_ref"].widget = SupplierSearchInput(
@@ -156,7 +161,31 @@ class CustomerForm(forms.ModelForm):
                     "parent_role": parent.get_channel_role_display(),
                 }
             self.add_error("parent_ref", message)
+        self._check_duplicates(cleaned)
         return cleaned
+
+    def _check_duplicates(self, cleaned):
+        """Refuse, once, to save a customer that looks like one already recorded: the user
+        looks at the matches they may see and saves anyway (`save_anyway`) or goes there."""
+        if self.errors or self.data.get("save_anyway") == "1":
+            return
+        if self.instance.pk and not set(self.DUPLICATE_FIELDS) & set(self.changed_data):
+            return
+        self.duplicates = duplicates.possible_duplicates(
+            self.user,
+            name=cleaned.get("name", ""),
+            region=cleaned.get("region", ""),
+            phone=cleaned.get("phone", ""),
+            exclude=self.instance.pk,
+        )
+        if self.duplicates:
+            raise forms.ValidationError(
+                _(
+                    "This customer looks like one already recorded (same phone, or the same "
+                    "name in the same region). Open the existing file, or save anyway."
+                ),
+                code="duplicate",
+            )
 
     def _keeps_hidden_parent(self, cleaned):
         return (

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from customers import ranges
+from customers import duplicate_keys, ranges
 from customers.access import can_see_all_customers, managed_team_ids
 from customers.singletons import SingletonSettings
 
@@ -305,6 +305,24 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The name and phone as compared for likely duplicates (customers.duplicate_keys); the
+    # database default keeps rows written by raw SQL valid (they match nothing by name).
+    name_key = models.CharField(
+        _("name as compared"),
+        max_length=duplicate_keys.NAME_KEY_LENGTH,
+        blank=True,
+        editable=False,
+        default="",
+        db_default="",
+    )
+    phone_key = models.CharField(
+        _("phone as compared"),
+        max_length=duplicate_keys.PHONE_KEY_LENGTH,
+        blank=True,
+        editable=False,
+        default="",
+        db_default="",
+    )
 
     # What people change on the file (see customers.history). Not the figures the nightly
     # run keeps current, nor the grade and its lock, whose trail is GradeChange: both are
@@ -319,6 +337,8 @@ class Customer(models.Model):
             "grade_locked",
             "grade_lock_reason",
             "has_credit_history",
+            "name_key",
+            "phone_key",
         ]
     )
     objects = CustomerQuerySet.as_manager()
@@ -341,6 +361,8 @@ class Customer(models.Model):
             models.Index(fields=["channel_role", "name", "id"], name="customer_role_idx"),
             models.Index(fields=["kind", "name", "id"], name="customer_kind_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
+            models.Index(fields=["name_key", "region"], name="customer_name_key_idx"),
+            models.Index(fields=["phone_key"], name="customer_phone_key_idx"),
             # The network below a supplier is walked one level at a time through this
             # index alone (see customers.network).
             models.Index(fields=["parent", "id"], name="customer_parent_idx"),
@@ -364,6 +386,14 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = duplicate_keys.name_key(self.name)
+        self.phone_key = duplicate_keys.phone_key(self.phone)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"name", "phone"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "name_key", "phone_key"}
+        super().save(*args, **kwargs)
 
     @property
     def no_credit_history(self):
@@ -833,6 +863,38 @@ class Complaint(models.Model):
 
     def can_move_to(self, status):
         return status in self.TRANSITIONS.get(self.status, set())
+
+
+class CustomerMerge(models.Model):
+    """Two files of one customer made one (customers.merging): the merged-away customer's
+    reference and name, who merged and when, and how many rows of each table moved to the
+    survivor or were dropped (keyed "app.Model.field")."""
+
+    survivor = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="merges", verbose_name=_("kept customer")
+    )
+    merged_customer_id = models.BigIntegerField(_("merged customer's id"))
+    merged_ref = models.CharField(_("merged customer's reference"), max_length=64)
+    merged_name = models.CharField(_("merged customer's name"), max_length=200)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merged by"),
+    )
+    merged_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    moved = models.JSONField(_("rows moved"), default=dict)
+    dropped = models.JSONField(_("rows dropped"), default=dict)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self):
+        return f"{self.merged_ref} → {self.survivor_id}"
 
 
 class PipelineRunQuerySet(models.QuerySet):

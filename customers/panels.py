@@ -22,15 +22,31 @@ class Panel:
     load: Callable[[Any, AbstractBaseUser], dict]
     order: int = 100
     column: str = "main"
+    phone_order: int | None = None
+
+    @property
+    def stack_order(self):
+        """Its place when the two columns stack into one (a phone's width): the side
+        column's short facts (grade, stage, risk, contact people) first, then the main
+        column's records; `phone_order` places a panel otherwise (long histories last)."""
+        if self.phone_order is not None:
+            return self.phone_order
+        return self.order if self.column == "side" else 100 + self.order
 
 
 _registry: dict[str, Panel] = {}
 
 
-def register(*, key, title, template, load, order=100, column="main"):
+def register(*, key, title, template, load, order=100, column="main", phone_order=None):
     """Add a panel to the customer file; registering the same key again replaces it."""
     _registry[key] = Panel(
-        key=key, title=title, template=template, load=load, order=order, column=column
+        key=key,
+        title=title,
+        template=template,
+        load=load,
+        order=order,
+        column=column,
+        phone_order=phone_order,
     )
 
 

@@ -7,15 +7,20 @@ class LifecycleConfig(AppConfig):
     verbose_name = _("Lifecycle")
 
     def ready(self):
-        from customers import dashboards, export_columns, filters, panels, pipeline
+        from customers import dashboards, export_columns, filters, merging, panels, pipeline
         from lifecycle import exports, selectors
         from lifecycle import filters as lifecycle_filters
+        from lifecycle.models import CustomerStage
         from lifecycle.pipeline import (
             SNAPSHOT_MODELS,
             SUMMARY_FIELDS,
             lifecycle_step,
             snapshots_kept,
         )
+
+        # A merge keeps the survivor's live stage; the merged customer's stage changes move
+        # with the rest, and the next run places the survivor from the merged purchases.
+        merging.register_conflict_rule(CustomerStage, on_conflict=merging.KEEP_SURVIVOR)
 
         # Reads the value tiers of the same run (maturity needs a key or ordinary tier).
         pipeline.register_step(
@@ -53,5 +58,10 @@ class LifecycleConfig(AppConfig):
         )
         # After the RFM columns (30), before churn's (40).
         export_columns.register(
-            key="lifecycle", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=35
+            key="lifecycle",
+            headers=exports.EXPORT_HEADER,
+            load=exports.export_columns,
+            order=35,
+            labels=exports.EXPORT_LABELS,
+            choices=exports.EXPORT_CHOICES,
         )

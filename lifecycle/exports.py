@@ -1,8 +1,12 @@
 """The lifecycle column of `export_scores`: the live stage, as its English code."""
 
-from lifecycle.models import CustomerStage
+from django.utils.translation import gettext_lazy as _
+
+from lifecycle.models import CustomerStage, Stage
 
 EXPORT_HEADER = ["lifecycle_stage"]
+EXPORT_LABELS = {"lifecycle_stage": _("Lifecycle stage")}
+EXPORT_CHOICES = {"lifecycle_stage": Stage.choices}
 
 
 def export_columns(ids):

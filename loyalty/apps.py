@@ -7,7 +7,7 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty")
 
     def ready(self):
-        from customers import dashboards, export_columns, panels, pipeline
+        from customers import dashboards, export_columns, merging, panels, pipeline
         from customers.signals import (
             orders_cancelled,
             orders_changed,
@@ -15,8 +15,18 @@ class LoyaltyConfig(AppConfig):
             orders_recorded,
         )
         from loyalty import selectors, services
+        from loyalty.models import Membership
         from loyalty.pipeline import SUMMARY_FIELDS, loyalty_step
 
+        # A membership and its ledger follow the customer into a merge; two cannot be one.
+        merging.register_conflict_rule(
+            Membership,
+            on_conflict=merging.REFUSE,
+            refusal=_(
+                "%(survivor)s and %(merged)s are both points members: close one membership "
+                "before merging them."
+            ),
+        )
         orders_recorded.connect(services.award_for_orders, dispatch_uid="loyalty-award")
         orders_cancelled.connect(services.reverse_for_orders, dispatch_uid="loyalty-reverse")
         orders_changed.connect(services.rebalance_for_orders, dispatch_uid="loyalty-rebalance")
@@ -42,6 +52,8 @@ class LoyaltyConfig(AppConfig):
             headers=selectors.EXPORT_HEADER,
             load=selectors.export_columns,
             order=50,
+            labels=selectors.EXPORT_LABELS,
+            choices=selectors.EXPORT_CHOICES,
         )
         dashboards.register(
             key="points",

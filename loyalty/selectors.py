@@ -7,6 +7,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.access import is_manager
 from customers.models import PipelineRun
@@ -57,6 +58,8 @@ def membership_panel(customer, user):
 # export_scores.
 
 EXPORT_HEADER = ["member_tier", "points_balance"]
+EXPORT_LABELS = {"member_tier": _("Member tier"), "points_balance": _("Points balance")}
+EXPORT_CHOICES = {"member_tier": Tier.choices}
 
 
 def export_columns(customer_ids):

@@ -7,10 +7,14 @@ class RetentionConfig(AppConfig):
     verbose_name = _("Retention")
 
     def ready(self):
-        from customers import dashboards, export_columns, panels, pipeline
+        from customers import dashboards, export_columns, merging, panels, pipeline
         from retention import exports, selectors
-        from retention.models import ChurnScore
+        from retention.models import ChurnEpisode, ChurnScore
         from retention.pipeline import SUMMARY_FIELDS, churn_step, snapshots_kept
+
+        # Of two open at-risk episodes the survivor's stays open; the merged customer's
+        # finished episodes move with it.
+        merging.register_conflict_rule(ChurnEpisode, on_conflict=merging.KEEP_SURVIVOR)
 
         # Reads the RFM rows of the same run (the customers' value), the credit grades and the
         # lifecycle's stages of the same run (who is lost, who was won back).
@@ -53,7 +57,12 @@ class RetentionConfig(AppConfig):
             order=41,
         )
         export_columns.register(
-            key="churn", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=40
+            key="churn",
+            headers=exports.EXPORT_HEADER,
+            load=exports.export_columns,
+            order=40,
+            labels=exports.EXPORT_LABELS,
+            load_words=exports.export_columns_in_words,
         )
         dashboards.register_start(
             key="plans",

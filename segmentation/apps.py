@@ -64,5 +64,10 @@ class SegmentationConfig(AppConfig):
         )
 
         export_columns.register(
-            key="rfm", headers=selectors.EXPORT_HEADER, load=selectors.export_columns, order=30
+            key="rfm",
+            headers=selectors.EXPORT_HEADER,
+            load=selectors.export_columns,
+            order=30,
+            labels=selectors.EXPORT_LABELS,
+            choices=selectors.EXPORT_CHOICES,
         )

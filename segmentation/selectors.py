@@ -16,6 +16,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import PipelineRun
 from customers.summaries import live_figures
@@ -44,6 +45,18 @@ EXPORT_HEADER = [
     "rfm_segment",
     "value_tier",
 ]
+# The columns and their coded values in words (export_scores --labels).
+EXPORT_LABELS = {
+    "recency_days": _("Days since last order"),
+    "frequency": _("Orders"),
+    "monetary": _("Spend"),
+    "r_score": _("R score"),
+    "f_score": _("F score"),
+    "m_score": _("M score"),
+    "rfm_segment": _("RFM segment"),
+    "value_tier": _("Value tier"),
+}
+EXPORT_CHOICES = {"rfm_segment": Segment.choices, "value_tier": ValueTier.choices}
 
 
 def current_scores(**lookups):

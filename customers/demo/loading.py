@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from customers.bulk import copy_rows, is_postgresql
 from customers.demo import STAFF, TAG_NAMES, TEAMS, DemoData
+from customers.duplicate_keys import name_keys, phone_keys
 from customers.models import (
     Complaint,
     Contact,
@@ -188,6 +189,8 @@ def write_dataset(data: DemoData, users) -> list[int]:
         owner_id=customers["owner"].map(user_ids),
         team_id=customers["team"].map(team_ids),
         updated_at=customers["created_at"],
+        name_key=name_keys(customers["name"]).fillna(""),
+        phone_key=phone_keys(customers["phone"]).fillna(""),
     ).drop(columns=["parent", "owner", "team"])
     write(Customer, customers)
     tags = with_customer(data.tags).assign(tag_id=lambda f: f["tag"].map(tag_ids))

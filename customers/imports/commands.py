@@ -46,6 +46,7 @@ class ImportCommand(BaseCommand):
         except ImportFileError as error:
             raise CommandError(str(error)) from None
         self.print_errors(report, rejects)
+        self.print_warnings(report)
         if not report.imported:
             raise CommandError(
                 _(
@@ -72,6 +73,22 @@ class ImportCommand(BaseCommand):
         if errors:
             self.stderr.write(_("Every rejected row is in %(path)s.") % {"path": rejects})
 
+    def print_warnings(self, report: ImportReport):
+        warnings = report.warnings
+        for warning in warnings[:PRINTED_ERRORS]:
+            self.stdout.write(
+                self.style.WARNING(
+                    _("line %(line)s, %(column)s: %(reason)s (written all the same)")
+                    % {"line": warning.line, "column": warning.column, "reason": warning.reason}
+                )
+            )
+        if len(warnings) > PRINTED_ERRORS:
+            self.stdout.write(
+                self.style.WARNING(
+                    _("… and %(count)s more.") % {"count": len(warnings) - PRINTED_ERRORS}
+                )
+            )
+
 
 def summary(report: ImportReport) -> str:
     """The counts of an import in one sentence."""
@@ -93,6 +110,10 @@ def summary(report: ImportReport) -> str:
             "%(rejected)s rows rejected."
         )
     text %= counts
+    if report.warned:
+        text += " " + _("%(count)s rows look like customers already recorded.") % {
+            "count": report.warned
+        }
     if report.customers_created:
         text += " " + _("%(count)s customers created for unknown references.") % {
             "count": report.customers_created

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import records
-from customers.imports import lookups, validation, writers
+from customers.duplicate_keys import name_keys, phone_keys
+from customers.imports import likely_duplicates, lookups, validation, writers
 from customers.imports.readers import LINE
 from customers.imports.validation import no_errors, row_hashes
 
@@ -55,6 +56,10 @@ class Import:
         """Errors that only the whole file shows, given the others."""
         return no_errors()
 
+    def file_warnings(self, errors):
+        """What the rows to be written may get wrong without being refused."""
+        return no_errors()
+
     def prepare(self, rejected, report):
         """Get ready to write; `rejected` are the lines that will not be written."""
 
@@ -94,6 +99,7 @@ class CustomerImport(Import):
         self.user_ids = lookups.user_ids()
         self.team_ids = lookups.team_ids()
         self.refs, self.parents, self.suppliers = [], [], []
+        self.duplicate_hashes, self.duplicate_warnings = [], []
 
     def validate(self, chunk):
         return validation.validate_customers(
@@ -110,6 +116,16 @@ class CustomerImport(Import):
             self.parents.append(clean.loc[~clean["parent_known"], [LINE, "parent_ref"]])
             named = clean.loc[clean["parent_ref"] != "", [LINE, "customer_ref", "parent_ref"]]
             self.suppliers.append(named)
+        keys = likely_duplicates.keys_of(clean)
+        self.duplicate_hashes.append(likely_duplicates.key_hashes(keys))
+        self.duplicate_warnings.append(likely_duplicates.against_database(keys, by=self.by))
+
+    def file_warnings(self, errors):
+        hashes = _concat(self.duplicate_hashes, [LINE, "ref", "phone", "name"])
+        warnings = validation.combine(
+            [likely_duplicates.within_file(hashes), *self.duplicate_warnings]
+        )
+        return warnings.loc[~warnings[LINE].isin(errors[LINE])].reset_index(drop=True)
 
     def file_errors(self, errors):
         if not self.parents:
@@ -149,11 +165,17 @@ class CustomerImport(Import):
         )
 
 
+# Stored keys derived from a column: NULL (keep) where that column is.
+DERIVED_KEYS = {"name_key": ("name", name_keys), "phone_key": ("phone", phone_keys)}
+
+
 def customer_rows(clean):
     """Staging rows for clean customer rows; a blank cell becomes NULL (keep or default)."""
     rows = pd.DataFrame(index=clean.index)
     for column in writers.CUSTOMER_STAGING:
         source = {"external_ref": "customer_ref"}.get(column, column)
+        if column in DERIVED_KEYS:
+            continue
         if column in ("owner_id", "team_id"):
             ids = clean[column] if column in clean.columns else None
             rows[column] = pd.Series(ids, index=clean.index, dtype="Int64")
@@ -161,6 +183,8 @@ def customer_rows(clean):
             rows[column] = clean[source].where(clean[source] != "")
         else:
             rows[column] = None
+    for column, (source, keys) in DERIVED_KEYS.items():
+        rows[column] = keys(rows[source])
     return rows
 
 

@@ -56,6 +56,8 @@ class ImportReport:
     already_present: int = 0
     customers_created: int = 0
     error_frame: pd.DataFrame = field(default_factory=no_errors)
+    # Rows written all the same, with what looks wrong (likely duplicates): line, column, reason.
+    warning_frame: pd.DataFrame = field(default_factory=no_errors)
     imported: bool = False
     dry_run: bool = False
 
@@ -67,6 +69,15 @@ class ImportReport:
     @property
     def errors(self) -> list[RowError]:
         return [RowError(*row) for row in self.error_frame.itertuples(index=False, name=None)]
+
+    @property
+    def warnings(self) -> list[RowError]:
+        return [RowError(*row) for row in self.warning_frame.itertuples(index=False, name=None)]
+
+    @property
+    def warned(self) -> int:
+        """How many rows have at least one warning."""
+        return self.warning_frame[LINE].nunique()
 
 
 def import_customers(
@@ -204,9 +215,11 @@ def _check_file(importer, source, report):
         duplicates = validation.conflicting_duplicates(rows, key, importer.content_columns)
         errors = combine([errors, duplicates])
     errors = combine([errors, importer.file_errors(errors)])
-    # Errors name the columns as the file does.
+    report.warning_frame = importer.file_warnings(errors)
+    # Errors and warnings name the columns as the file does.
     headers_of = {column: header for header, column in importer.column_names.items()}
-    errors["column"] = errors["column"].map(lambda column: headers_of.get(column, column))
+    for frame in (errors, report.warning_frame):
+        frame["column"] = frame["column"].map(lambda column: headers_of.get(column, column))
     return errors
 
 

@@ -33,6 +33,9 @@ CUSTOMER_STAGING = {
     "owner_id": "bigint",
     "team_id": "bigint",
     "parent_ref": "varchar(64)",
+    # Derived from the name and phone (customers.duplicate_keys).
+    "name_key": "varchar(200)",
+    "phone_key": "varchar(30)",
 }
 # Customer columns an import sets; NULL in the staging table means "not given".
 CUSTOMER_VALUES = [column for column in CUSTOMER_STAGING if column != "parent_ref"]

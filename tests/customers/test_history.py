@@ -21,7 +21,7 @@ def bulk_customer(cast, **values):
     """A customer as seeds and COPY loads write them: no history row."""
     values = {
         "external_ref": "SEED1",
-        "name": "上海锦江酒店",
+        "name": "上海锦江饭店",
         "region": "上海",
         "owner": cast.rep,
         "team": cast.east,
@@ -167,7 +167,7 @@ def test_importing_changes_to_a_bulk_created_customer_shows_old_and_new(
 ):
     customer = bulk_customer(cast)
     path = tmp_path / "customers.csv"
-    path.write_text("customer_ref,name,region\nSEED1,上海锦江酒店,北京\n", encoding="utf-8")
+    path.write_text("customer_ref,name,region\nSEED1,上海锦江饭店,北京\n", encoding="utf-8")
 
     call_command("import_customers", str(path), stdout=StringIO(), stderr=StringIO())
 
