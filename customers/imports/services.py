@@ -9,10 +9,13 @@ transaction, validates each chunk again (cheaper than holding ten million rows
 in memory) and writes its good rows set-wise. Re-importing a file adds nothing:
 customers are matched by customer_ref and updated; orders, invoices and
 payments are facts, matched by reference and skipped when already recorded.
-A `dry_run` does all of it and rolls back, which is how the admin previews.
+A `dry_run` does all of it and rolls back. A `progress(stage, rows)` callable hears
+after each chunk how many rows were checked (stage CHECKING) and then written
+(stage WRITING): that is how a background job reports how far it got.
 """
 
 import logging
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,8 @@ IMPORTERS = {
     "payments": PaymentImport,
 }
 KINDS = tuple(IMPORTERS)
+CHECKING, WRITING = "checking", "writing"
+Progress = Callable[[str, int], None]
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +81,11 @@ def import_customers(
     rejects: Path | None = None,
     by=None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Create or update customers by customer_ref; blank cells keep the current value and
     listed tags are added. History rows record the import, by `by`."""
-    return _run(CustomerImport(by=by), source, skip_invalid, rejects, dry_run)
+    return _run(CustomerImport(by=by), source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_orders(
@@ -89,11 +95,12 @@ def import_orders(
     create_missing_customers: bool = False,
     rejects: Path | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Record the orders not recorded yet and announce them with `orders_recorded`;
     with `create_missing_customers`, unknown customer_refs become minimal customers."""
     importer = OrderImport(create_missing_customers=create_missing_customers)
-    return _run(importer, source, skip_invalid, rejects, dry_run)
+    return _run(importer, source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_invoices(
@@ -102,9 +109,10 @@ def import_invoices(
     skip_invalid: bool = False,
     rejects: Path | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Record the invoices not recorded yet and refresh their customers' balances."""
-    return _run(InvoiceImport(), source, skip_invalid, rejects, dry_run)
+    return _run(InvoiceImport(), source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_payments(
@@ -113,10 +121,11 @@ def import_payments(
     skip_invalid: bool = False,
     rejects: Path | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Record the payments not recorded yet against their invoices and refresh the
     customers' outstanding and overdue amounts."""
-    return _run(PaymentImport(), source, skip_invalid, rejects, dry_run)
+    return _run(PaymentImport(), source, skip_invalid, rejects, dry_run, progress)
 
 
 def run_import(kind: str, **options) -> ImportReport:
@@ -147,11 +156,12 @@ def write_rejects(source: Path, errors: pd.DataFrame, path: Path) -> None:
             header = False
 
 
-def _run(importer, source, skip_invalid, rejects, dry_run):
+def _run(importer, source, skip_invalid, rejects, dry_run, progress):
+    progress = progress or _no_progress
     source = Path(source)
     report = ImportReport(kind=importer.kind, dry_run=dry_run)
     started = perf_counter()
-    report.error_frame = _check_file(importer, source, report)
+    report.error_frame = _check_file(importer, source, report, progress)
     logger.info(
         "Import of %s from %s: %d rows checked in %.1f s, %d rejected",
         importer.kind,
@@ -165,7 +175,7 @@ def _run(importer, source, skip_invalid, rejects, dry_run):
     if report.error_frame.empty or skip_invalid:
         started = perf_counter()
         with transaction.atomic():
-            _write_file(importer, source, report)
+            _write_file(importer, source, report, progress)
             report.imported = True
             if dry_run:
                 transaction.set_rollback(True)
@@ -181,7 +191,7 @@ def _run(importer, source, skip_invalid, rejects, dry_run):
     return report
 
 
-def _check_file(importer, source, report):
+def _check_file(importer, source, report, progress):
     """First pass: every row's errors, chunk by chunk, then those of the whole file."""
     importer.column_names = headers.column_names(read_columns(source), importer.known_columns())
     missing = validation.missing_columns(importer.column_names.values(), importer.required)
@@ -196,6 +206,7 @@ def _check_file(importer, source, report):
         clean, chunk_errors = importer.validate(_with_columns(chunk, importer.optional))
         importer.remember(chunk, clean)
         errors.append(chunk_errors)
+        progress(CHECKING, report.rows_read)
     errors = combine(errors)
     candidates = importer.repeated_key_lines()
     if len(candidates):
@@ -220,17 +231,26 @@ def _clean_rows_at(importer, source, lines):
     return pd.concat(rows, ignore_index=True)
 
 
-def _write_file(importer, source, report):
+def _write_file(importer, source, report, progress):
     """Second pass, inside the transaction: write the good rows chunk by chunk."""
     rejected = report.error_frame[LINE].unique()
     with ExitStack() as stack:
         for name, columns in importer.staging.items():
             stack.enter_context(writers.staging_table(name, columns))
         importer.prepare(rejected, report)
+        written = 0
+        progress(WRITING, written)
         for chunk in _read_chunks(importer, source):
             clean, _errors = importer.validate(_with_columns(chunk, importer.optional))
-            importer.write(clean.loc[~clean[LINE].isin(rejected)], report)
+            good = clean.loc[~clean[LINE].isin(rejected)]
+            importer.write(good, report)
+            written += len(good)
+            progress(WRITING, written)
         importer.finish(report)
+
+
+def _no_progress(stage, rows):
+    pass
 
 
 def _read_chunks(importer, source):
