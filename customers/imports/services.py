@@ -139,6 +139,21 @@ def run_import(kind: str, **options) -> ImportReport:
     return services[kind](**options)
 
 
+def file_columns(kind: str, source: Path) -> dict[str, str]:
+    """The file's headers → the documented columns they name: the first check of an import,
+    which reads only the header. ImportFileError for a header that names no column of this
+    kind or a required column missing."""
+    importer = IMPORTERS[kind]
+    names = headers.column_names(read_columns(source), importer.known_columns())
+    missing = validation.missing_columns(names.values(), importer.required)
+    if missing:
+        raise ImportFileError(
+            _("The file lacks the required columns %(missing)s (it needs %(required)s).")
+            % {"missing": ", ".join(missing), "required": ", ".join(importer.required)}
+        )
+    return names
+
+
 def write_rejects(source: Path, errors: pd.DataFrame, path: Path) -> None:
     """Write each rejected row of `source` to the CSV `path`: its cells, then its line,
     column and reason (several errors of one row joined with "; ")."""
@@ -193,13 +208,7 @@ def _run(importer, source, skip_invalid, rejects, dry_run, progress):
 
 def _check_file(importer, source, report, progress):
     """First pass: every row's errors, chunk by chunk, then those of the whole file."""
-    importer.column_names = headers.column_names(read_columns(source), importer.known_columns())
-    missing = validation.missing_columns(importer.column_names.values(), importer.required)
-    if missing:
-        raise ImportFileError(
-            _("The file lacks the required columns %(missing)s (it needs %(required)s).")
-            % {"missing": ", ".join(missing), "required": ", ".join(importer.required)}
-        )
+    importer.column_names = file_columns(importer.kind, source)
     errors = []
     for chunk in _read_chunks(importer, source):
         report.rows_read += len(chunk)
