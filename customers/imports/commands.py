@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.imports.readers import ImportFileError
-from customers.imports.services import CHECKING, ImportReport, run_import
+from customers.imports.services import CHECKING, WRITING, ImportReport, run_import
 
 # Printed errors stop here; the rejects file has all of them.
 PRINTED_ERRORS = 50
@@ -65,7 +65,7 @@ class ImportCommand(BaseCommand):
         """With -v 2: how far the import got, after each chunk of the file."""
         if stage == CHECKING:
             self.stderr.write(_("%(rows)s rows checked") % {"rows": rows})
-        else:
+        elif stage == WRITING:
             self.stderr.write(_("%(rows)s rows written") % {"rows": rows})
 
     def print_errors(self, report: ImportReport, rejects: Path):

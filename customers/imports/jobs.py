@@ -30,7 +30,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.imports.readers import ImportFileError, file_format
-from customers.imports.services import CHECKING, ImportReport, run_import
+from customers.imports.services import CHECKING, COMMITTING, ImportReport, run_import
 from customers.models import ImportJob
 from customers.pipeline import Heartbeat
 
@@ -101,6 +101,10 @@ def import_job_create(*, kind, stored_name, source_name, skip_invalid, dry_run, 
     )
 
 
+class JobClosed(Exception):
+    """The job was closed (as stale) while this process ran it."""
+
+
 class JobProgress:
     """The job's progress as the import reports it (see services.Progress), written by the
     heartbeat's thread."""
@@ -109,8 +113,9 @@ class JobProgress:
         self.status = Status.CHECKING
         self.rows_checked = 0
         self.rows_written = 0
+        self.rows = _running(job)
         self.heartbeat = Heartbeat(
-            _running(job),
+            self.rows,
             interval=settings.IMPORT_PROGRESS_SECONDS,
             name=f"import job {job.pk}",
             values=self.values,
@@ -120,10 +125,19 @@ class JobProgress:
         if stage == CHECKING:
             self.rows_checked = rows
             return
+        if stage == COMMITTING:
+            self.confirm_running()
         self.rows_written = rows
         if self.status != Status.WRITING:
             self.status = Status.WRITING
             self.heartbeat.beat_now()
+
+    def confirm_running(self):
+        """Inside the import's transaction, just before it commits: lock the job's row with
+        a fresh sign of life, or raise JobClosed if it was closed meanwhile (its worker
+        seemed gone), so that a job shown as failed has written nothing."""
+        if not self.rows.update(heartbeat_at=timezone.now()):
+            raise JobClosed
 
     def values(self):
         return {
@@ -144,6 +158,8 @@ def import_job_execute(job: ImportJob) -> ImportJob:
     try:
         with progress.heartbeat, translation.override(_language(job)):
             report = _run(job, progress)
+    except JobClosed:
+        logger.warning("Import job %s was closed while it ran; it wrote nothing", job.pk)
     except ImportFileError as error:
         _close(job, progress, error=str(error))
     except Exception as exc:

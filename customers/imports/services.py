@@ -11,7 +11,9 @@ customers are matched by customer_ref and updated; orders, invoices and
 payments are facts, matched by reference and skipped when already recorded.
 A `dry_run` does all of it and rolls back. A `progress(stage, rows)` callable hears
 after each chunk how many rows were checked (stage CHECKING) and then written
-(stage WRITING): that is how a background job reports how far it got.
+(stage WRITING), then once more (stage COMMITTING) inside the transaction just
+before it commits, where it may still raise to write nothing: that is how a
+background job reports how far it got, and refuses to commit once it was closed.
 """
 
 import logging
@@ -38,7 +40,7 @@ IMPORTERS = {
     "payments": PaymentImport,
 }
 KINDS = tuple(IMPORTERS)
-CHECKING, WRITING = "checking", "writing"
+CHECKING, WRITING, COMMITTING = "checking", "writing", "committing"
 Progress = Callable[[str, int], None]
 
 logger = logging.getLogger(__name__)
@@ -190,7 +192,8 @@ def _run(importer, source, skip_invalid, rejects, dry_run, progress):
     if report.error_frame.empty or skip_invalid:
         started = perf_counter()
         with transaction.atomic():
-            _write_file(importer, source, report, progress)
+            written = _write_file(importer, source, report, progress)
+            progress(COMMITTING, written)
             report.imported = True
             if dry_run:
                 transaction.set_rollback(True)
@@ -241,7 +244,8 @@ def _clean_rows_at(importer, source, lines):
 
 
 def _write_file(importer, source, report, progress):
-    """Second pass, inside the transaction: write the good rows chunk by chunk."""
+    """Second pass, inside the transaction: write the good rows chunk by chunk; returns how
+    many."""
     rejected = report.error_frame[LINE].unique()
     with ExitStack() as stack:
         for name, columns in importer.staging.items():
@@ -256,6 +260,7 @@ def _write_file(importer, source, report, progress):
             written += len(good)
             progress(WRITING, written)
         importer.finish(report)
+    return written
 
 
 def _no_progress(stage, rows):

@@ -40,7 +40,11 @@ def refused(request, exception=None):
 
 handler403 = refused
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls(__name__),
+    pytest.mark.usefixtures("eager_tasks"),
+]
 
 IMPORT_URL = "/admin/customers/order/import/"
 CONFIRM_URL = "/admin/customers/order/import/confirm/"

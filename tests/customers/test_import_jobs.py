@@ -19,9 +19,12 @@ from customers.imports.jobs import (
     uploads_dir,
 )
 from customers.imports.readers import read_chunks
-from customers.imports.services import CHECKING, WRITING, run_import
+from customers.imports.services import CHECKING, COMMITTING, WRITING, run_import
 from customers.models import Customer, ImportJob, Order
 from tests.factories import CustomerFactory, UserFactory
+
+# Tasks run in-process, whether or not the environment names a broker.
+pytestmark = pytest.mark.usefixtures("eager_tasks")
 
 ORDERS_IMPORT = "/admin/customers/order/import/"
 CUSTOMERS_IMPORT = "/admin/customers/customer/import/"
@@ -199,6 +202,26 @@ def test_job_that_fails_while_writing_writes_nothing(
 
 
 @pytest.mark.django_db
+def test_job_closed_as_stale_while_it_wrote_commits_nothing(
+    client_for, clerk, shop, private_media, monkeypatch, django_capture_on_commit_callbacks
+):
+    original = services.OrderImport.file_errors
+
+    def check_then_seem_gone(importer, errors):
+        # As close_stale_import_jobs does when the heartbeat stalled for too long; the
+        # write pass comes next.
+        ImportJob.objects.update(status=ImportJob.Status.FAILED, error="closed as stale")
+        return original(importer, errors)
+
+    monkeypatch.setattr(services.OrderImport, "file_errors", check_then_seem_gone)
+
+    start(client_for(clerk), django_capture_on_commit_callbacks, ORDERS, skip_invalid="on")
+
+    assert ImportJob.objects.get().error == "closed as stale"
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
 def test_importing_the_same_file_twice_adds_nothing(
     client_for, clerk, shop, private_media, django_capture_on_commit_callbacks
 ):
@@ -247,6 +270,7 @@ def test_import_reports_rows_checked_then_written_after_each_chunk(shop, tmp_pat
         (WRITING, 2),
         (WRITING, 4),
         (WRITING, 5),
+        (COMMITTING, 5),
     ]
 
 
@@ -333,9 +357,14 @@ def test_beat_checks_for_stale_import_jobs_every_few_minutes():
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("queued_tasks")
 def test_job_that_cannot_be_sent_to_a_worker_fails_saying_so(
-    client_for, clerk, shop, private_media, monkeypatch, django_capture_on_commit_callbacks
+    queued_tasks,
+    client_for,
+    clerk,
+    shop,
+    private_media,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
