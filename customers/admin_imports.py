@@ -27,8 +27,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from customers.imports.jobs import (
-    close_stale_import_jobs,
     import_job_create,
+    is_silent,
     rejects_path,
     remove_old_files,
     stored_name_for,
@@ -179,7 +179,6 @@ class ImportMixin:
 
     def import_job_view(self, request, job_id):
         """The job's progress while it runs; then its counts, errors and rejects file."""
-        close_stale_import_jobs()
         job = self.visible_job(request, job_id)
         again = None
         if may_import_again(job) and job.kind in importable_kinds(request.user):
@@ -190,6 +189,7 @@ class ImportMixin:
             job=job,
             kind_label=KIND_LABELS[job.kind],
             refresh_seconds=None if job.is_finished else REFRESH_SECONDS,
+            silent=is_silent(job),
             has_rejects=rejects_path(job) is not None,
             rejects_url=self.job_url(job, "import_rejects"),
             again=again,

@@ -246,6 +246,12 @@ def _claim(job):
     )
 
 
+def is_silent(job) -> bool:
+    """Whether a running job's worker has given no sign of life for long enough to be
+    closed as failed (which beat's next check does)."""
+    return job.status in RUNNING and job.heartbeat_at < timezone.now() - _stale_after()
+
+
 def close_stale_import_jobs() -> int:
     """Close as failed the running jobs whose worker gave no sign of life for
     IMPORT_STALE_AFTER_SECONDS and the queued jobs no worker took up within

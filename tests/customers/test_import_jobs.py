@@ -312,19 +312,28 @@ def running_job(*, silent_for, status=ImportJob.Status.WRITING, **fields):
 
 
 @pytest.mark.django_db
-def test_job_without_heartbeat_is_shown_failed_on_its_page(client_for, cast, settings):
+def test_job_without_heartbeat_is_closed_by_beat_and_its_page_says_so_meanwhile(
+    client_for, cast, settings
+):
     settings.IMPORT_STALE_AFTER_SECONDS = 120
     job = running_job(silent_for=dt.timedelta(minutes=3), created_by=cast.admin)
-    alive = running_job(silent_for=dt.timedelta(seconds=30))
+    alive = running_job(silent_for=dt.timedelta(seconds=30), created_by=cast.admin)
+    client = client_for(cast.admin)
 
-    page = client_for(cast.admin).get(f"{ORDERS_IMPORT}jobs/{job.pk}/")
+    silent_page = client.get(f"{ORDERS_IMPORT}jobs/{job.pk}/").content.decode()
+    alive_page = client.get(f"{ORDERS_IMPORT}jobs/{alive.pk}/").content.decode()
+    assert "Its worker (worker-1 pid 42) has given no sign of life since" in silent_page
+    assert "no sign of life" not in alive_page
+
+    assert tasks.close_stale_import_jobs_task() == 1
 
     job.refresh_from_db()
     alive.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
-    assert "Its worker (worker-1 pid 42) gave no sign of life" in page.content.decode()
     assert alive.status == ImportJob.Status.WRITING
-    assert 'http-equiv="refresh"' not in page.content.decode()
+    page = client.get(f"{ORDERS_IMPORT}jobs/{job.pk}/").content.decode()
+    assert "Its worker (worker-1 pid 42) gave no sign of life after" in page
+    assert 'http-equiv="refresh"' not in page
 
 
 @pytest.mark.django_db
@@ -442,10 +451,10 @@ def test_job_page_and_upload_page_make_a_fixed_number_of_queries(
     client = client_for(clerk)
     client.get(ORDERS_IMPORT)  # the session and the user, loaded once
 
-    # session, user, the stale jobs' check, the job with its uploader; then what every
+    # session, user, the job with its uploader; then what every
     # admin page asks: the user's and their groups' permissions (the side bar), the grade
     # policies' notice (two), the teams the user manages
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         assert client.get(f"{ORDERS_IMPORT}jobs/{job.pk}/").status_code == 200
     # session, user, the user's and their groups' permissions (the kinds they may import),
     # the recent jobs with their uploaders, then the admin's page queries as above
