@@ -167,7 +167,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "private"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Import files uploaded in the admin: 200 MB holds a million customers with addresses and
-# notes (a million orders take about 45 MB). A bigger file is refused with this limit named;
+# notes (a million orders take about 58 MB). A bigger file is refused with this limit named;
 # the import_* commands read files of any size. A proxy in front must accept as much
 # (nginx: client_max_body_size 200m).
 IMPORT_UPLOAD_MAX_BYTES = int(os.environ.get("IMPORT_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))

@@ -194,11 +194,12 @@ def _run(job, progress):
 
 
 def _close(job, progress, *, report: ImportReport | None = None, error=""):
-    """Record the job's end: its counts and rejects, or why it failed."""
+    """Record the job's end: its counts and rejects, or why it failed (having written
+    nothing, whatever it had reported)."""
     fields = {
         "finished_at": timezone.now(),
         "rows_checked": progress.rows_checked,
-        "rows_written": progress.rows_written,
+        "rows_written": 0,
         "rejects_name": job.rejects_name,
         "status": Status.FAILED,
         "error": error,
@@ -206,9 +207,8 @@ def _close(job, progress, *, report: ImportReport | None = None, error=""):
     if report is not None:
         fields["counts"] = report_counts(report)
         if report.imported or job.dry_run:
-            fields["status"] = Status.DONE
+            fields.update(status=Status.DONE, rows_written=progress.rows_written)
         else:
-            fields["rows_written"] = 0
             fields["error"] = _(
                 "Nothing was imported: %(count)s rows have errors. Correct them and upload the "
                 "file again, or import it again skipping the rows with errors."
@@ -267,7 +267,7 @@ def close_stale_import_jobs() -> int:
         closed += (
             ImportJob.objects.filter(pk=job.pk)
             .filter(silent | waiting)
-            .update(status=Status.FAILED, finished_at=now, error=error)
+            .update(status=Status.FAILED, finished_at=now, error=error, rows_written=0)
         )
     if closed:
         logger.warning("Closed %s stale import job(s)", closed)

@@ -197,6 +197,7 @@ def test_job_that_fails_while_writing_writes_nothing(
     job = ImportJob.objects.get()
     assert written == [2]
     assert job.status == ImportJob.Status.FAILED
+    assert (job.rows_checked, job.rows_written) == (5, 0)
     assert "wrote nothing: RuntimeError: disk full" in page.content.decode()
     assert not Order.objects.exists()
 

@@ -357,5 +357,6 @@ def test_killed_worker_s_import_shows_its_progress_then_fails_having_written_not
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
     assert f"pid {worker.pid}" in job.error and "wrote nothing" in job.error
+    assert job.rows_written == 0
     assert not Order.objects.exists()
     hold.unlink()
