@@ -162,8 +162,23 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "private"))
+# An upload past 2 MB streams to a temporary file (Django's default handlers), never into
+# memory; the 10 MB cap is on the form fields, not on files.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Import files uploaded in the admin: 200 MB holds a million customers with addresses and
+# notes (a million orders take about 58 MB). A bigger file is refused with this limit named;
+# the import_* commands read files of any size. A proxy in front must accept as much
+# (nginx: client_max_body_size 200m).
+IMPORT_UPLOAD_MAX_BYTES = int(os.environ.get("IMPORT_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
+# A running import job writes its progress and a sign of life this often; one silent for
+# IMPORT_STALE_AFTER_SECONDS (its worker was stopped) is closed as failed.
+IMPORT_PROGRESS_SECONDS = float(os.environ.get("IMPORT_PROGRESS_SECONDS", "2"))
+IMPORT_STALE_AFTER_SECONDS = float(os.environ.get("IMPORT_STALE_AFTER_SECONDS", "120"))
+if IMPORT_STALE_AFTER_SECONDS < 5 * IMPORT_PROGRESS_SECONDS:
+    raise ImproperlyConfigured(
+        "IMPORT_STALE_AFTER_SECONDS must be at least five times IMPORT_PROGRESS_SECONDS."
+    )
 DOCUMENT_MAX_BYTES = int(os.environ.get("DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024)))
 DOCUMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png"]
 

@@ -1,49 +1,57 @@
-"""Imports in Django admin: upload a file, preview what it would do, then confirm.
+"""Imports in Django admin: upload a file, see its first rows, then start an import job.
 
-`ImportMixin` adds two pages to a ModelAdmin: `import/` (pick the kind, upload,
-see the first rows, every error and the counts of a dry run) and
-`import/confirm/` (run the real import). The upload waits under
-MEDIA_ROOT/imports, named by a random token that only the uploader's session
-knows, until it is imported or a day old.
+`ImportMixin` adds to a ModelAdmin: `import/` (pick the kind, upload; the page
+then shows how the file's headers were read and its first rows, a check of the
+header only, whatever the file's size), `import/confirm/` (start the job:
+check the whole file and import it, or check it only), and the job's pages
+`import/jobs/<id>/` (its progress, refreshed every few seconds, then its
+counts, errors and rejects file), `.../rejects/` (the rejects as CSV) and
+`.../again/` (import the same file again, e.g. skipping the rows with errors).
+The job runs on a worker (customers.imports.jobs), never in the request. Until
+the job starts, the upload waits under MEDIA_ROOT/imports, named by a random
+token that only the uploader's session knows. A job is seen by its uploader and
+by superusers only.
 """
-
-import secrets
-import time
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.core.files.move import file_move_safe
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from customers.imports.commands import summary
+from customers.imports.jobs import (
+    import_job_create,
+    is_silent,
+    rejects_path,
+    remove_old_files,
+    stored_name_for,
+    upload_path,
+    uploads_dir,
+)
 from customers.imports.readers import LINE, ImportFileError, file_format, read_head
-from customers.imports.services import IMPORTERS, run_import
-from customers.models import Customer, Invoice, Order, Payment
+from customers.imports.services import IMPORTERS, file_columns
+from customers.models import Customer, ImportJob, Invoice, Order, Payment
+from customers.tasks import queue_import_job
 
 KIND_MODELS = {"customers": Customer, "orders": Order, "invoices": Invoice, "payments": Payment}
-KIND_LABELS = {
-    "customers": gettext_lazy("Customers"),
-    "orders": gettext_lazy("Orders (purchases)"),
-    "invoices": gettext_lazy("Invoices (receivables)"),
-    "payments": gettext_lazy("Payments received"),
-}
+KIND_LABELS = dict(ImportJob.Kind.choices)
 SESSION_KEY = "customer_imports"
 PREVIEW_ROWS = 20
-# The preview lists this many errors; the counts cover all of them.
-SHOWN_ERRORS = 1000
-KEEP_UPLOADS_SECONDS = 24 * 3600
+# The job page lists this many recent jobs.
+RECENT_JOBS = 10
+# While a job runs, its page reloads itself this often.
+REFRESH_SECONDS = 3
 
 
 def upload_max_bytes():
-    # Bigger files belong to the import_* management commands, which stream them.
-    return getattr(settings, "IMPORT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+    return settings.IMPORT_UPLOAD_MAX_BYTES
 
 
 class ImportForm(forms.Form):
@@ -65,7 +73,10 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(str(error)) from None
         if upload.size > upload_max_bytes():
             raise forms.ValidationError(
-                _("The file is larger than %(limit)s MB; import it with the management command.")
+                _(
+                    "The file is larger than %(limit)s MB. Split it into smaller files, or "
+                    "import it with the management command on the server."
+                )
                 % {"limit": upload_max_bytes() // (1024 * 1024)}
             )
         return upload
@@ -73,6 +84,12 @@ class ImportForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
+    skip_invalid = forms.BooleanField(
+        label=gettext_lazy("Skip the rows with errors and import the others"), required=False
+    )
+
+
+class AgainForm(forms.Form):
     skip_invalid = forms.BooleanField(
         label=gettext_lazy("Skip the rows with errors and import the others"), required=False
     )
@@ -86,35 +103,52 @@ class ImportMixin:
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
         return [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="{}_{}_import".format(*info),
-            ),
+            path("import/", view(self.import_view), name="{}_{}_import".format(*info)),
             path(
                 "import/confirm/",
-                self.admin_site.admin_view(require_POST(self.import_confirm_view)),
+                view(require_POST(self.import_confirm_view)),
                 name="{}_{}_import_confirm".format(*info),
+            ),
+            path(
+                "import/jobs/<int:job_id>/",
+                view(self.import_job_view),
+                name="{}_{}_import_job".format(*info),
+            ),
+            path(
+                "import/jobs/<int:job_id>/rejects/",
+                view(self.import_rejects_view),
+                name="{}_{}_import_rejects".format(*info),
+            ),
+            path(
+                "import/jobs/<int:job_id>/again/",
+                view(require_POST(self.import_again_view)),
+                name="{}_{}_import_again".format(*info),
             ),
             *super().get_urls(),
         ]
 
     def import_view(self, request):
-        """GET: the upload form. POST: keep the upload and show its dry-run preview."""
+        """GET: the upload form and the user's recent imports. POST: keep the upload and show
+        how its header reads and its first rows."""
         kinds = importable_kinds(request.user)
         initial = {"kind": self.import_kind}
         form = ImportForm(request.POST or None, request.FILES or None, kinds=kinds, initial=initial)
         if request.method != "POST" or not form.is_valid():
-            return self.render_import(request, "import_form", form=form, kinds=kinds)
+            return self.render_import(
+                request, "import_form", form=form, jobs=recent_jobs(request.user)
+            )
         kind, upload = form.cleaned_data["kind"], form.cleaned_data["file"]
         stored = store_upload(upload)
         try:
-            preview = preview_import(kind, stored, by=request.user)
+            preview = preview_import(kind, stored)
         except ImportFileError as error:
             stored.unlink(missing_ok=True)
             form.add_error("file", str(error))
-            return self.render_import(request, "import_form", form=form, kinds=kinds)
+            return self.render_import(
+                request, "import_form", form=form, jobs=recent_jobs(request.user)
+            )
         remember_upload(request, stored, kind=kind, name=upload.name)
         confirm = ConfirmForm(initial={"token": stored.stem})
         return self.render_import(
@@ -122,34 +156,89 @@ class ImportMixin:
         )
 
     def import_confirm_view(self, request):
-        """Run the real import of a previewed upload."""
+        """Start the job of a previewed upload: a check of the whole file only, or the import."""
         form = ConfirmForm(request.POST)
         upload = stored_upload(request, form.cleaned_data["token"]) if form.is_valid() else None
         if upload is None:
             messages.error(request, _("This upload is no longer available; upload the file again."))
             return redirect(self.import_url())
-        kind, stored = upload["kind"], upload["path"]
-        if kind not in importable_kinds(request.user):
+        if upload["kind"] not in importable_kinds(request.user):
             raise PermissionDenied
-        options = {"by": request.user} if kind == "customers" else {}
-        skip_invalid = form.cleaned_data["skip_invalid"]
-        report = run_import(kind, source=stored, skip_invalid=skip_invalid, **options)
-        if not report.imported:
-            messages.error(
-                request,
-                _("Nothing was imported: %(count)s rows have errors.") % {"count": report.rejected},
-            )
-            preview = preview_import(kind, stored, by=request.user)
-            return self.render_import(
-                request, "import_preview", name=upload["name"], confirm=form, **preview
-            )
-        forget_upload(request, stored)
-        messages.success(request, summary(report))
-        model = KIND_MODELS[kind]._meta
-        return redirect(f"admin:{model.app_label}_{model.model_name}_changelist")
+        job = import_job_create(
+            kind=upload["kind"],
+            stored_name=upload["path"].name,
+            source_name=upload["name"],
+            skip_invalid=form.cleaned_data["skip_invalid"],
+            dry_run="check_only" in request.POST,
+            by=request.user,
+        )
+        # The job owns the file now: this token cannot start a second one.
+        forget_upload(request, upload["path"])
+        queue_import_job(job.pk)
+        return redirect(self.job_url(job))
+
+    def import_job_view(self, request, job_id):
+        """The job's progress while it runs; then its counts, errors and rejects file."""
+        job = self.visible_job(request, job_id)
+        again = None
+        if may_import_again(job) and job.kind in importable_kinds(request.user):
+            again = AgainForm(initial={"skip_invalid": job.skip_invalid and not job.dry_run})
+        return self.render_import(
+            request,
+            "import_job",
+            job=job,
+            kind_label=KIND_LABELS[job.kind],
+            refresh_seconds=None if job.is_finished else REFRESH_SECONDS,
+            silent=is_silent(job),
+            has_rejects=rejects_path(job) is not None,
+            rejects_url=self.job_url(job, "import_rejects"),
+            again=again,
+            again_url=self.job_url(job, "import_again"),
+            title=_("Import of “%(name)s”") % {"name": job.source_name},
+        )
+
+    def import_rejects_view(self, request, job_id):
+        """The job's rejected rows as CSV: their cells, then line, column and reason."""
+        job = self.visible_job(request, job_id)
+        rejects = rejects_path(job)
+        if rejects is None:
+            raise Http404(_("This import has no rejects file (or it is no longer kept)."))
+        name = f"{job.source_name.rsplit('.', 1)[0]}.rejects.csv"
+        return FileResponse(
+            open(rejects, "rb"), as_attachment=True, filename=name, content_type="text/csv"
+        )
+
+    def import_again_view(self, request, job_id):
+        """Import a checked (or refused) job's file again, as a new job."""
+        job = self.visible_job(request, job_id)
+        if job.kind not in importable_kinds(request.user):
+            raise PermissionDenied
+        form = AgainForm(request.POST)
+        if not form.is_valid() or not may_import_again(job):
+            messages.error(request, _("This file is no longer kept; upload it again."))
+            return redirect(self.job_url(job))
+        again = import_job_create(
+            kind=job.kind,
+            stored_name=job.stored_name,
+            source_name=job.source_name,
+            skip_invalid=form.cleaned_data["skip_invalid"],
+            dry_run=False,
+            by=request.user,
+        )
+        queue_import_job(again.pk)
+        return redirect(self.job_url(again))
+
+    def visible_job(self, request, job_id):
+        """The job, if this user uploaded it or is a superuser; otherwise 404."""
+        return get_object_or_404(
+            ImportJob.objects.select_related("created_by"), pk=job_id, **jobs_of(request.user)
+        )
 
     def import_url(self):
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+
+    def job_url(self, job, page="import_job"):
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{page}", args=[job.pk])
 
     def render_import(self, request, template, **context):
         context = {
@@ -160,6 +249,8 @@ class ImportMixin:
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_import_confirm"
             ),
             "import_url": self.import_url(),
+            "job_url_name": f"admin:{self.opts.app_label}_{self.opts.model_name}_import_job",
+            "upload_limit_mb": upload_max_bytes() // (1024 * 1024),
             "columns": [
                 (
                     KIND_LABELS[kind],
@@ -186,42 +277,50 @@ def importable_kinds(user):
     return kinds
 
 
-def preview_import(kind, stored, *, by):
-    """The dry run of an import: its report, the first rows and the errors to show."""
-    options = {"by": by} if kind == "customers" else {}
-    report = run_import(kind, source=stored, skip_invalid=True, dry_run=True, **options)
+def jobs_of(user):
+    """Lookups of the jobs this user may see: their own, or every job for a superuser."""
+    return {} if user.is_superuser else {"created_by": user}
+
+
+def recent_jobs(user):
+    return ImportJob.objects.filter(**jobs_of(user)).select_related("created_by")[:RECENT_JOBS]
+
+
+def may_import_again(job):
+    """A finished check, or an import refused for its bad rows, whose file is still kept."""
+    refused = job.status == ImportJob.Status.FAILED and job.counts.get("rejected")
+    checked = job.status == ImportJob.Status.DONE and job.dry_run
+    return bool(refused or checked) and upload_path(job).is_file()
+
+
+def preview_import(kind, stored):
+    """How the file's headers read and its first rows: a check of the header only, which
+    takes the same time for a file of any size. The job checks every row."""
+    columns = file_columns(kind, stored)
     head = read_head(stored, rows=PREVIEW_ROWS)
     return {
         "kind": kind,
         "kind_label": KIND_LABELS[kind],
-        "report": report,
+        "file_size": stored.stat().st_size,
+        "header_columns": [(header, column) for header, column in columns.items()],
         # The reader's own line-number column under its label; the file's columns as named.
         "head_columns": [_("Line") if column == LINE else column for column in head.columns],
         "head_rows": head.itertuples(index=False, name=None),
-        "errors": report.errors[:SHOWN_ERRORS],
-        "errors_not_shown": max(len(report.error_frame) - SHOWN_ERRORS, 0),
-        "warnings": report.warnings[:SHOWN_ERRORS],
-        "warnings_not_shown": max(len(report.warning_frame) - SHOWN_ERRORS, 0),
     }
 
 
-def uploads_dir() -> Path:
-    directory = Path(settings.MEDIA_ROOT) / "imports"
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return directory
-
-
-def store_upload(upload) -> Path:
-    """Save the upload under a random name (a name typed by a user never reaches the disk),
-    after removing the uploads older than a day."""
-    directory = uploads_dir()
-    for old in directory.iterdir():
-        if old.stat().st_mtime < time.time() - KEEP_UPLOADS_SECONDS:
-            old.unlink(missing_ok=True)
-    stored = directory / f"{secrets.token_hex(16)}.{file_format(upload.name)}"
-    with open(stored, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
+def store_upload(upload):
+    """Keep the upload under a random name (a name typed by a user never reaches the disk),
+    after removing the old uploads and rejects. A big upload, already streamed to a
+    temporary file, is moved rather than copied."""
+    remove_old_files()
+    stored = uploads_dir() / stored_name_for(upload.name)
+    if hasattr(upload, "temporary_file_path"):
+        file_move_safe(upload.temporary_file_path(), stored)
+    else:
+        with open(stored, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
     return stored
 
 
@@ -236,14 +335,13 @@ def stored_upload(request, token):
     """The session's upload of this token, with its `path`, or None (unknown or removed)."""
     for stored_name, upload in request.session.get(SESSION_KEY, {}).items():
         stored = uploads_dir() / stored_name
-        if Path(stored_name).stem == token and stored.exists():
+        if stored_name.split(".", 1)[0] == token and stored.exists():
             return {**upload, "path": stored}
     return None
 
 
 def forget_upload(request, stored):
-    """Remove the upload and the session's note of it."""
+    """Remove the session's note of the upload (the file stays, for its job)."""
     uploads = request.session.get(SESSION_KEY, {})
     uploads.pop(stored.name, None)
     request.session[SESSION_KEY] = uploads
-    stored.unlink(missing_ok=True)

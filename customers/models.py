@@ -987,6 +987,79 @@ class PipelineRun(models.Model):
         return f"{self.as_of} ({self.get_status_display()})"
 
 
+class ImportJob(models.Model):
+    """An import of an uploaded file, run by a worker: what was asked, how far it got, what
+    it found. The upload and the rejects file live under MEDIA_ROOT (customers.imports.jobs)."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        ORDERS = "orders", _("Orders (purchases)")
+        INVOICES = "invoices", _("Invoices (receivables)")
+        PAYMENTS = "payments", _("Payments received")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        CHECKING = "checking", _("Checking the whole file")
+        WRITING = "writing", _("Writing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("what the file holds"), max_length=20, choices=Kind)
+    source_name = models.CharField(_("file name"), max_length=255)
+    # The upload's name under MEDIA_ROOT/imports: random, never typed by a user.
+    stored_name = models.CharField(_("stored as"), max_length=100)
+    file_size = models.PositiveBigIntegerField(_("file size (bytes)"), default=0)
+    skip_invalid = models.BooleanField(_("skip the rows with errors"), default=False)
+    dry_run = models.BooleanField(
+        _("check only"), default=False, help_text=_("Check the whole file and write nothing.")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
+    rows_checked = models.PositiveBigIntegerField(_("rows checked"), default=0)
+    rows_written = models.PositiveBigIntegerField(_("rows written"), default=0)
+    # The import's report: rows_read, created, updated, already_present, customers_created,
+    # rejected, imported.
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    rejects_name = models.CharField(_("rejects file"), max_length=100, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    # The uploader's language, in which the worker words errors.
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    created_at = models.DateTimeField(_("queued"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Refreshed every few seconds while a worker runs the job; a job whose heartbeat stopped
+    # is closed as failed (customers.imports.jobs.close_stale_import_jobs).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), default=timezone.now)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="importjob_by_created_idx"),
+            models.Index(
+                fields=["status"],
+                condition=Q(status__in=["queued", "checking", "writing"]),
+                name="importjob_unfinished_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
 class GradeChange(models.Model):
     """One change of a customer's credit grade: who (or the rule), when, old → new, why."""
 

@@ -227,7 +227,12 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
         return run
     publishers = []
     run.steps = []
-    with Heartbeat(run.pk), shared_order_figures():
+    beating = Heartbeat(
+        _still_running(run),
+        interval=settings.PIPELINE_HEARTBEAT_SECONDS,
+        name=f"pipeline run {run.pk}",
+    )
+    with beating, shared_order_figures():
         try:
             for step in registered_steps():
                 started = perf_counter()
@@ -306,36 +311,49 @@ def _publish(run, publishers):
 
 
 class Heartbeat:
-    """While a run executes: a thread with its own database connection that refreshes the
-    run's heartbeat every PIPELINE_HEARTBEAT_SECONDS, so that a step of several minutes
-    still shows its worker alive. It dies with its process, which is how a killed worker
-    shows."""
+    """While a run (or an import job) executes: a thread with its own database connection
+    that updates `rows` (the one row, while it is still running) every `interval` seconds
+    with a fresh `heartbeat_at` and `values()`, so that a step of several minutes still
+    shows its worker alive. It dies with its process, which is how a killed worker shows.
+    Its own connection also sees past the worker's open transaction: what it writes is
+    visible at once."""
 
-    def __init__(self, run_id):
-        self.run_id = run_id
-        self.interval = settings.PIPELINE_HEARTBEAT_SECONDS
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._beat, name=f"pipeline-heartbeat-{run_id}", daemon=True
-        )
+    def __init__(self, rows, *, interval, name, values=dict):
+        self.rows = rows
+        self.interval = interval
+        self.values = values
+        self._stopped = False
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=name, daemon=True)
 
     def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info):
-        self._stopped.set()
+        self._stopped = True
+        self._wake.set()
         self._thread.join(timeout=self.interval + 10)
 
+    def beat_now(self):
+        """Write at once rather than at the next interval (a new stage to show)."""
+        self._wake.set()
+
     def _beat(self):
+        failed = False
         try:
-            while not self._stopped.wait(self.interval):
+            while True:
+                # A write that failed (a lock, a dropped connection) is tried again soon.
+                self._wake.wait(min(self.interval, 1) if failed else self.interval)
+                self._wake.clear()
+                if self._stopped:
+                    return
                 try:
-                    PipelineRun.objects.filter(
-                        pk=self.run_id, status=PipelineRun.Status.RUNNING
-                    ).update(heartbeat_at=timezone.now())
+                    self.rows.update(heartbeat_at=timezone.now(), **self.values())
+                    failed = False
                 except DatabaseError:
-                    logger.warning("Heartbeat of pipeline run %s not written", self.run_id)
+                    logger.warning("Heartbeat of %s not written", self._thread.name)
+                    failed = True
         finally:
             # This thread's connections only.
             connections.close_all()

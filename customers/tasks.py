@@ -1,4 +1,5 @@
-"""Celery tasks of the nightly pipeline: thin shells over customers.pipeline."""
+"""Celery tasks: the nightly pipeline (customers.pipeline) and the import jobs
+(customers.imports.jobs), thin shells over them."""
 
 import logging
 
@@ -6,7 +7,12 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import PipelineRun
+from customers.imports.jobs import (
+    close_stale_import_jobs,
+    import_job_execute,
+    import_job_not_sent,
+)
+from customers.models import ImportJob, PipelineRun
 from customers.pipeline import (
     PipelineAlreadyRunning,
     close_stale_runs,
@@ -61,7 +67,7 @@ def send_run(run_id):
         run_pipeline_task.apply_async(args=[run_id])
         return True
     try:
-        send_to_worker(run_id)
+        send_to_worker(run_pipeline_task, run_id)
     except Exception as exc:
         logger.warning("Pipeline run %s not sent to a worker: %s", run_id, exc)
         run = PipelineRun.objects.filter(pk=run_id).first()
@@ -73,14 +79,50 @@ def send_run(run_id):
     return True
 
 
-def send_to_worker(run_id):
-    """Put the run's task on the broker, or raise at once if the broker does not answer."""
-    app = run_pipeline_task.app
-    with app.connection_for_write() as connection:
+def send_to_worker(task, record_id):
+    """Put `task` for the run or job `record_id` on the broker, or raise at once if the
+    broker does not answer."""
+    with task.app.connection_for_write() as connection:
         # One attempt, no pause: the defaults retry for seconds while the page waits.
         connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
-        # No result kept: the run's record is its result, and subscribing to one would wait
+        # No result kept: the record is its result, and subscribing to one would wait
         # about twenty seconds on the result store (the same Redis) when it is down.
-        run_pipeline_task.apply_async(
-            args=[run_id], connection=connection, retry=False, ignore_result=True
-        )
+        task.apply_async(args=[record_id], connection=connection, retry=False, ignore_result=True)
+
+
+@shared_task(name="customers.run_import_job", acks_late=True)
+def run_import_job_task(job_id):
+    """Run a queued import job; a job no longer queued (claimed, or closed) is left alone,
+    so a redelivered message does nothing twice. Returns the job's final status."""
+    job = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).first()
+    if job is None:
+        logger.info("Import job %s is not queued; nothing to do", job_id)
+        return None
+    return import_job_execute(job).status
+
+
+@shared_task(name="customers.close_stale_import_jobs")
+def close_stale_import_jobs_task():
+    """Close the import jobs whose worker stopped; beat calls it every few minutes."""
+    return close_stale_import_jobs()
+
+
+def queue_import_job(job_id):
+    """Send the job to a worker once the transaction that recorded it has committed (in the
+    embedded mode, run it here and now)."""
+    transaction.on_commit(lambda: send_import_job(job_id), robust=True)
+
+
+def send_import_job(job_id):
+    """Send the job to a worker, or close it as failed, saying that the task queue could not
+    be reached. Returns whether it was sent."""
+    if run_import_job_task.app.conf.task_always_eager:
+        run_import_job_task.apply_async(args=[job_id])
+        return True
+    try:
+        send_to_worker(run_import_job_task, job_id)
+    except Exception as exc:
+        logger.warning("Import job %s not sent to a worker: %s", job_id, exc)
+        import_job_not_sent(job_id, f"{type(exc).__name__}: {exc}")
+        return False
+    return True

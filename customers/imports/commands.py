@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.imports.readers import ImportFileError
-from customers.imports.services import ImportReport, run_import
+from customers.imports.services import CHECKING, WRITING, ImportReport, run_import
 
 # Printed errors stop here; the rejects file has all of them.
 PRINTED_ERRORS = 50
@@ -41,6 +41,7 @@ class ImportCommand(BaseCommand):
                 source=file,
                 skip_invalid=skip_invalid,
                 rejects=rejects,
+                progress=self.print_progress if options["verbosity"] >= 2 else None,
                 **self.service_options(options),
             )
         except ImportFileError as error:
@@ -60,6 +61,13 @@ class ImportCommand(BaseCommand):
     def service_options(self, options):
         """Options of this command passed on to the import service."""
         return {}
+
+    def print_progress(self, stage, rows):
+        """With -v 2: how far the import got, after each chunk of the file."""
+        if stage == CHECKING:
+            self.stderr.write(_("%(rows)s rows checked") % {"rows": rows})
+        elif stage == WRITING:
+            self.stderr.write(_("%(rows)s rows written") % {"rows": rows})
 
     def print_errors(self, report: ImportReport, rejects: Path):
         errors = report.errors

@@ -9,10 +9,15 @@ transaction, validates each chunk again (cheaper than holding ten million rows
 in memory) and writes its good rows set-wise. Re-importing a file adds nothing:
 customers are matched by customer_ref and updated; orders, invoices and
 payments are facts, matched by reference and skipped when already recorded.
-A `dry_run` does all of it and rolls back, which is how the admin previews.
+A `dry_run` does all of it and rolls back. A `progress(stage, rows)` callable hears
+after each chunk how many rows were checked (stage CHECKING) and then written
+(stage WRITING), then once more (stage COMMITTING) inside the transaction just
+before it commits, where it may still raise to write nothing: that is how a
+background job reports how far it got, and refuses to commit once it was closed.
 """
 
 import logging
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +40,8 @@ IMPORTERS = {
     "payments": PaymentImport,
 }
 KINDS = tuple(IMPORTERS)
+CHECKING, WRITING, COMMITTING = "checking", "writing", "committing"
+Progress = Callable[[str, int], None]
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +94,11 @@ def import_customers(
     rejects: Path | None = None,
     by=None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Create or update customers by customer_ref; blank cells keep the current value and
     listed tags are added. History rows record the import, by `by`."""
-    return _run(CustomerImport(by=by), source, skip_invalid, rejects, dry_run)
+    return _run(CustomerImport(by=by), source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_orders(
@@ -100,11 +108,12 @@ def import_orders(
     create_missing_customers: bool = False,
     rejects: Path | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Record the orders not recorded yet and announce them with `orders_recorded`;
     with `create_missing_customers`, unknown customer_refs become minimal customers."""
     importer = OrderImport(create_missing_customers=create_missing_customers)
-    return _run(importer, source, skip_invalid, rejects, dry_run)
+    return _run(importer, source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_invoices(
@@ -113,9 +122,10 @@ def import_invoices(
     skip_invalid: bool = False,
     rejects: Path | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Record the invoices not recorded yet and refresh their customers' balances."""
-    return _run(InvoiceImport(), source, skip_invalid, rejects, dry_run)
+    return _run(InvoiceImport(), source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_payments(
@@ -124,10 +134,11 @@ def import_payments(
     skip_invalid: bool = False,
     rejects: Path | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Record the payments not recorded yet against their invoices and refresh the
     customers' outstanding and overdue amounts."""
-    return _run(PaymentImport(), source, skip_invalid, rejects, dry_run)
+    return _run(PaymentImport(), source, skip_invalid, rejects, dry_run, progress)
 
 
 def run_import(kind: str, **options) -> ImportReport:
@@ -139,6 +150,21 @@ def run_import(kind: str, **options) -> ImportReport:
         "payments": import_payments,
     }
     return services[kind](**options)
+
+
+def file_columns(kind: str, source: Path) -> dict[str, str]:
+    """The file's headers → the documented columns they name: the first check of an import,
+    which reads only the header. ImportFileError for a header that names no column of this
+    kind or a required column missing."""
+    importer = IMPORTERS[kind]
+    names = headers.column_names(read_columns(source), importer.known_columns())
+    missing = validation.missing_columns(names.values(), importer.required)
+    if missing:
+        raise ImportFileError(
+            _("The file lacks the required columns %(missing)s (it needs %(required)s).")
+            % {"missing": ", ".join(missing), "required": ", ".join(importer.required)}
+        )
+    return names
 
 
 def write_rejects(source: Path, errors: pd.DataFrame, path: Path) -> None:
@@ -158,11 +184,12 @@ def write_rejects(source: Path, errors: pd.DataFrame, path: Path) -> None:
             header = False
 
 
-def _run(importer, source, skip_invalid, rejects, dry_run):
+def _run(importer, source, skip_invalid, rejects, dry_run, progress):
+    progress = progress or _no_progress
     source = Path(source)
     report = ImportReport(kind=importer.kind, dry_run=dry_run)
     started = perf_counter()
-    report.error_frame = _check_file(importer, source, report)
+    report.error_frame = _check_file(importer, source, report, progress)
     logger.info(
         "Import of %s from %s: %d rows checked in %.1f s, %d rejected",
         importer.kind,
@@ -176,7 +203,8 @@ def _run(importer, source, skip_invalid, rejects, dry_run):
     if report.error_frame.empty or skip_invalid:
         started = perf_counter()
         with transaction.atomic():
-            _write_file(importer, source, report)
+            written = _write_file(importer, source, report, progress)
+            progress(COMMITTING, written)
             report.imported = True
             if dry_run:
                 transaction.set_rollback(True)
@@ -192,21 +220,16 @@ def _run(importer, source, skip_invalid, rejects, dry_run):
     return report
 
 
-def _check_file(importer, source, report):
+def _check_file(importer, source, report, progress):
     """First pass: every row's errors, chunk by chunk, then those of the whole file."""
-    importer.column_names = headers.column_names(read_columns(source), importer.known_columns())
-    missing = validation.missing_columns(importer.column_names.values(), importer.required)
-    if missing:
-        raise ImportFileError(
-            _("The file lacks the required columns %(missing)s (it needs %(required)s).")
-            % {"missing": ", ".join(missing), "required": ", ".join(importer.required)}
-        )
+    importer.column_names = file_columns(importer.kind, source)
     errors = []
     for chunk in _read_chunks(importer, source):
         report.rows_read += len(chunk)
         clean, chunk_errors = importer.validate(_with_columns(chunk, importer.optional))
         importer.remember(chunk, clean)
         errors.append(chunk_errors)
+        progress(CHECKING, report.rows_read)
     errors = combine(errors)
     candidates = importer.repeated_key_lines()
     if len(candidates):
@@ -233,17 +256,28 @@ def _clean_rows_at(importer, source, lines):
     return pd.concat(rows, ignore_index=True)
 
 
-def _write_file(importer, source, report):
-    """Second pass, inside the transaction: write the good rows chunk by chunk."""
+def _write_file(importer, source, report, progress):
+    """Second pass, inside the transaction: write the good rows chunk by chunk; returns how
+    many."""
     rejected = report.error_frame[LINE].unique()
     with ExitStack() as stack:
         for name, columns in importer.staging.items():
             stack.enter_context(writers.staging_table(name, columns))
         importer.prepare(rejected, report)
+        written = 0
+        progress(WRITING, written)
         for chunk in _read_chunks(importer, source):
             clean, _errors = importer.validate(_with_columns(chunk, importer.optional))
-            importer.write(clean.loc[~clean[LINE].isin(rejected)], report)
+            good = clean.loc[~clean[LINE].isin(rejected)]
+            importer.write(good, report)
+            written += len(good)
+            progress(WRITING, written)
         importer.finish(report)
+    return written
+
+
+def _no_progress(stage, rows):
+    pass
 
 
 def _read_chunks(importer, source):

@@ -10,10 +10,10 @@ from django.contrib.auth.models import Permission
 from django.contrib.auth.views import LoginView
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponseForbidden
-from django.urls import path, reverse
+from django.urls import path
 
 from customers.admin_imports import SESSION_KEY, ImportMixin
-from customers.models import Customer, Invoice, Order, Payment
+from customers.models import Customer, ImportJob, Invoice, Order, Payment
 from tests.factories import CustomerFactory, UserFactory
 
 site = admin.AdminSite(name="admin")
@@ -40,7 +40,11 @@ def refused(request, exception=None):
 
 handler403 = refused
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls(__name__),
+    pytest.mark.usefixtures("eager_tasks"),
+]
 
 IMPORT_URL = "/admin/customers/order/import/"
 CONFIRM_URL = "/admin/customers/order/import/confirm/"
@@ -69,9 +73,26 @@ def stored_uploads(media_root):
     return list(directory.iterdir()) if directory.exists() else []
 
 
+def token_of(preview):
+    return preview.context["confirm"].initial["token"]
+
+
 def confirm(client, preview, **extra):
-    token = preview.context["confirm"].initial["token"]
-    return client.post(CONFIRM_URL, {"token": token, **extra})
+    return client.post(CONFIRM_URL, {"token": token_of(preview), **extra})
+
+
+def run_job(client, url, data, capture):
+    """Post what starts a job, let it run (tasks run in-process here), open its page."""
+    with capture(execute=True):
+        started = client.post(url, data)
+    assert started.status_code == 302
+    return client.get(started.url)
+
+
+def download_rejects(client, job_page):
+    response = client.get(f"{job_page.wsgi_request.path}rejects/")
+    assert response.status_code == 200
+    return b"".join(response.streaming_content).decode("utf-8-sig")
 
 
 def test_changelist_links_to_the_import_page(admin_client):
@@ -89,18 +110,22 @@ def test_import_page_offers_every_kind_and_lists_columns(admin_client):
     assert "customer_ref, invoice_ref, paid_date, amount" in page
 
 
-def test_preview_shows_rows_errors_and_counts_and_changes_nothing(admin_client, shop):
+def test_preview_shows_the_columns_read_and_the_first_rows_and_changes_nothing(admin_client, shop):
     response = upload(admin_client, ORDERS_WITH_ERROR)
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "New rows to record: 1" in page
-    assert "Rows with errors: 2" in page
-    assert "“2026-01-32” is not a date" in page
-    assert "No customer with reference “GHOST” exists." in page
-    assert [error.line for error in response.context["errors"]] == [3, 4]
-    assert "O-3" in page
+    assert ("order_ref", "order_ref") in response.context["header_columns"]
+    assert "O-3" in page and "2026-01-32" in page
+    assert 'name="check_only"' in page
     assert not Order.objects.exists()
+    assert not ImportJob.objects.exists()
+
+
+def test_preview_reads_chinese_headers_as_the_documented_columns(admin_client, shop):
+    response = upload(admin_client, "客户编号,下单日期,金额,数量\nC1,2026-01-15,10,1\n")
+
+    assert ("客户编号", "customer_ref") in response.context["header_columns"]
 
 
 def test_preview_heads_the_line_numbers_in_the_readers_language(admin_client, shop):
@@ -110,37 +135,78 @@ def test_preview_heads_the_line_numbers_in_the_readers_language(admin_client, sh
     assert "order_date" in response.context["head_columns"]
 
 
-def test_confirm_imports_the_previewed_file_and_removes_it(admin_client, shop, private_media):
+def test_confirm_starts_a_job_that_imports_the_file_and_removes_it(
+    admin_client, shop, private_media, django_capture_on_commit_callbacks
+):
     preview = upload(admin_client, GOOD_ORDERS)
 
-    response = confirm(admin_client, preview)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = confirm(admin_client, preview)
 
+    job = ImportJob.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("admin:customers_order_changelist")
+    assert response.url == f"/admin/customers/order/import/jobs/{job.pk}/"
+    assert job.status == ImportJob.Status.DONE
     assert Order.objects.get().external_ref == "O-1"
     assert stored_uploads(private_media) == []
     assert admin_client.session[SESSION_KEY] == {}
 
 
-def test_confirm_of_a_file_with_errors_imports_nothing_unless_told_to_skip(admin_client, shop):
+def test_confirm_of_a_file_with_errors_imports_nothing_unless_told_to_skip(
+    admin_client, shop, django_capture_on_commit_callbacks
+):
     preview = upload(admin_client, ORDERS_WITH_ERROR)
 
-    refused = confirm(admin_client, preview)
-    assert refused.status_code == 200
-    assert "Nothing was imported: 2 rows have errors." in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        started = confirm(admin_client, preview)
+    refused = admin_client.get(started.url)
+
+    page = refused.content.decode()
+    assert "Nothing was imported: 2 rows have errors." in page
+    assert "Rows with errors: 2" in page
     assert not Order.objects.exists()
 
-    accepted = confirm(admin_client, preview, skip_invalid="on")
-    assert accepted.status_code == 302
+    again = run_job(
+        admin_client,
+        f"{refused.wsgi_request.path}again/",
+        {"skip_invalid": "on"},
+        django_capture_on_commit_callbacks,
+    )
+
+    assert "New rows recorded: 1" in again.content.decode()
     assert list(Order.objects.values_list("external_ref", flat=True)) == ["O-1"]
 
 
-def test_customers_imported_in_admin_record_who_imported_them(admin_client, cast):
+def test_check_only_counts_what_the_import_would_do_and_writes_nothing(
+    admin_client, shop, django_capture_on_commit_callbacks
+):
+    preview = upload(admin_client, ORDERS_WITH_ERROR)
+
+    checked = run_job(
+        admin_client,
+        CONFIRM_URL,
+        {"token": token_of(preview), "check_only": "Check only"},
+        django_capture_on_commit_callbacks,
+    )
+
+    page = checked.content.decode()
+    assert "What the import would do" in page
+    assert "New rows recorded: 1" in page and "Rows with errors: 2" in page
+    assert "“2026-01-32” is not a date" in download_rejects(admin_client, checked)
+    assert not Order.objects.exists()
+    assert checked.context["again"] is not None
+
+
+def test_customers_imported_in_admin_record_who_imported_them(
+    admin_client, cast, django_capture_on_commit_callbacks
+):
     preview = upload(admin_client, "customer_ref,name\nNEW-1,新客户\n", kind="customers")
-    assert "Customers to create: 1" in preview.content.decode()
 
-    confirm(admin_client, preview)
+    done = run_job(
+        admin_client, CONFIRM_URL, {"token": token_of(preview)}, django_capture_on_commit_callbacks
+    )
 
+    assert "Customers created: 1" in done.content.decode()
     customer = Customer.objects.get(external_ref="NEW-1")
     assert customer.history.get().history_user == cast.admin
 
@@ -155,7 +221,18 @@ def test_xlsx_upload_is_previewed(admin_client, shop, tmp_path):
 
     response = upload(admin_client, (tmp_path / "orders.xlsx").read_bytes(), name="orders.xlsx")
 
-    assert "New rows to record: 1" in response.content.decode()
+    assert "12.5" in response.content.decode()
+    assert response.context["confirm"] is not None
+
+
+def test_upload_larger_than_the_limit_is_refused_with_the_limit_named(
+    admin_client, shop, private_media, settings
+):
+    settings.IMPORT_UPLOAD_MAX_BYTES = 1024 * 1024
+    response = upload(admin_client, GOOD_ORDERS + "C1,,2026-01-15,10,1\n" * 60_000)
+
+    assert "The file is larger than 1 MB." in response.content.decode()
+    assert stored_uploads(private_media) == []
 
 
 @pytest.mark.parametrize(

@@ -232,13 +232,21 @@ def test_import_by_a_rep_counts_customers_they_cannot_see(tmp_path, cast):
     assert other.external_ref not in warning.reason and "1 you cannot see" in warning.reason
 
 
-def test_admin_preview_lists_the_likely_duplicates(cast, client_for, private_media):
+def test_admin_import_job_lists_the_likely_duplicates(
+    cast, client_for, private_media, django_capture_on_commit_callbacks
+):
     CustomerFactory(external_ref="OLD-1", phone="13900000001")
     content = "customer_ref,name,phone\nN-1,某店,13900000001\n".encode()
-    response = client_for(cast.admin).post(
+    client = client_for(cast.admin)
+    preview = client.post(
         reverse("admin:customers_customer_import"),
         {"kind": "customers", "file": SimpleUploadedFile("c.csv", content)},
     )
-    page = response.content.decode()
+    token = preview.context["confirm"].initial["token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(
+            reverse("admin:customers_customer_import_confirm"), {"token": token, "check_only": "1"}
+        )
+    page = client.get(started.url).content.decode()
     assert "Likely duplicates" in page and "OLD-1" in page
     assert not Customer.objects.filter(external_ref="N-1").exists()

@@ -1,4 +1,5 @@
-"""The pipeline task sent through the real broker to a real Celery worker process.
+"""The pipeline and import tasks sent through the real broker to a real Celery worker
+process.
 
 Needs CELERY_BROKER_URL and a PostgreSQL DATABASE_URL (the worker must reach the
 test database); skipped otherwise, or failed when REQUIRE_BROKER_TESTS=1:
@@ -25,9 +26,10 @@ from django.db import connection
 from django.utils import timezone
 
 from crm_site.celery import app as celery_app
-from customers.models import PipelineRun
+from customers.imports.jobs import close_stale_import_jobs, import_job_create, uploads_dir
+from customers.models import ImportJob, Order, PipelineRun
 from customers.pipeline import close_stale_runs, pipeline_start, registered_steps
-from customers.tasks import run_pipeline_task
+from customers.tasks import run_import_job_task, run_pipeline_task
 from tests.factories import CustomerFactory, InvoiceFactory
 
 pytestmark = pytest.mark.broker
@@ -266,3 +268,95 @@ def test_killed_pool_process_s_run_is_closed_and_the_same_worker_runs_the_next(
     assert sent.get(timeout=TASK_SECONDS) == PipelineRun.Status.SUCCEEDED
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.FAILED  # never redelivered and run again
+
+
+# Imports uploaded in the admin, run by a worker.
+
+IMPORT_PROGRESS_SECONDS = 0.5
+IMPORT_STALE_AFTER_SECONDS = 3
+ORDERS = "customer_ref,order_ref,order_date,amount,quantity\n" + "".join(
+    f"C1,O-{number},2026-01-15,10,1\n" for number in range(50)
+)
+
+
+@pytest.fixture
+def import_worker_env(settings, private_media, tmp_path):
+    """The worker shares the uploads, and reports progress and goes stale quickly."""
+    settings.IMPORT_PROGRESS_SECONDS = IMPORT_PROGRESS_SECONDS
+    settings.IMPORT_STALE_AFTER_SECONDS = IMPORT_STALE_AFTER_SECONDS
+    hold = tmp_path / "hold-import"
+    hold.touch()
+    return hold, {
+        "MEDIA_ROOT": str(private_media),
+        "IMPORT_PROGRESS_SECONDS": str(IMPORT_PROGRESS_SECONDS),
+        "IMPORT_STALE_AFTER_SECONDS": str(IMPORT_STALE_AFTER_SECONDS),
+        "IMPORT_TEST_HOLD": str(hold),
+    }
+
+
+def queued_import(by=None):
+    (uploads_dir() / "orders.csv").write_text(ORDERS)
+    return import_job_create(
+        kind="orders",
+        stored_name="orders.csv",
+        source_name="orders.csv",
+        skip_invalid=False,
+        dry_run=False,
+        by=by,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_imports_an_uploaded_file_and_a_redelivery_adds_nothing(
+    start_worker, import_worker_env
+):
+    _hold, env = import_worker_env
+    queue, _worker = start_worker(**env)
+    CustomerFactory(external_ref="C1")
+    job = queued_import()
+
+    sent = run_import_job_task.apply_async(args=[job.pk], queue=queue)
+
+    assert sent.get(timeout=TASK_SECONDS) == ImportJob.Status.DONE
+    job.refresh_from_db()
+    assert (job.rows_checked, job.rows_written, job.counts["created"]) == (50, 50, 50)
+    assert job.worker.endswith(f"pid {_worker.pid}")
+    assert Order.objects.count() == 50
+    resent = run_import_job_task.apply_async(args=[job.pk], queue=queue)
+    assert resent.get(timeout=TASK_SECONDS) is None
+    assert Order.objects.count() == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_worker_s_import_shows_its_progress_then_fails_having_written_nothing(
+    start_worker, import_worker_env
+):
+    hold, env = import_worker_env
+    queue, worker = start_worker("--include", "tests.customers.hold_import", **env)
+    CustomerFactory(external_ref="C1")
+    job = queued_import()
+    run_import_job_task.apply_async(args=[job.pk], queue=queue)
+
+    # Two chunks are written inside the transaction; the heartbeat shows them meanwhile.
+    writing = wait_for(
+        lambda: ImportJob.objects.filter(pk=job.pk, rows_written=20).first(),
+        TASK_SECONDS,
+        "the job did not report its rows written",
+    )
+    assert writing.status == ImportJob.Status.WRITING
+    assert not Order.objects.exists()
+
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    wait_for(
+        lambda: close_stale_import_jobs() or None,
+        IMPORT_STALE_AFTER_SECONDS * 4,
+        "the job was not closed",
+    )
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+    assert f"pid {worker.pid}" in job.error and "wrote nothing" in job.error
+    assert job.rows_written == 0
+    assert not Order.objects.exists()
+    hold.unlink()
