@@ -2,6 +2,7 @@
 the embedded mode; tests/customers/test_worker.py sends one to a real worker)."""
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -294,6 +295,7 @@ def test_progress_is_written_by_the_heartbeat_at_once_when_writing_starts(
             job.refresh_from_db()
             if job.status == ImportJob.Status.WRITING:
                 break
+            time.sleep(0.05)
 
     assert (job.status, job.rows_checked, job.rows_written) == (ImportJob.Status.WRITING, 1000, 10)
 
