@@ -8,7 +8,7 @@ class LifecycleConfig(AppConfig):
 
     def ready(self):
         from customers import dashboards, export_columns, filters, panels, pipeline
-        from lifecycle import exports, selectors
+        from lifecycle import exports, rhythm, selectors
         from lifecycle import filters as lifecycle_filters
         from lifecycle.pipeline import (
             SNAPSHOT_MODELS,
@@ -54,4 +54,8 @@ class LifecycleConfig(AppConfig):
         # After the RFM columns (30), before churn's (40).
         export_columns.register(
             key="lifecycle", headers=exports.EXPORT_HEADER, load=exports.export_columns, order=35
+        )
+        # Live: a contact logged now takes the customer off the list at once.
+        dashboards.register_start(
+            key="contact_rhythm", template="lifecycle/_home_rhythm.html", load=rhythm.start_block
         )
