@@ -7,7 +7,7 @@ class SegmentationConfig(AppConfig):
     verbose_name = _("Segmentation")
 
     def ready(self):
-        from customers import dashboards, export_columns, filters, panels, pipeline
+        from customers import dashboards, export_columns, filters, network_page, panels, pipeline
         from segmentation import filters as segment_filters
         from segmentation import selectors
         from segmentation.pipeline import SNAPSHOT_MODELS, SUMMARY_FIELDS, rfm_step, snapshots_kept
@@ -65,4 +65,7 @@ class SegmentationConfig(AppConfig):
 
         export_columns.register(
             key="rfm", headers=selectors.EXPORT_HEADER, load=selectors.export_columns, order=30
+        )
+        network_page.register_column(
+            key="value_tier", header=_("Value tier"), load=selectors.network_column, order=30
         )
