@@ -93,7 +93,7 @@ def build_network(connection):
     started = time.perf_counter()
     with connection.cursor() as cursor:
         for sql in NETWORK_SQL:
-            cursor.execute(sql, [HEAVY_WHOLESALERS] if "%s" in sql else None)
+            cursor.execute(sql, [HEAVY_WHOLESALERS] if "%s" in sql else [])
     print(f"network written in {time.perf_counter() - started:.1f} s")
 
 

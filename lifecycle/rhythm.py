@@ -29,6 +29,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     Subquery,
@@ -42,7 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.access import is_manager
 from customers.models import Customer, Interaction, PipelineRun
 from lifecycle.models import ContactRhythmSettings, CustomerStage, Stage
-from segmentation.models import RfmScore, ValueTier
+from segmentation.models import ValueTier
 
 START_PAGE_ROWS = 8
 
@@ -94,7 +95,7 @@ def _start_of(day):
 
 def _interval(days_by_tier):
     whens = [
-        When(rhythm_tier=tier, then=Value(dt.timedelta(days=days)))
+        When(rhythm_score__value_tier=tier, then=Value(dt.timedelta(days=days)))
         for tier, days in days_by_tier.items()
         if tier != ValueTier.SMALL
     ]
@@ -107,29 +108,32 @@ def _interval(days_by_tier):
 
 def rhythm_customers(user, settings=None):
     """The customers `user` may see that the rhythm covers (not in the termination stage),
-    each with `last_contact_at`, `last_channel`, `rhythm_tier` and `due_at` (the moment the
-    next contact falls due), the most overdue first. No query until evaluated."""
+    each with `last_contact_at`, `rhythm_tier` and `due_at` (the moment the
+    next contact falls due), the most overdue first. No query until evaluated.
+
+    The tier is joined (the run's (run, customer) index), so that it is read once per
+    customer; the stage is one primary-key probe, the last contact one probe of the contact
+    log's (customer, date) index."""
     settings = settings or ContactRhythmSettings.current()
     last = Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
-    tier = RfmScore.objects.filter(
-        run_id=PipelineRun.objects.current_id(), customer_id=OuterRef("pk")
-    ).values("value_tier")[:1]
     lost = CustomerStage.objects.filter(customer=OuterRef("pk"), stage=Stage.TERMINATION)
     return (
         Customer.objects.visible_to(user)
         .filter(~Exists(lost))
+        .annotate(
+            rhythm_score=FilteredRelation(
+                "rfmscore", condition=Q(rfmscore__run_id=PipelineRun.objects.current_id())
+            ),
+            last_contact_at=Subquery(last.values("occurred_at")[:1]),
+        )
         .select_related("owner")
         .annotate(
-            last_contact_at=Subquery(last.values("occurred_at")[:1]),
-            last_channel=Subquery(last.values("channel")[:1]),
-            rhythm_tier=Subquery(tier),
-        )
-        .annotate(
+            rhythm_tier=F("rhythm_score__value_tier"),
             due_at=ExpressionWrapper(
                 Coalesce(F("last_contact_at"), F("created_at"))
                 + _interval(settings.interval_days()),
                 output_field=DateTimeField(),
-            )
+            ),
         )
         .order_by("due_at", "id")
     )
@@ -161,9 +165,22 @@ def due_list(user, *, today=None, festival=None, owner=None, settings=None):
 
 
 def describe(customers, settings, today):
-    """Add `days_overdue` (or `days_left`) and `interval_days` to listed customers."""
+    """Add `days_overdue` (or `days_left`), `interval_days` and the last contact's channel
+    to listed customers: one query."""
     days_by_tier = settings.interval_days()
+    latest = Interaction.objects.filter(customer=OuterRef("customer")).order_by(
+        "-occurred_at", "-id"
+    )
+    channels = {}
+    if customers:
+        channels = dict(
+            Interaction.objects.filter(
+                customer__in=[customer.pk for customer in customers],
+                pk=Subquery(latest.values("pk")[:1]),
+            ).values_list("customer_id", "channel")
+        )
     for customer in customers:
+        customer.last_channel = channels.get(customer.pk, "")
         customer.interval_days = days_by_tier.get(customer.rhythm_tier, settings.small_days)
         due = timezone.localtime(customer.due_at).date()
         customer.days_overdue = (today - due).days
@@ -209,8 +226,8 @@ def by_rep(user, *, today, settings=None):
 
 def start_block(user, *, today=None):
     """The start page's card: the viewer's most overdue customers and how many are overdue;
-    a manager's also per rep. Three queries (settings, rows, count) besides the viewer's
-    roles, four for a manager."""
+    a manager's also per rep. Four queries besides the viewer's roles (settings, rows, their
+    channels, count), five for a manager."""
     today = today or timezone.localdate()
     settings = ContactRhythmSettings.current()
     overdue = due_list(user, today=today, settings=settings)
