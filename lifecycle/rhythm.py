@@ -40,7 +40,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.access import is_manager
+from customers.access import can_see_all_customers, is_manager, managed_team_ids
 from customers.models import Customer, Interaction, PipelineRun
 from lifecycle.models import ContactRhythmSettings, CustomerStage, Stage
 from segmentation.models import ValueTier
@@ -106,6 +106,14 @@ def _interval(days_by_tier):
     )
 
 
+def own_work(customers, user):
+    """For those who see every customer, the start page keeps to their own book: the
+    customers they own or their teams'. Company-wide, the list page has them all."""
+    if not can_see_all_customers(user):
+        return customers
+    return customers.filter(Q(owner=user) | Q(team__in=managed_team_ids(user)))
+
+
 def rhythm_customers(user, settings=None):
     """The customers `user` may see that the rhythm covers (not in the termination stage),
     each with `last_contact_at`, `rhythm_tier` and `due_at` (the moment the
@@ -153,10 +161,13 @@ def festival_q(festival, settings) -> Q:
     )
 
 
-def due_list(user, *, today=None, festival=None, owner=None, settings=None):
-    """The list page's rows: overdue on `today`, or on the festival's visit list."""
+def due_list(user, *, today=None, festival=None, owner=None, settings=None, start=False):
+    """The list page's rows: overdue on `today`, or on the festival's visit list (`start`:
+    the start page's, see own_work)."""
     settings = settings or ContactRhythmSettings.current()
     customers = rhythm_customers(user, settings)
+    if start:
+        customers = own_work(customers, user)
     if owner is not None:
         customers = customers.filter(owner=owner)
     if festival is not None:
@@ -192,11 +203,11 @@ def describe(customers, settings, today):
 
 
 def by_rep(user, *, today, settings=None):
-    """Per owner of the customers `user` may see: customers, on time, overdue and the share
+    """Per owner of the customers `user` may see (see own_work): customers, on time, overdue and the share
     contacted on time, the lowest share first. One grouped query."""
     overdue = overdue_q(today)
     rows = (
-        rhythm_customers(user, settings)
+        own_work(rhythm_customers(user, settings), user)
         .order_by()
         .values("owner", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(customers=Count("pk"), overdue=Count("pk", filter=overdue))
@@ -230,12 +241,12 @@ def start_block(user, *, today=None):
     channels, count), five for a manager."""
     today = today or timezone.localdate()
     settings = ContactRhythmSettings.current()
-    overdue = due_list(user, today=today, settings=settings)
+    overdue = due_list(user, today=today, settings=settings, start=True)
     rows = describe(list(overdue[:START_PAGE_ROWS]), settings, today)
     count = len(rows)
     if count == START_PAGE_ROWS:
         count = overdue.order_by()[: django_settings.LIST_COUNT_CAP + 1].count()
-    manager = is_manager(user)
+    manager = is_manager(user) and (not can_see_all_customers(user) or bool(managed_team_ids(user)))
     return {
         "rows": rows,
         "overdue": count,

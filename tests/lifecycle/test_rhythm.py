@@ -152,9 +152,16 @@ def test_everyone_sees_only_the_customers_they_may_see(rhythm_cast, client_for, 
     client = client_for(getattr(rhythm_cast, who))
     assert names(client) == expected
     home = client.get(reverse("home")).content.decode()
-    assert [
-        name for name in ("上海锦江酒店", "杭州联华超市", "成都红旗连锁") if name in home
-    ] == expected
+    on_start = [name for name in ("上海锦江酒店", "杭州联华超市", "成都红旗连锁") if name in home]
+    # An admin's start page keeps to their own book (none here); the list has everyone.
+    assert on_start == ([] if who == "admin" else expected)
+
+
+def test_an_admin_who_leads_a_team_sees_that_teams_reps_on_the_start_page(rhythm_cast):
+    rhythm_cast.west.managers.add(rhythm_cast.admin)
+    block = rhythm.start_block(rhythm_cast.admin)
+    assert [row.name for row in block["rows"]] == ["成都红旗连锁"]
+    assert [row["owner"].username for row in block["per_rep"]] == ["outsider"]
 
 
 def test_another_teams_rep_cannot_be_chosen_as_owner(rhythm_cast, client_for):
