@@ -25,7 +25,7 @@ from customers.models import Customer, Grade, Order, no_credit_history_q
 from customers.network import below_q, purchases_since
 
 # Customers named on the page at most; a bigger network shows its first levels whole.
-MAX_SHOWN = 3000
+MAX_SHOWN = 1000
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def _prune(order):
 
 
 def network_tree(root, user):
-    """The tree below `root` (a customer `user` may see) as the page shows it. Four queries
+    """The tree below `root` (a customer `user` may see) as the page shows it. Two queries
     and one per registered column."""
     since = purchases_since()
     nodes = _nodes(root, user)
