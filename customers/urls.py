@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers.views import customers, pipeline, records
+from customers.views import customers, network, pipeline, records
 
 urlpatterns = [
     path("", customers.home, name="home"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("customers/new/", customers.customer_create, name="customer-create"),
     path("customers/suppliers/", customers.supplier_search, name="supplier-search"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer-detail"),
+    path("customers/<int:pk>/network/", network.network_tree, name="customer-network"),
+    path("network/", network.network_index, name="network"),
     path("customers/<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
     path("customers/<int:pk>/reassign/", customers.customer_reassign, name="customer-reassign"),
     path(

@@ -3,7 +3,13 @@ from django.contrib import admin
 from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin, SnapshotAdmin
 from customers.paging import CappedPaginator
 from customers.people import person_column
-from lifecycle.models import LifecycleSettings, Playbook, StageChange, StageSnapshot
+from lifecycle.models import (
+    ContactRhythmSettings,
+    LifecycleSettings,
+    Playbook,
+    StageChange,
+    StageSnapshot,
+)
 
 
 @admin.register(LifecycleSettings)
@@ -53,3 +59,8 @@ class PlaybookAdmin(admin.ModelAdmin):
     """Admins write a stage's actions; a stage without a row shows the product's defaults."""
 
     list_display = ["stage", "actions"]
+
+
+@admin.register(ContactRhythmSettings)
+class ContactRhythmSettingsAdmin(SingletonSettingsAdmin):
+    list_display = ["__str__", "key_days", "ordinary_days", "small_days", "festival_days"]

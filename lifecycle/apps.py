@@ -8,7 +8,7 @@ class LifecycleConfig(AppConfig):
 
     def ready(self):
         from customers import dashboards, export_columns, filters, merging, panels, pipeline
-        from lifecycle import exports, selectors
+        from lifecycle import exports, rhythm, selectors
         from lifecycle import filters as lifecycle_filters
         from lifecycle.models import CustomerStage
         from lifecycle.pipeline import (
@@ -64,4 +64,8 @@ class LifecycleConfig(AppConfig):
             order=35,
             labels=exports.EXPORT_LABELS,
             choices=exports.EXPORT_CHOICES,
+        )
+        # Live: a contact logged now takes the customer off the list at once.
+        dashboards.register_start(
+            key="contact_rhythm", template="lifecycle/_home_rhythm.html", load=rhythm.start_block
         )

@@ -3,8 +3,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers import ranges
+from customers.people import PersonChoiceField, filterable_owners
 from lifecycle.models import Stage
 
+SMALL_SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -39,3 +41,22 @@ class StageChangeForm(forms.Form):
         if locked_until is not None and locked_until < timezone.localdate():
             raise forms.ValidationError(_("A lock must end today or later."))
         return locked_until
+
+
+class RhythmFilterForm(forms.Form):
+    """The contact-rhythm list's filters: a festival's visit list instead of today's
+    overdue customers, and one rep's customers (for managers)."""
+
+    festival = forms.ChoiceField(label=_("Visits before"), required=False, widget=SMALL_SELECT)
+    owner = PersonChoiceField(label=_("Owner"), queryset=None, required=False, widget=SMALL_SELECT)
+
+    def __init__(self, *args, user, festivals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.festivals = {festival.key: festival for festival in festivals}
+        self.fields["festival"].choices = [("", _("Overdue today"))] + [
+            (festival.key, f"{festival.name} ({festival.day:%Y-%m-%d})") for festival in festivals
+        ]
+        self.fields["owner"].queryset = filterable_owners(user)
+
+    def chosen_festival(self):
+        return self.festivals.get(self.cleaned_data.get("festival") or "")

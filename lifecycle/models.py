@@ -294,3 +294,48 @@ class Playbook(models.Model):
 
     def action_lines(self):
         return [line.strip() for line in self.actions.splitlines() if line.strip()]
+
+
+class ContactRhythmSettings(SingletonSettings):
+    """The contact rhythm (拜访节奏): how many days may pass between two contacts with a
+    customer of each value tier, and the window of a festival visit (lifecycle.rhythm)."""
+
+    key_days = models.PositiveIntegerField(
+        _("key customers: contact every (days)"),
+        default=30,
+        validators=ranges.days_validators(least=1),
+    )
+    ordinary_days = models.PositiveIntegerField(
+        _("ordinary customers: contact every (days)"),
+        default=60,
+        validators=ranges.days_validators(least=1),
+    )
+    small_days = models.PositiveIntegerField(
+        _("small customers: contact every (days)"),
+        default=90,
+        validators=ranges.days_validators(least=1),
+        help_text=_("Also for customers without a value tier (no order yet)."),
+    )
+    festival_days = models.PositiveIntegerField(
+        _("festival visit window (days)"),
+        default=30,
+        validators=ranges.days_validators(least=1),
+        help_text=_(
+            "Before New Year's Day and the Spring Festival, a customer not contacted within "
+            "this many days before the festival is on its visit list."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("contact rhythm settings")
+        verbose_name_plural = _("contact rhythm settings")
+        constraints = [
+            ranges.days_check("contactrhythmsettings", "key_days", least=1),
+            ranges.days_check("contactrhythmsettings", "ordinary_days", least=1),
+            ranges.days_check("contactrhythmsettings", "small_days", least=1),
+            ranges.days_check("contactrhythmsettings", "festival_days", least=1),
+        ]
+
+    def interval_days(self) -> dict:
+        """{value tier code: days}; customers without a tier take the small customers'."""
+        return {"key": self.key_days, "ordinary": self.ordinary_days, "small": self.small_days}

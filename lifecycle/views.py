@@ -1,12 +1,16 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from customers.paging import paginate, query_without
 from customers.selectors import customer_for
-from lifecycle.forms import StageChangeForm
-from lifecycle.models import CustomerStage
+from lifecycle import rhythm
+from lifecycle.forms import RhythmFilterForm, StageChangeForm
+from lifecycle.models import ContactRhythmSettings, CustomerStage
+from lifecycle.rhythm import next_festivals
 from lifecycle.services import can_change_stage, stage_set
 
 
@@ -34,3 +38,32 @@ def stage_change(request, pk):
             messages.success(request, _("Stage changed."))
             return redirect("customer-detail", pk=customer.pk)
     return render(request, "lifecycle/stage_form.html", {**context, "form": form})
+
+
+def contact_rhythm(request):
+    """The customers the viewer may see who are overdue for a contact, the most overdue
+    first; or a festival's visit list; for a manager, optionally one rep's."""
+    today = timezone.localdate()
+    settings = ContactRhythmSettings.current()
+    form = RhythmFilterForm(request.GET or None, user=request.user, festivals=next_festivals(today))
+    festival = owner = None
+    if form.is_bound and form.is_valid():
+        festival, owner = form.chosen_festival(), form.cleaned_data["owner"]
+    rows = rhythm.due_list(
+        request.user, today=today, festival=festival, owner=owner, settings=settings
+    )
+    paginator, page = paginate(request, rows)
+    rhythm.describe(page.object_list, settings, today)
+    return render(
+        request,
+        "lifecycle/contact_rhythm.html",
+        {
+            "form": form,
+            "festival": festival,
+            "paginator": paginator,
+            "page": page,
+            "query": query_without(request),
+            "settings": settings,
+            "today": today,
+        },
+    )

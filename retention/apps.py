@@ -7,7 +7,7 @@ class RetentionConfig(AppConfig):
     verbose_name = _("Retention")
 
     def ready(self):
-        from customers import dashboards, export_columns, merging, panels, pipeline
+        from customers import dashboards, export_columns, merging, network_page, panels, pipeline
         from retention import exports, selectors
         from retention.models import ChurnEpisode, ChurnScore
         from retention.pipeline import SUMMARY_FIELDS, churn_step, snapshots_kept
@@ -78,4 +78,7 @@ class RetentionConfig(AppConfig):
             show=selectors.show_at_risk,
             combine=selectors.combine_at_risk,
             order=20,
+        )
+        network_page.register_column(
+            key="churn_risk", header=_("Churn risk"), load=selectors.network_column, order=40
         )

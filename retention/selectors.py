@@ -528,3 +528,20 @@ def lost_details(customers):
         customer.spend = orders.get(customer.pk, {}).get("spend")
         customer.last_order = orders.get(customer.pk, {}).get("last_order")
     return customers
+
+
+BAND_BADGES = {
+    Band.HIGH: "text-bg-danger",
+    Band.MEDIUM: "text-bg-warning",
+    Band.LOW: "text-bg-success",
+}
+
+
+def network_column(customer_ids):
+    """{customer id: (risk band and score in words, badge class)} from the current run: one
+    query. Customers not scored (lost ones) have none."""
+    rows = ChurnScore.objects.current().filter(customer_id__in=customer_ids)
+    return {
+        pk: (f"{Band(band).label} {risk:.0%}", BAND_BADGES[band])
+        for pk, band, risk in rows.values_list("customer_id", "band", "risk")
+    }

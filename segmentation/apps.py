@@ -7,7 +7,7 @@ class SegmentationConfig(AppConfig):
     verbose_name = _("Segmentation")
 
     def ready(self):
-        from customers import dashboards, export_columns, filters, panels, pipeline
+        from customers import dashboards, export_columns, filters, network_page, panels, pipeline
         from segmentation import filters as segment_filters
         from segmentation import selectors
         from segmentation.pipeline import SNAPSHOT_MODELS, SUMMARY_FIELDS, rfm_step, snapshots_kept
@@ -70,4 +70,7 @@ class SegmentationConfig(AppConfig):
             order=30,
             labels=selectors.EXPORT_LABELS,
             choices=selectors.EXPORT_CHOICES,
+        )
+        network_page.register_column(
+            key="value_tier", header=_("Value tier"), load=selectors.network_column, order=30
         )

@@ -595,3 +595,16 @@ def export_columns(customer_ids):
         "value_tier",
     )
     return {row[0]: row[1:] for row in rows}
+
+
+TIER_BADGES = {
+    ValueTier.KEY: "text-bg-primary",
+    ValueTier.ORDINARY: "text-bg-secondary",
+    ValueTier.SMALL: "text-bg-light",
+}
+
+
+def network_column(customer_ids):
+    """{customer id: (value tier in words, badge class)} from the current run: one query."""
+    rows = current_scores(customer_id__in=customer_ids).values_list("customer_id", "value_tier")
+    return {pk: (ValueTier(tier).label, TIER_BADGES[tier]) for pk, tier in rows}

@@ -1,0 +1,257 @@
+"""Contact rhythm (拜访节奏): whom a rep is overdue to contact.
+
+Each value tier has a target interval between two contacts (ContactRhythmSettings:
+key 30 days, ordinary 60, small 90 by default). A *contact* is an entry of the
+contact log (customers.Interaction), by anyone, on any channel. A customer's next
+contact falls due one interval after the last one (after the customer was created,
+if never contacted); the customer is *overdue* from the day after: contacted exactly
+30 days ago, a key customer is due today and not yet overdue, 31 days ago one day
+overdue. The tier is the customer's in the current run; a customer without one (no
+order yet, or no run) takes the small customers' interval. Customers in the
+termination stage (lost, 流失) are left out: they are the win-back list's, not the
+visiting round's.
+
+Festival visit lists (元旦, 春节) are a filter of the same list: the customers whose
+next contact falls due before the festival, or who were not contacted within the
+visit window (`festival_days`) before it, so that everyone is seen on the eve.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.access import can_see_all_customers, is_manager, managed_team_ids
+from customers.models import Customer, Interaction, PipelineRun
+from lifecycle.models import ContactRhythmSettings, CustomerStage, Stage
+from segmentation.models import ValueTier
+
+START_PAGE_ROWS = 8
+
+# 春节: the first day of the lunar year. Years past the table offer New Year's Day only.
+SPRING_FESTIVALS = {
+    2025: dt.date(2025, 1, 29),
+    2026: dt.date(2026, 2, 17),
+    2027: dt.date(2027, 2, 6),
+    2028: dt.date(2028, 1, 26),
+    2029: dt.date(2029, 2, 13),
+    2030: dt.date(2030, 2, 3),
+    2031: dt.date(2031, 1, 23),
+    2032: dt.date(2032, 2, 11),
+    2033: dt.date(2033, 1, 31),
+    2034: dt.date(2034, 2, 19),
+    2035: dt.date(2035, 2, 8),
+}
+NEW_YEAR, SPRING_FESTIVAL = "new_year", "spring_festival"
+FESTIVAL_NAMES = {NEW_YEAR: _("New Year's Day"), SPRING_FESTIVAL: _("Spring Festival")}
+
+
+@dataclass(frozen=True)
+class Festival:
+    key: str
+    day: dt.date
+
+    @property
+    def name(self):
+        return FESTIVAL_NAMES[self.key]
+
+
+def next_festivals(today) -> list[Festival]:
+    """The next New Year's Day and the next Spring Festival after `today` (on the day
+    itself the visits are over: the next year's is offered)."""
+    festivals = [Festival(NEW_YEAR, dt.date(today.year + 1, 1, 1))]
+    spring = [day for day in SPRING_FESTIVALS.values() if day > today]
+    if spring:
+        festivals.append(Festival(SPRING_FESTIVAL, min(spring)))
+    return sorted(festivals, key=lambda festival: festival.day)
+
+
+def festival_by_key(key, today):
+    return next((f for f in next_festivals(today) if f.key == key), None)
+
+
+def _start_of(day):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _interval(days_by_tier):
+    whens = [
+        When(rhythm_score__value_tier=tier, then=Value(dt.timedelta(days=days)))
+        for tier, days in days_by_tier.items()
+        if tier != ValueTier.SMALL
+    ]
+    return Case(
+        *whens,
+        default=Value(dt.timedelta(days=days_by_tier[ValueTier.SMALL])),
+        output_field=DurationField(),
+    )
+
+
+def own_work(customers, user):
+    """For those who see every customer, the start page keeps to their own book: the
+    customers they own or their teams'. Company-wide, the list page has them all."""
+    if not can_see_all_customers(user):
+        return customers
+    return customers.filter(Q(owner=user) | Q(team__in=managed_team_ids(user)))
+
+
+def rhythm_customers(user, settings=None):
+    """The customers `user` may see that the rhythm covers (not in the termination stage),
+    each with `last_contact_at`, `rhythm_tier` and `due_at` (the moment the
+    next contact falls due), the most overdue first. No query until evaluated.
+
+    The tier is joined (the run's (run, customer) index), so that it is read once per
+    customer; the stage is one primary-key probe, the last contact one probe of the contact
+    log's (customer, date) index."""
+    settings = settings or ContactRhythmSettings.current()
+    last = Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
+    lost = CustomerStage.objects.filter(customer=OuterRef("pk"), stage=Stage.TERMINATION)
+    return (
+        Customer.objects.visible_to(user)
+        .filter(~Exists(lost))
+        .annotate(
+            rhythm_score=FilteredRelation(
+                "rfmscore", condition=Q(rfmscore__run_id=PipelineRun.objects.current_id())
+            ),
+            last_contact_at=Subquery(last.values("occurred_at")[:1]),
+        )
+        .select_related("owner")
+        .annotate(
+            rhythm_tier=F("rhythm_score__value_tier"),
+            due_at=ExpressionWrapper(
+                Coalesce(F("last_contact_at"), F("created_at"))
+                + _interval(settings.interval_days()),
+                output_field=DateTimeField(),
+            ),
+        )
+        .order_by("due_at", "id")
+    )
+
+
+def overdue_q(today) -> Q:
+    """Overdue on `today`: the next contact fell due on an earlier day."""
+    return Q(due_at__lt=_start_of(today))
+
+
+def festival_q(festival, settings) -> Q:
+    """On the festival's visit list: due before the festival, or not contacted within the
+    visit window before it."""
+    window_start = festival.day - dt.timedelta(days=settings.festival_days)
+    return Q(due_at__lt=_start_of(festival.day)) | Q(
+        Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=_start_of(window_start))
+    )
+
+
+def due_list(user, *, today=None, festival=None, owner=None, settings=None, start=False):
+    """The list page's rows: overdue on `today`, or on the festival's visit list (`start`:
+    the start page's, see own_work)."""
+    settings = settings or ContactRhythmSettings.current()
+    customers = rhythm_customers(user, settings)
+    if start:
+        customers = own_work(customers, user)
+    if owner is not None:
+        customers = customers.filter(owner=owner)
+    if festival is not None:
+        return customers.filter(festival_q(festival, settings))
+    return customers.filter(overdue_q(today or timezone.localdate()))
+
+
+def describe(customers, settings, today):
+    """Add `days_overdue` (or `days_left`), `interval_days` and the last contact's channel
+    to listed customers: one query."""
+    days_by_tier = settings.interval_days()
+    latest = Interaction.objects.filter(customer=OuterRef("customer")).order_by(
+        "-occurred_at", "-id"
+    )
+    channels = {}
+    if customers:
+        channels = dict(
+            Interaction.objects.filter(
+                customer__in=[customer.pk for customer in customers],
+                pk=Subquery(latest.values("pk")[:1]),
+            ).values_list("customer_id", "channel")
+        )
+    for customer in customers:
+        customer.last_channel = channels.get(customer.pk, "")
+        customer.interval_days = days_by_tier.get(customer.rhythm_tier, settings.small_days)
+        due = timezone.localtime(customer.due_at).date()
+        customer.days_overdue = (today - due).days
+        customer.days_left = -customer.days_overdue
+        customer.last_channel_label = (
+            Interaction.Channel(customer.last_channel).label if customer.last_channel else ""
+        )
+    return customers
+
+
+def by_rep(user, *, today, settings=None):
+    """Per owner of the customers `user` may see (see own_work): customers, on time, overdue and the share
+    contacted on time, the lowest share first. One grouped query."""
+    overdue = overdue_q(today)
+    rows = (
+        own_work(rhythm_customers(user, settings), user)
+        .order_by()
+        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(customers=Count("pk"), overdue=Count("pk", filter=overdue))
+    )
+    table = []
+    for row in rows:
+        owner = None
+        if row["owner"] is not None:
+            owner = get_user_model()(
+                pk=row["owner"],
+                username=row["owner__username"],
+                first_name=row["owner__first_name"],
+                last_name=row["owner__last_name"],
+            )
+        on_time = row["customers"] - row["overdue"]
+        table.append(
+            {
+                "owner": owner,
+                "customers": row["customers"],
+                "on_time": on_time,
+                "overdue": row["overdue"],
+                "share": on_time / row["customers"],
+            }
+        )
+    return sorted(table, key=lambda r: (r["share"], -r["overdue"], r["owner"] is None))
+
+
+def start_block(user, *, today=None):
+    """The start page's card: the viewer's most overdue customers and how many are overdue;
+    a manager's also per rep. Four queries besides the viewer's roles (settings, rows, their
+    channels, count), five for a manager."""
+    today = today or timezone.localdate()
+    settings = ContactRhythmSettings.current()
+    overdue = due_list(user, today=today, settings=settings, start=True)
+    rows = describe(list(overdue[:START_PAGE_ROWS]), settings, today)
+    count = len(rows)
+    if count == START_PAGE_ROWS:
+        count = overdue.order_by()[: django_settings.LIST_COUNT_CAP + 1].count()
+    manager = is_manager(user) and (not can_see_all_customers(user) or bool(managed_team_ids(user)))
+    return {
+        "rows": rows,
+        "overdue": count,
+        "count_cap": django_settings.LIST_COUNT_CAP,
+        "user_is_manager": manager,
+        "per_rep": by_rep(user, today=today, settings=settings) if manager else [],
+        "settings": settings,
+    }
