@@ -27,7 +27,12 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import setup_django  # noqa: E402
-from bench.churn_generators import GENERATORS, buyers_between, order_stats  # noqa: E402
+from bench.churn_generators import (  # noqa: E402
+    GENERATORS,
+    buyers_between,
+    order_stats,
+    shipped_festivals,
+)
 
 
 def quiet_signals(stats):
@@ -71,21 +76,31 @@ def baselines(stats, horizon):
 
 
 def measure(history):
-    from retention import evaluation
+    from retention import evaluation, scoring
 
     as_of = history.cutoff - dt.timedelta(days=1)
     seen = history.orders[history.orders["order_date"] < history.cutoff]
-    stats = order_stats(seen, as_of)
+    run = scoring.score_as_of(
+        as_of,
+        history.horizon_days,
+        scoring.quiet_signals,
+        festivals=shipped_festivals(),
+        read_stats=lambda day, season: order_stats(seen, day, season),
+    )
+    stats = run.stats
     end = history.cutoff + dt.timedelta(days=history.horizon_days)
     labels = evaluation.churn_labels(
         stats["customer_id"], buyers_between(history.orders, history.cutoff, end)
     )
-    scores = baselines(stats, history.horizon_days)
+    scores = {"score": run.scored.risk, **baselines(stats, history.horizon_days)}
     figures = {
         name: (evaluation.roc_auc(values, labels), evaluation.top_decile_lift(values, labels))
         for name, values in scores.items()
     }
-    return len(labels), float(labels.mean()), figures
+    return len(labels), float(labels.mean()), figures, run
+
+
+NAMES = ("score", "today", "recency", "bgnbd", "rfm")
 
 
 def main():
@@ -96,9 +111,18 @@ def main():
     )
     for name, generate in GENERATORS.items():
         history = generate()
-        size, rate, figures = measure(history)
+        size, rate, figures, run = measure(history)
         cells = "  ".join(f"{auc:8.4f}/{lift:7.3f}" for auc, lift in figures.values())
         print(f"{name:<18}{size:>10}{rate:>7.3f}  {cells}", flush=True)
+        learned = run.learned
+        print(
+            f"    backtest {run.backtest_on}: {learned.customers} customers, "
+            f"{learned.churned} churned, weights {learned.fallback or 'learned'}, held-out "
+            f"auc {learned.auc:.4f} (recency {learned.recency_auc:.4f})",
+            flush=True,
+        )
+        if "-v" in sys.argv:
+            print(f"    weights: {learned.weights}")
 
 
 if __name__ == "__main__":

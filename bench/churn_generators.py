@@ -20,6 +20,7 @@ database as of a day, so that the bench scores exactly what a nightly run would.
 """
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -220,35 +221,73 @@ GENERATORS = {
 }
 
 
-def order_stats(orders, as_of, trend_days=90):
+def shipped_festivals():
+    """The festival calendar as the migrations ship it: [(kind, date)]."""
+    migration = importlib.import_module("retention.migrations.0006_festival_calendar")
+    return list(migration.festivals())
+
+
+def order_stats(orders, as_of, season=None, trend_days=90):
     """What retention.reading.read_order_stats reads as of `as_of`, from an orders frame."""
+    from retention import calendar
+
+    season = season or calendar.season([], as_of, 180)
     seen = orders[orders["order_date"] <= as_of]
-    age = np.array([(as_of - d).days for d in seen["order_date"]])
+    dates = pd.to_datetime(seen["order_date"]).to_numpy().astype("datetime64[D]")
+    day = np.datetime64(as_of, "D")
+    age = (day - dates).astype(int)
     frame = pd.DataFrame(
         {"customer_id": seen["customer_id"].to_numpy(), "age": age, "amount": seen["amount"]}
     )
+
+    def within(first, last):
+        return (dates >= np.datetime64(first, "D")) & (dates <= np.datetime64(last, "D"))
+
     recent = frame["age"] < trend_days
     previous = (frame["age"] >= trend_days) & (frame["age"] < 2 * trend_days)
     year = frame["age"] < 365
+    festive = np.zeros(len(frame), dtype=bool)
+    for first, last in season.festive:
+        festive |= within(first, last)
+    if season.has_festival:
+        this, last_window = within(*season.this_window), within(*season.last_window)
+    else:
+        this = last_window = np.zeros(len(frame), dtype=bool)
     frame["spend_recent"] = frame["amount"].where(recent, 0.0)
     frame["spend_previous"] = frame["amount"].where(previous, 0.0)
     frame["spend_year"] = frame["amount"].where(year, 0.0)
     frame["orders_recent"] = recent.astype(int)
     frame["orders_previous"] = previous.astype(int)
     frame["orders_year"] = year.astype(int)
-    grouped = frame.groupby("customer_id")
-    stats = grouped.agg(
-        orders=("age", "size"),
-        recency=("age", "min"),
-        tenure=("age", "max"),
-        spend_recent=("spend_recent", "sum"),
-        spend_previous=("spend_previous", "sum"),
-        spend_year=("spend_year", "sum"),
-        orders_recent=("orders_recent", "sum"),
-        orders_previous=("orders_previous", "sum"),
-        orders_year=("orders_year", "sum"),
-        spend_total=("amount", "sum"),
-    ).reset_index()
+    frame["squares"] = frame["amount"] ** 2
+    frame["festive"] = festive.astype(int)
+    frame["ahead"] = within(*season.ahead).astype(int)
+    frame["this"] = this.astype(int)
+    frame["last"] = last_window.astype(int)
+    frame["last_age"] = np.where(last_window, age, 10**9)
+    stats = (
+        frame.groupby("customer_id")
+        .agg(
+            orders=("age", "size"),
+            recency=("age", "min"),
+            tenure=("age", "max"),
+            spend_recent=("spend_recent", "sum"),
+            spend_previous=("spend_previous", "sum"),
+            spend_year=("spend_year", "sum"),
+            orders_recent=("orders_recent", "sum"),
+            orders_previous=("orders_previous", "sum"),
+            orders_year=("orders_year", "sum"),
+            spend_total=("amount", "sum"),
+            spend_squares=("squares", "sum"),
+            orders_festive=("festive", "sum"),
+            orders_ahead=("ahead", "sum"),
+            orders_this_window=("this", "sum"),
+            orders_last_window=("last", "sum"),
+            last_window_recency=("last_age", "min"),
+        )
+        .reset_index()
+    )
+    stats.loc[stats["last_window_recency"] >= 10**9, "last_window_recency"] = -1
     return stats
 
 

@@ -20,7 +20,8 @@ from customers.models import (
     Order,
     no_credit_history_q,
 )
-from retention.churn import GRADE_WINDOW_DAYS, TREND_DAYS
+from retention import calendar
+from retention.churn import GRADE_WINDOW_DAYS, HORIZON_DAYS, TREND_DAYS
 
 STATS_COLUMNS = [
     "customer_id",
@@ -33,6 +34,13 @@ STATS_COLUMNS = [
     "orders_recent",
     "orders_previous",
     "orders_year",
+    "spend_total",
+    "spend_squares",
+    "orders_festive",
+    "orders_ahead",
+    "orders_this_window",
+    "orders_last_window",
+    "last_window_recency",
 ]
 
 
@@ -43,16 +51,21 @@ def _days_before(date_sql):
     return f"CAST(julianday(%(as_of)s) - julianday({date_sql}) AS INTEGER)"
 
 
-def _order_stats_sql():
+def _order_stats_sql(season):
     money = "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
 
-    def spend(condition):
+    def spend(condition, value="o.amount"):
         # FILTER adds only the matching rows: a third of the numeric additions of a CASE.
-        return f"CAST(COALESCE(SUM(o.amount) FILTER (WHERE {condition}), 0) AS {money})"
+        return f"CAST(COALESCE(SUM({value}) FILTER (WHERE {condition}), 0) AS {money})"
+
+    def between(name):
+        return f"o.order_date >= %({name}_from)s AND o.order_date <= %({name}_to)s"
 
     recent = "o.order_date > %(recent_from)s"
     previous = "o.order_date > %(previous_from)s AND o.order_date <= %(recent_from)s"
     year = "o.order_date > %(year_from)s"
+    festive = " OR ".join(f"({between(f'festive{i}')})" for i in range(len(season.festive)))
+    festive_count = f"COUNT(*) FILTER (WHERE {festive})" if festive else "0"
     return f"""
 SELECT o.customer_id,
        COUNT(*) AS orders,
@@ -63,7 +76,15 @@ SELECT o.customer_id,
        {spend(year)} AS spend_year,
        COUNT(*) FILTER (WHERE {recent}) AS orders_recent,
        COUNT(*) FILTER (WHERE {previous}) AS orders_previous,
-       COUNT(*) FILTER (WHERE {year}) AS orders_year
+       COUNT(*) FILTER (WHERE {year}) AS orders_year,
+       CAST(SUM(o.amount) AS {money}) AS spend_total,
+       CAST(SUM(o.amount * o.amount) AS {money}) AS spend_squares,
+       {festive_count} AS orders_festive,
+       COUNT(*) FILTER (WHERE {between("ahead")}) AS orders_ahead,
+       COUNT(*) FILTER (WHERE {between("this")}) AS orders_this_window,
+       COUNT(*) FILTER (WHERE {between("last")}) AS orders_last_window,
+       COALESCE({_days_before(f"MAX(o.order_date) FILTER (WHERE {between('last')})")}, -1)
+         AS last_window_recency
 FROM {Order._meta.db_table} o
 WHERE o.order_date <= %(as_of)s AND o.status = 'recorded'
 GROUP BY o.customer_id
@@ -71,18 +92,27 @@ ORDER BY o.customer_id
 """
 
 
-def read_order_stats(as_of: dt.date) -> pd.DataFrame:
-    """One row per customer with an order up to `as_of` (STATS_COLUMNS)."""
-    frame = read_rows(
-        _order_stats_sql(),
-        {
-            "as_of": as_of,
-            "recent_from": as_of - dt.timedelta(days=TREND_DAYS),
-            "previous_from": as_of - dt.timedelta(days=2 * TREND_DAYS),
-            "year_from": as_of - dt.timedelta(days=365),
-        },
-        STATS_COLUMNS,
-    )
+def read_order_stats(as_of: dt.date, season=None) -> pd.DataFrame:
+    """One row per customer with an order up to `as_of` (STATS_COLUMNS). With `season`
+    (retention.calendar.Season as of `as_of`), the orders in its pre-festival days, in the
+    season ahead a year ago and in the windows before the last festival and the same one a
+    year earlier (last_window_recency: days from the last of those to `as_of`, −1 without)."""
+    season = season or calendar.season([], as_of, HORIZON_DAYS)
+    params = {
+        "as_of": as_of,
+        "recent_from": as_of - dt.timedelta(days=TREND_DAYS),
+        "previous_from": as_of - dt.timedelta(days=2 * TREND_DAYS),
+        "year_from": as_of - dt.timedelta(days=365),
+    }
+    ranges = {"ahead": season.ahead, "this": season.this_window, "last": season.last_window}
+    ranges.update({f"festive{i}": days for i, days in enumerate(season.festive)})
+    if not season.has_festival:
+        # No festival passed: empty windows (after the run's date, before the first one).
+        empty = (as_of + dt.timedelta(days=1), as_of)
+        ranges.update({"this": empty, "last": empty})
+    for name, (first, last) in ranges.items():
+        params[f"{name}_from"], params[f"{name}_to"] = first, last
+    frame = read_rows(_order_stats_sql(season), params, STATS_COLUMNS)
     for column in STATS_COLUMNS:
         kind = "float64" if column.startswith("spend") else "int64"
         frame[column] = frame[column].astype(kind)
