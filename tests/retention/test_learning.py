@@ -326,3 +326,23 @@ def test_the_run_page_says_it_too_in_both_languages(base, client_for):
     url = reverse("pipeline-run-detail", args=[run.pk])
     assert "The score uses its default weights" in page(client, url, "en")
     assert "评分使用默认权重" in page(client, url, "zh-hans")
+
+
+@pytest.mark.usefixtures("small_thresholds")
+def test_evaluate_churn_scores_as_the_nightly_run_of_the_day_before_the_cutoff(base):
+    import io
+
+    from django.core.management import call_command
+
+    as_of = dt.date(2026, 3, 31)
+    run = pipeline_run(as_of=as_of)
+    summary = ChurnRunSummary.objects.get(run=run)
+    out = io.StringIO()
+    call_command("evaluate_churn", "--cutoff", "2026-04-01", "--horizon-days", "60", stdout=out)
+    lines = out.getvalue().splitlines()
+    (backtest,) = [line for line in lines if line.startswith("backtest: as of")]
+    assert backtest.startswith(f"backtest: as of {summary.backtest_on}, horizon 180 days, 24 ")
+    (weights,) = [line for line in lines if line.startswith("weights used: ")]
+    assert json.loads(weights.removeprefix("weights used: ")) == summary.weights
+    assert any(line.startswith("backtest on 12 held-out customers: score auc") for line in lines)
+    assert lines[-2].startswith("auc: ") and lines[-1].startswith("top_decile_lift: ")
