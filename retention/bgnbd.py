@@ -148,9 +148,11 @@ def expected_purchases(params: BgNbdParams, x, t_x, T, horizon):
     z = horizon / (alpha + T + horizon)
     ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon)))
     head = (a + b + x - 1) / (a - 1)
-    body = 1.0 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z)
-    odds = np.exp(np.clip(_log_dropped_odds(params, x, t_x, T), -700, 700))
-    value = head * body / (1.0 + odds)
+    # The series may overflow for very active customers: those fall back to the bound.
+    with np.errstate(invalid="ignore", over="ignore"):
+        body = 1.0 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        odds = np.exp(np.clip(_log_dropped_odds(params, x, t_x, T), -700, 700))
+        value = head * body / (1.0 + odds)
     # Where the series does not converge numerically, the rate of a live customer
     # times P(alive) is the bound the expectation stays under.
     bound = (r + x) / (alpha + T) * horizon * p_alive(params, x, t_x, T)
