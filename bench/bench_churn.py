@@ -41,7 +41,8 @@ from bench.build_dataset import DEFAULT_URL, migrate, setup_django  # noqa: E402
 BENCH_ERROR = "benchmark run (bench/bench_churn.py), not published"
 PHASES = [
     ("snapshots_prune", "prune old snapshots"),
-    ("read_order_stats", "order aggregations (run + backtest)"),
+    ("read_order_stats_with_backtest", "order aggregation (run + year back)"),
+    ("read_order_stats", "order aggregation (backtest a horizon back)"),
     ("read_open_complaints", "open complaints"),
     ("read_grades", "grades and grade changes"),
     ("score_customers", "BG/NBD fits + scoring (both)"),
@@ -56,6 +57,7 @@ PHASES = [
 PHASE_MODULES = {
     "snapshots_prune": "customers.pipeline",
     "read_order_stats": "retention.reading",
+    "read_order_stats_with_backtest": "retention.reading",
     "score_customers": "retention.churn",
     "learn": "retention.churn",
     "reasons_json": "retention.churn",

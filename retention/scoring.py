@@ -2,7 +2,8 @@
 
 The one path the nightly step and `evaluate_churn` share, so that an evaluation at a
 cut-off scores exactly as a run on that day would:
-1. the calendar as of the date (retention.calendar) and the order statistics up to it;
+1. the calendar as of the date (retention.calendar) and the order statistics up to it,
+   with those up to a year earlier in the same pass over the orders;
 2. the backtest (retention.churn.backtest_date): the statistics as of an earlier day,
    labelled from the orders up to the date itself, never after it: with the backtest a
    year back, churned = no order in the season ahead a year ago (orders_ahead); with
@@ -72,8 +73,9 @@ def backtest_labels(stats, backtest_stats, backtest_on, as_of, horizon_days):
     ).to_numpy()
 
 
-def learn_weights(stats, as_of, horizon_days, festivals, read_stats):
-    """(learned, backtest date) for a run as of `as_of` whose statistics are `stats`."""
+def learn_weights(stats, as_of, horizon_days, festivals, read_stats, year_before_stats=None):
+    """(learned, backtest date) for a run as of `as_of` whose statistics are `stats`;
+    `year_before_stats`, when given, are those as of a year earlier (read with them)."""
     tenure = stats["tenure"].to_numpy()
     first_order = as_of - dt.timedelta(days=int(tenure.max())) if len(tenure) else None
     backtest_on = churn.backtest_date(
@@ -81,7 +83,11 @@ def learn_weights(stats, as_of, horizon_days, festivals, read_stats):
     )
     if backtest_on is None:
         return churn.short_history(), None
-    backtest_stats = read_stats(backtest_on, calendar.season(festivals, backtest_on, horizon_days))
+    if backtest_on == as_of - calendar.YEAR and year_before_stats is not None:
+        backtest_stats = year_before_stats
+    else:
+        season = calendar.season(festivals, backtest_on, horizon_days)
+        backtest_stats = read_stats(backtest_on, season)
     churned = backtest_labels(stats, backtest_stats, backtest_on, as_of, horizon_days)
     scored = churn.score_customers(
         backtest_stats, quiet_signals(backtest_stats), horizon_days=horizon_days
@@ -94,11 +100,22 @@ def score_as_of(as_of, horizon_days, read_signals, *, festivals=None, read_stats
     """Every customer with an order up to `as_of`, scored as a run that day scores them;
     `read_signals(stats)` gives their complaints and grades as of `as_of`."""
     festivals = Festival.calendar() if festivals is None else festivals
-    # Looked up here, not bound at import: the bench times the module's function.
-    read_stats = read_stats or reading.read_order_stats
     season = calendar.season(festivals, as_of, horizon_days)
-    stats = read_stats(as_of, season)
-    learned, backtest_on = learn_weights(stats, as_of, horizon_days, festivals, read_stats)
+    year_before = as_of - calendar.YEAR
+    year_before_season = calendar.season(festivals, year_before, horizon_days)
+    if read_stats is None:
+        # The run's statistics and those a year back in one pass over the orders (looked
+        # up here, not bound at import: the bench times the module's functions).
+        read_stats = reading.read_order_stats
+        stats, year_before_stats = reading.read_order_stats_with_backtest(
+            as_of, season, year_before, year_before_season
+        )
+    else:
+        stats = read_stats(as_of, season)
+        year_before_stats = read_stats(year_before, year_before_season)
+    learned, backtest_on = learn_weights(
+        stats, as_of, horizon_days, festivals, read_stats, year_before_stats
+    )
     signals = read_signals(stats)
     scored = churn.score_customers(stats, signals, learned.weights, horizon_days=horizon_days)
     return RunScores(as_of, horizon_days, season, stats, signals, scored, learned, backtest_on)

@@ -157,3 +157,21 @@ def test_the_bench_reads_the_same_statistics_as_the_database(cast):
     pd.testing.assert_frame_equal(
         from_db.astype(float), from_frame[from_db.columns].astype(float), check_exact=False
     )
+
+
+def test_one_pass_reads_the_run_and_the_year_before_as_two_reads_would(cast):
+    for customer, days in [
+        (cast.rep_customer, [D(2024, 12, 20), D(2025, 1, 10), D(2025, 8, 1), D(2026, 2, 1)]),
+        (cast.teammate_customer, [D(2025, 9, 20), D(2026, 6, 1)]),
+        (cast.outsider_customer, [D(2024, 3, 1), D(2025, 6, 30), D(2026, 6, 30)]),
+    ]:
+        for number, day in enumerate(days):
+            OrderFactory(customer=customer, order_date=day, amount=f"{100 + 37 * number}.50")
+    as_of, year_before = D(2026, 6, 30), D(2025, 6, 30)
+    season = calendar.season(FESTIVALS, as_of, 180)
+    before_season = calendar.season(FESTIVALS, year_before, 180)
+    stats, then = reading.read_order_stats_with_backtest(as_of, season, year_before, before_season)
+    pd.testing.assert_frame_equal(stats, reading.read_order_stats(as_of, season))
+    pd.testing.assert_frame_equal(then, reading.read_order_stats(year_before, before_season))
+    # The teammate had not ordered a year before: not in the backtest.
+    assert set(then["customer_id"]) == {cast.rep_customer.pk, cast.outsider_customer.pk}
