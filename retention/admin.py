@@ -4,7 +4,14 @@ from django.utils.translation import gettext_lazy as _
 from customers.admin import ReadOnlyAdmin, SingletonSettingsAdmin, SnapshotAdmin
 from customers.paging import CappedPaginator
 from customers.people import person_column
-from retention.models import ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
+from retention.models import (
+    ChurnEpisode,
+    ChurnRunSummary,
+    ChurnScore,
+    Festival,
+    FollowUpPlan,
+    RetentionSettings,
+)
 from segmentation.models import ValueTier
 
 
@@ -14,8 +21,35 @@ class RetentionSettingsAdmin(SingletonSettingsAdmin):
         "__str__",
         "high_risk",
         "medium_risk",
+        "horizon_days",
         "snapshots_kept",
     ]
+
+
+@admin.register(Festival)
+class FestivalAdmin(admin.ModelAdmin):
+    """The festival calendar the churn score knows; add the coming years' dates here."""
+
+    list_display = ["date", "kind"]
+    list_filter = ["kind"]
+    date_hierarchy = "date"
+
+
+@admin.register(ChurnRunSummary)
+class ChurnRunSummaryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "run",
+        "horizon_days",
+        "backtest_on",
+        "customers",
+        "churned",
+        "fallback",
+        "auc",
+        "lift",
+        "recency_auc",
+        "recency_lift",
+    ]
+    list_filter = ["fallback"]
 
 
 class ValueTierFilter(admin.SimpleListFilter):
@@ -33,7 +67,16 @@ class ValueTierFilter(admin.SimpleListFilter):
 
 @admin.register(ChurnScore)
 class ChurnScoreAdmin(SnapshotAdmin):
-    list_display = ["customer", "run", "risk", "band", "value", "value_at_risk", "tier"]
+    list_display = [
+        "customer",
+        "run",
+        "risk",
+        "band",
+        "value",
+        "expected_value",
+        "value_at_risk",
+        "tier",
+    ]
     list_filter = ["run", "band", ValueTierFilter]
 
     @admin.display(description=_("value tier"), ordering="value_tier")

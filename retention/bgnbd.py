@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, expit, gammaln
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 # The optimiser works on log-parameters within these bounds: wide enough for any
 # real order history, narrow enough that exp() never overflows.
@@ -136,3 +136,25 @@ def p_no_order(params: BgNbdParams, x, t_x, T, horizon):
         (params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + horizon))
     )
     return np.clip(1.0 - alive * (1.0 - silent), 0.0, 1.0)
+
+
+def expected_purchases(params: BgNbdParams, x, t_x, T, horizon):
+    """E[number of orders in the next `horizon` days | x, t_x, T] (Fader, Hardie & Lee
+    2005, eq. 10); never negative, never NaN."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    r, alpha, b = params.r, params.alpha, params.b
+    # The closed form divides by a − 1: keep a just off 1.
+    a = params.a if abs(params.a - 1.0) > 1e-6 else 1.0 + 1e-6
+    z = horizon / (alpha + T + horizon)
+    ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon)))
+    head = (a + b + x - 1) / (a - 1)
+    # The series may overflow for very active customers: those fall back to the bound.
+    with np.errstate(invalid="ignore", over="ignore"):
+        body = 1.0 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        odds = np.exp(np.clip(_log_dropped_odds(params, x, t_x, T), -700, 700))
+        value = head * body / (1.0 + odds)
+    # Where the series does not converge numerically, the rate of a live customer
+    # times P(alive) is the bound the expectation stays under.
+    bound = (r + x) / (alpha + T) * horizon * p_alive(params, x, t_x, T)
+    value = np.where(np.isfinite(value) & (value >= 0), value, bound)
+    return np.minimum(value, bound)

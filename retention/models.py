@@ -1,6 +1,8 @@
 """Retention (客户保留): churn-risk snapshots, follow-up plans (重点拜访/联系计划) and
 the episodes that tell whether a customer at risk was retained or won back (客户再生)."""
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -29,6 +31,15 @@ class RetentionSettings(SingletonSettings):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text=_("Customers with a churn risk at or above this (0–1) are medium risk."),
     )
+    horizon_days = models.PositiveIntegerField(
+        _("horizon (days)"),
+        default=180,
+        validators=[MinValueValidator(30), MaxValueValidator(365)],
+        help_text=_(
+            "The churn risk is the chance of no order within this many days (30–365). "
+            "Takes effect at the next run."
+        ),
+    )
     snapshots_kept = models.PositiveIntegerField(
         _("snapshots kept"),
         default=7,
@@ -48,6 +59,11 @@ class RetentionSettings(SingletonSettings):
                 violation_error_message=_("The thresholds must satisfy 0 ≤ medium < high ≤ 1."),
             ),
             ranges.count_check("retentionsettings", "snapshots_kept", most=ranges.MAX_SNAPSHOTS),
+            models.CheckConstraint(
+                condition=Q(horizon_days__gte=30) & Q(horizon_days__lte=365),
+                name="retention_horizon_days_range",
+                violation_error_message=_("The horizon must be 30 to 365 days."),
+            ),
         ]
 
     def clean(self):
@@ -70,6 +86,67 @@ class Band(models.TextChoices):
     LOW = "low", _("Low risk")
 
 
+class Festival(models.Model):
+    """A festival's date, which many customers buy before (retention.calendar); shipped
+    for 元旦, 春节 and 中秋 of 2020–2035, extended in admin."""
+
+    class Kind(models.TextChoices):
+        NEW_YEAR = "new_year", _("New Year's Day (元旦)")
+        SPRING = "spring", _("Spring Festival (春节)")
+        DRAGON_BOAT = "dragon_boat", _("Dragon Boat Festival (端午)")
+        MID_AUTUMN = "mid_autumn", _("Mid-Autumn Festival (中秋)")
+        NATIONAL_DAY = "national_day", _("National Day (国庆)")
+
+    kind = models.CharField(_("festival"), max_length=12, choices=Kind)
+    date = models.DateField(_("date"), validators=ranges.business_date_validators(far_ahead=True))
+
+    class Meta:
+        ordering = ["date", "kind"]
+        verbose_name = _("festival")
+        verbose_name_plural = _("festival calendar")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "date"], name="festival_kind_date_uniq"),
+            ranges.date_check("festival", "date"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date.isoformat()}"
+
+    @classmethod
+    def calendar(cls):
+        """[(kind, date)] of every festival, for retention.calendar."""
+        return list(cls.objects.order_by().values_list("kind", "date"))
+
+
+class JsonTextField(models.TextField):
+    """JSON kept as text: written by COPY without the server parsing each value (jsonb's
+    parse was a third of the snapshot's write), read back as Python values."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+
+    def get_prep_value(self, value):
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def value_to_string(self, obj):
+        return self.get_prep_value(self.value_from_object(obj))
+
+
 class ChurnScore(RunSnapshot):
     """One customer's churn risk in one run, with its top reasons.
 
@@ -83,20 +160,25 @@ class ChurnScore(RunSnapshot):
     risk = models.FloatField(_("churn risk"))
     band = models.CharField(_("risk band"), max_length=6, choices=Band)
     value = models.DecimalField(_("customer value"), max_digits=16, decimal_places=2)
+    # Expected value of the next 12 months: BG/NBD expected orders × expected order value.
+    expected_value = models.DecimalField(
+        _("expected value, next 12 months"), max_digits=16, decimal_places=2, default=0
+    )
+    # Risk × expected value.
     value_at_risk = models.DecimalField(_("value at risk"), max_digits=16, decimal_places=2)
     # Copied from segmentation's snapshot of the same run, so that the list filters on
     # one table; empty when that step did not score the customer.
     value_tier = models.CharField(_("value tier"), max_length=10, blank=True)
     # [{"code": "late", "params": {"days": 95, "interval": 30}}, …], strongest first;
     # put into words when shown (retention.reasons), so that each reader gets their language.
-    reasons = models.JSONField(_("reasons"), default=list)
+    reasons = JsonTextField(_("reasons"), default="[]")
 
     class Meta:
         verbose_name = _("churn score")
         verbose_name_plural = _("churn scores")
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "run"], name="churnscore_customer_run_uniq"
+                fields=["run", "customer"], name="churnscore_run_customer_uniq"
             ),
         ]
         indexes = [
@@ -108,6 +190,71 @@ class ChurnScore(RunSnapshot):
 
     def __str__(self):
         return f"{self.customer_id}: {self.risk:.2f}"
+
+
+class ChurnRunSummary(models.Model):
+    """How one run's churn score was made and how well it ranked its backtest.
+
+    The backtest scores the customers as of `backtest_on` from the orders up to it, and
+    labels as churned those without an order in the `horizon_days` after it; the weights
+    are fitted on half of them and measured on the other half (`held_out`), beside plain
+    recency on the same customers.
+    """
+
+    class Fallback(models.TextChoices):
+        LEARNED = "", _("learned from this base's history")
+        SHORT_HISTORY = "short_history", _("the order history is too short for a backtest")
+        FEW_CUSTOMERS = "few_customers", _("too few customers ordered before the backtest date")
+        FEW_CHURNERS = "few_churners", _("too few customers stopped ordering in the backtest")
+        FEW_STAYERS = "few_stayers", _("too few customers went on ordering in the backtest")
+        DEFAULT_BETTER = (
+            "default_better",
+            _("the default weights ranked the backtest better than the learned ones"),
+        )
+
+    run = models.OneToOneField(
+        "customers.PipelineRun",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="churn_summary",
+        verbose_name=_("pipeline run"),
+    )
+    horizon_days = models.PositiveIntegerField(_("horizon (days)"))
+    backtest_on = models.DateField(_("backtest date"), null=True, blank=True)
+    customers = models.PositiveIntegerField(_("customers in the backtest"), default=0)
+    churned = models.PositiveIntegerField(_("churned in the backtest"), default=0)
+    held_out = models.PositiveIntegerField(_("customers measured"), default=0)
+    fallback = models.CharField(
+        _("weights"), max_length=16, choices=Fallback, blank=True, default=""
+    )
+    # {"intercept": …, "bgnbd": …, …}: the weights the run scored with.
+    weights = models.JSONField(_("weights used"), default=dict)
+    auc = models.FloatField(_("ROC AUC of the score"), null=True, blank=True)
+    lift = models.FloatField(_("top-decile lift of the score"), null=True, blank=True)
+    recency_auc = models.FloatField(_("ROC AUC of recency"), null=True, blank=True)
+    recency_lift = models.FloatField(_("top-decile lift of recency"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("churn run summary")
+        verbose_name_plural = _("churn run summaries")
+
+    def __str__(self):
+        return str(self.run_id)
+
+    @property
+    def base_rate(self):
+        return self.churned / self.customers if self.customers else None
+
+    @property
+    def learned(self):
+        return self.fallback == self.Fallback.LEARNED
+
+    @property
+    def beats_recency(self):
+        """None when there is nothing to compare."""
+        if self.auc is None or self.recency_auc is None:
+            return None
+        return self.auc > self.recency_auc
 
 
 class FollowUpPlan(models.Model):

@@ -22,15 +22,17 @@ from customers.pipeline import (
     counts_text,
 )
 from lifecycle.models import LifecycleSettings, Stage, StageSnapshot
-from retention import churn, winback
+from retention import accuracy, churn, scoring, winback
 from retention.formatting import fixed_text, int_text
-from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan, RetentionSettings
-from retention.reading import (
-    read_grades,
-    read_open_complaints,
-    read_order_stats,
-    signals_for,
+from retention.models import (
+    Band,
+    ChurnEpisode,
+    ChurnRunSummary,
+    ChurnScore,
+    FollowUpPlan,
+    RetentionSettings,
 )
+from retention.reading import read_grades, read_open_complaints, signals_for
 from segmentation.models import RfmScore
 
 SCORE_COLUMNS = [
@@ -39,6 +41,7 @@ SCORE_COLUMNS = [
     "risk",
     "band",
     "value",
+    "expected_value",
     "value_at_risk",
     "value_tier",
     "reasons",
@@ -64,44 +67,59 @@ def read_values(run, stats):
     return value.clip(lower=0).to_numpy(), frame["value_tier"].fillna("").to_numpy(dtype=object)
 
 
-def score_rows(run, stats, scored, reasons, value, value_tier, settings):
-    """The snapshot rows to COPY, in customer order so that the unique index grows at one end."""
+def score_rows(run, stats, scored, reasons, value, value_tier, settings, expected=None):
+    """The snapshot rows to COPY, largest value at risk first: the two indexes that start
+    with (run, band?, value at risk) then grow at their ends, as the unique (run,
+    customer) index does anyway for a new run."""
     risk = np.round(scored.risk, 4)
-    return pd.DataFrame(
+    expected = np.zeros(len(risk)) if expected is None else np.round(expected, 2)
+    at_risk = np.round(risk * expected, 2)
+    rows = pd.DataFrame(
         {
             "run_id": run.pk,
             "customer_id": stats["customer_id"].to_numpy(),
             "risk": risk,
             "band": churn.risk_bands(risk, churn.Bands(settings.high_risk, settings.medium_risk)),
             "value": np.round(value, 2),
-            "value_at_risk": np.round(risk * value, 2),
+            "expected_value": expected,
+            "value_at_risk": at_risk,
             "value_tier": value_tier,
             "reasons": reasons,
         },
         columns=SCORE_COLUMNS,
     )
+    return rows
+
+
+def write_order(rows):
+    """The row positions in the order of the value-at-risk indexes (see score_rows)."""
+    return np.lexsort((rows["customer_id"].to_numpy(), -rows["value_at_risk"].to_numpy()))
 
 
 def snapshot_write(rows):
-    """Append the snapshot rows. On PostgreSQL as text formatted column-wise: pandas' CSV
-    writer takes several seconds for a million rows of floats and JSON."""
+    """Append the snapshot rows. On PostgreSQL as text formatted column-wise (pandas' CSV
+    writer takes several seconds for a million rows of floats and JSON), in the order of
+    the value-at-risk indexes; the reasons go in as text, not parsed by the server."""
     if not is_postgresql() or rows.empty:
         return copy_rows(ChurnScore._meta.db_table, rows)
-    # The reasons are built by retention.churn from codes, numbers, dates and grade
-    # letters: no tab, newline or backslash that the text format would need escaped.
-    return copy_text(
-        ChurnScore._meta.db_table,
-        {
-            "run_id": int_text(rows["run_id"]),
-            "customer_id": int_text(rows["customer_id"]),
-            "risk": fixed_text(rows["risk"], 4),
-            "band": rows["band"].to_numpy(dtype=object),
-            "value": fixed_text(rows["value"], 2),
-            "value_at_risk": fixed_text(rows["value_at_risk"], 2),
-            "value_tier": rows["value_tier"].to_numpy(dtype=object),
-            "reasons": rows["reasons"].to_numpy(dtype=object),
-        },
-    )
+    return copy_text(ChurnScore._meta.db_table, snapshot_text(rows.iloc[write_order(rows)]))
+
+
+def snapshot_text(rows):
+    """The rows' columns as text for COPY. The reasons are built by retention.churn from
+    codes, numbers, dates and grade letters: no tab, newline or backslash that the text
+    format would need escaped."""
+    return {
+        "run_id": int_text(rows["run_id"]),
+        "customer_id": int_text(rows["customer_id"]),
+        "risk": fixed_text(rows["risk"], 4),
+        "band": rows["band"].to_numpy(dtype=object),
+        "value": fixed_text(rows["value"], 2),
+        "expected_value": fixed_text(rows["expected_value"], 2),
+        "value_at_risk": fixed_text(rows["value_at_risk"], 2),
+        "value_tier": rows["value_tier"].to_numpy(dtype=object),
+        "reasons": rows["reasons"].to_numpy(dtype=object),
+    }
 
 
 def _open_episodes():
@@ -212,36 +230,69 @@ def churn_step(run):
     settings = RetentionSettings.current()
     # What an interrupted execution of this run wrote (pruned by the frame unless published).
     ChurnScore.objects.filter(run=run).delete()
-    stats = read_order_stats(run.as_of)
-    signals = signals_for(stats, read_open_complaints(run.as_of), read_grades(run.as_of))
-    scored = churn.score_customers(stats, signals)
-    reasons = churn.reasons_json(scored.purchases, signals, scored.inputs)
+    ChurnRunSummary.objects.filter(run=run).delete()
+    as_of = run.as_of
+
+    def read_signals(stats):
+        return signals_for(stats, read_open_complaints(as_of), read_grades(as_of))
+
+    scores = scoring.score_as_of(as_of, settings.horizon_days, read_signals)
+    stats, scored = scores.stats, scores.scored
+    reasons = scores.reasons()
     value, value_tier = read_values(run, stats)
-    rows = score_rows(run, stats, scored, reasons, value, value_tier, settings)
+    expected = churn.expected_value(scored)
+    rows = score_rows(run, stats, scored, reasons, value, value_tier, settings, expected)
     snapshot_write(rows)
+    summary = run_summary_create(run, scores)
     ended, opened = plan_episodes(run, stats, scored, rows["band"].to_numpy())
     return StepResult(
         rows=len(rows),
-        summary=step_summary(rows, scored.params, ended, opened),
+        summary=step_summary(rows, scored.params, ended, opened, accuracy.figures(summary, as_of)),
         publish=lambda: episodes_write(run, ended, opened),
     )
 
 
-def step_summary(rows, params, ended, opened):
+def _figure(value):
+    return None if value is None else round(float(value), 4)
+
+
+def run_summary_create(run, scores):
+    learned = scores.learned
+    return ChurnRunSummary.objects.create(
+        run=run,
+        horizon_days=scores.horizon_days,
+        backtest_on=scores.backtest_on,
+        customers=learned.customers,
+        churned=learned.churned,
+        held_out=learned.held_out,
+        fallback=learned.fallback,
+        weights=learned.weights,
+        auc=_figure(learned.auc),
+        lift=_figure(learned.lift),
+        recency_auc=_figure(learned.recency_auc),
+        recency_lift=_figure(learned.recency_lift),
+    )
+
+
+def step_summary(rows, params, ended, opened, figures=None):
     """What `run_pipeline --json` reports for the step."""
     by_band = rows.groupby("band")["value_at_risk"].agg(["size", "sum"])
-    return {
+    summary = {
         "customers_scored": len(rows),
         "bands": {band: int(by_band["size"].get(band, 0)) for band in ("high", "medium", "low")},
         "value_at_risk": f"{rows['value_at_risk'].sum():.2f}",
         "value_at_risk_by_band": {
             band: f"{by_band['sum'].get(band, 0.0):.2f}" for band in ("high", "medium", "low")
         },
+        "expected_value": f"{rows['expected_value'].sum():.2f}",
         "bgnbd": params.as_dict(),
         "episodes_opened": len(opened),
         "retained": int((ended["outcome"] == "retained").sum()),
         "won_back": int((ended["outcome"] == "won_back").sum()),
     }
+    if figures is not None:
+        summary["accuracy"] = figures
+    return summary
 
 
 def _amounts_by_band_text(amounts):
@@ -265,6 +316,8 @@ SUMMARY_FIELDS = [
     ("bands", gettext_lazy("risk bands"), lambda counts: counts_text(counts, Band.choices)),
     ("value_at_risk", gettext_lazy("value at risk"), amount_text),
     ("value_at_risk_by_band", gettext_lazy("value at risk by band"), _amounts_by_band_text),
+    ("expected_value", gettext_lazy("expected value, next 12 months"), amount_text),
+    ("accuracy", gettext_lazy("how well the score separated churners"), accuracy.accuracy_line),
     ("bgnbd", gettext_lazy("purchase model fitted (BG/NBD)"), _fit_text),
     ("episodes_opened", gettext_lazy("customers newly flagged or lost"), count_text),
     ("retained", gettext_lazy("retained"), count_text),

@@ -20,7 +20,8 @@ from customers.models import (
     Order,
     no_credit_history_q,
 )
-from retention.churn import GRADE_WINDOW_DAYS, TREND_DAYS
+from retention import calendar
+from retention.churn import GRADE_WINDOW_DAYS, HORIZON_DAYS, TREND_DAYS
 
 STATS_COLUMNS = [
     "customer_id",
@@ -33,37 +34,84 @@ STATS_COLUMNS = [
     "orders_recent",
     "orders_previous",
     "orders_year",
+    "spend_total",
+    "spend_squares",
+    "orders_festive",
+    "orders_ahead",
+    "orders_this_window",
+    "orders_last_window",
+    "last_window_recency",
 ]
 
 
-def _days_before(date_sql):
-    """SQL for whole days from `date_sql` to the as_of parameter, on PostgreSQL and SQLite."""
+def _days_before(date_sql, at=""):
+    """SQL for whole days from `date_sql` to the `at`as_of parameter, on PostgreSQL and
+    SQLite."""
     if connection.vendor == "postgresql":
-        return f"(%(as_of)s::date - {date_sql})"
-    return f"CAST(julianday(%(as_of)s) - julianday({date_sql}) AS INTEGER)"
+        return f"(%({at}as_of)s::date - {date_sql})"
+    return f"CAST(julianday(%({at}as_of)s) - julianday({date_sql}) AS INTEGER)"
 
 
-def _order_stats_sql():
+def _stats_columns(season, at=""):
+    """(SQL, name) of STATS_COLUMNS but the customer, as of the `at`as_of parameter: the
+    orders up to it only, when `at` names the backtest's parameters."""
     money = "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
+    upto = f"o.order_date <= %({at}as_of)s" if at else ""
 
-    def spend(condition):
+    def where(condition=""):
+        both = " AND ".join(f"({part})" for part in (upto, condition) if part)
+        return f" FILTER (WHERE {both})" if both else ""
+
+    def spend(condition, value="o.amount"):
         # FILTER adds only the matching rows: a third of the numeric additions of a CASE.
-        return f"CAST(COALESCE(SUM(o.amount) FILTER (WHERE {condition}), 0) AS {money})"
+        return f"CAST(COALESCE(SUM({value}){where(condition)}, 0) AS {money})"
 
-    recent = "o.order_date > %(recent_from)s"
-    previous = "o.order_date > %(previous_from)s AND o.order_date <= %(recent_from)s"
-    year = "o.order_date > %(year_from)s"
+    def count(condition):
+        return f"COUNT(*){where(condition)}"
+
+    def between(name):
+        return f"o.order_date >= %({at}{name}_from)s AND o.order_date <= %({at}{name}_to)s"
+
+    recent = f"o.order_date > %({at}recent_from)s"
+    previous = f"o.order_date > %({at}previous_from)s AND o.order_date <= %({at}recent_from)s"
+    year = f"o.order_date > %({at}year_from)s"
+    festive = " OR ".join(f"({between(f'festive{i}')})" for i in range(len(season.festive)))
+    # Without orders up to the backtest's date a customer has no recency then: -1.
+    last, first = f"MAX(o.order_date){where()}", f"MIN(o.order_date){where()}"
+    last_in_window = "MAX(o.order_date)" + where(between("last"))
+    return [
+        (count(""), "orders"),
+        (f"COALESCE({_days_before(last, at)}, -1)", "recency"),
+        (f"COALESCE({_days_before(first, at)}, -1)", "tenure"),
+        (spend(recent), "spend_recent"),
+        (spend(previous), "spend_previous"),
+        (spend(year), "spend_year"),
+        (count(recent), "orders_recent"),
+        (count(previous), "orders_previous"),
+        (count(year), "orders_year"),
+        (spend(""), "spend_total"),
+        (spend("", "o.amount * o.amount"), "spend_squares"),
+        (count(festive) if festive else "0", "orders_festive"),
+        (count(between("ahead")), "orders_ahead"),
+        (count(between("this")), "orders_this_window"),
+        (count(between("last")), "orders_last_window"),
+        (f"COALESCE({_days_before(last_in_window, at)}, -1)", "last_window_recency"),
+    ]
+
+
+BACKTEST = "bt_"
+
+
+def _order_stats_sql(season, backtest_season=None):
+    columns = _stats_columns(season)
+    if backtest_season is not None:
+        columns += [
+            (sql, f"{BACKTEST}{name}") for sql, name in _stats_columns(backtest_season, BACKTEST)
+        ]
+    selected = ",\n       ".join(f"{sql} AS {name}" for sql, name in columns)
     return f"""
 SELECT o.customer_id,
-       COUNT(*) AS orders,
-       {_days_before("MAX(o.order_date)")} AS recency,
-       {_days_before("MIN(o.order_date)")} AS tenure,
-       {spend(recent)} AS spend_recent,
-       {spend(previous)} AS spend_previous,
-       {spend(year)} AS spend_year,
-       COUNT(*) FILTER (WHERE {recent}) AS orders_recent,
-       COUNT(*) FILTER (WHERE {previous}) AS orders_previous,
-       COUNT(*) FILTER (WHERE {year}) AS orders_year
+       {selected}
 FROM {Order._meta.db_table} o
 WHERE o.order_date <= %(as_of)s AND o.status = 'recorded'
 GROUP BY o.customer_id
@@ -71,22 +119,56 @@ ORDER BY o.customer_id
 """
 
 
-def read_order_stats(as_of: dt.date) -> pd.DataFrame:
-    """One row per customer with an order up to `as_of` (STATS_COLUMNS)."""
-    frame = read_rows(
-        _order_stats_sql(),
-        {
-            "as_of": as_of,
-            "recent_from": as_of - dt.timedelta(days=TREND_DAYS),
-            "previous_from": as_of - dt.timedelta(days=2 * TREND_DAYS),
-            "year_from": as_of - dt.timedelta(days=365),
-        },
-        STATS_COLUMNS,
-    )
+def _stats_params(as_of, season, at=""):
+    season = season or calendar.season([], as_of, HORIZON_DAYS)
+    params = {
+        "as_of": as_of,
+        "recent_from": as_of - dt.timedelta(days=TREND_DAYS),
+        "previous_from": as_of - dt.timedelta(days=2 * TREND_DAYS),
+        "year_from": as_of - dt.timedelta(days=365),
+    }
+    ranges = {"ahead": season.ahead, "this": season.this_window, "last": season.last_window}
+    ranges.update({f"festive{i}": days for i, days in enumerate(season.festive)})
+    if not season.has_festival:
+        # No festival passed: empty windows (after the run's date, before the first one).
+        empty = (as_of + dt.timedelta(days=1), as_of)
+        ranges.update({"this": empty, "last": empty})
+    for name, (first, last) in ranges.items():
+        params[f"{name}_from"], params[f"{name}_to"] = first, last
+    return {f"{at}{name}": value for name, value in params.items()}
+
+
+def _typed(frame):
     for column in STATS_COLUMNS:
         kind = "float64" if column.startswith("spend") else "int64"
         frame[column] = frame[column].astype(kind)
     return frame
+
+
+def read_order_stats(as_of: dt.date, season=None) -> pd.DataFrame:
+    """One row per customer with an order up to `as_of` (STATS_COLUMNS). With `season`
+    (retention.calendar.Season as of `as_of`), the orders in its pre-festival days, in the
+    season ahead a year ago and in the windows before the last festival and the same one a
+    year earlier (last_window_recency: days from the last of those to `as_of`, −1 without)."""
+    season = season or calendar.season([], as_of, HORIZON_DAYS)
+    frame = read_rows(_order_stats_sql(season), _stats_params(as_of, season), STATS_COLUMNS)
+    return _typed(frame)
+
+
+def read_order_stats_with_backtest(as_of, season, backtest_on, backtest_season):
+    """(`read_order_stats(as_of, season)`, `read_order_stats(backtest_on, backtest_season)`)
+    from one pass over the orders; `backtest_on` must not be after `as_of`."""
+    names = STATS_COLUMNS + [f"{BACKTEST}{name}" for name in STATS_COLUMNS[1:]]
+    params = {
+        **_stats_params(as_of, season),
+        **_stats_params(backtest_on, backtest_season, BACKTEST),
+    }
+    frame = read_rows(_order_stats_sql(season, backtest_season), params, names)
+    stats = _typed(frame[STATS_COLUMNS].copy())
+    then = frame[frame[f"{BACKTEST}orders"] > 0]
+    backtest = then[["customer_id", *(f"{BACKTEST}{name}" for name in STATS_COLUMNS[1:])]]
+    backtest = backtest.rename(columns=lambda name: name.removeprefix(BACKTEST))
+    return stats, _typed(backtest.reset_index(drop=True))
 
 
 def day_end(as_of: dt.date):

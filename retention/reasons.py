@@ -75,6 +75,23 @@ def _grade_fell(params):
     return _("credit grade fell from %(old)s to %(new)s") % params
 
 
+FESTIVALS = {
+    "new_year": lambda: _("New Year's Day"),
+    "spring": lambda: _("the Spring Festival"),
+    "dragon_boat": lambda: _("the Dragon Boat Festival"),
+    "mid_autumn": lambda: _("the Mid-Autumn Festival"),
+    "national_day": lambda: _("National Day"),
+}
+
+
+def _festival_missed(params):
+    name = FESTIVALS[params["festival"]]()
+    return _("usually orders before %(festival)s; last year on %(date)s, not this year") % {
+        "festival": name,
+        "date": dt.date.fromisoformat(params["last_year"]).isoformat(),
+    }
+
+
 def _grade_poor(params):
     return _("credit grade %(grade)s") % params
 
@@ -87,6 +104,7 @@ SENTENCES = {
     "complaint": _complaint,
     "grade_fell": _grade_fell,
     "grade_poor": _grade_poor,
+    "festival_missed": _festival_missed,
 }
 
 

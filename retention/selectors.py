@@ -26,8 +26,9 @@ from customers.models import Order, PipelineRun, Team
 from customers.selectors import DUE_SOON_DAYS, of_visible_customers, visible_customers
 from customers.summaries import as_stored
 from lifecycle.models import Stage, StageChange
+from retention import accuracy
 from retention.filters import ChurnFilter, LostFilter
-from retention.models import Band, ChurnEpisode, ChurnScore, FollowUpPlan
+from retention.models import Band, ChurnEpisode, ChurnRunSummary, ChurnScore, FollowUpPlan
 
 START_PAGE_ROWS = 10
 START_PAGE_PLANS = 5
@@ -233,6 +234,17 @@ def _can_update_plan(user):
         team_id=OuterRef("customer__team_id"), user_id=user.pk
     )
     return ExpressionWrapper(Q(assignee=user) | Q(Exists(managed)), output_field=BooleanField())
+
+
+def churn_accuracy(run):
+    """How well the run's score separated churners in its backtest, as [(sentence,
+    is_warning)] in the reader's language; [] without a run or its summary (one query)."""
+    if run is None:
+        return []
+    summary = ChurnRunSummary.objects.filter(run=run).first()
+    if summary is None:
+        return []
+    return accuracy.accuracy_texts(accuracy.figures(summary, run.as_of))
 
 
 def churn_panel(customer, user):

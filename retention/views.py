@@ -27,6 +27,7 @@ DUE_FILTERS = ("overdue", "soon")
 def _risk_list_page(request, params, plan_form=None):
     run = PipelineRun.objects.current()
     churn_filter = selectors.churn_list(request.user, params, run)
+    accuracy = selectors.churn_accuracy(run)
     paginator, page = paginate(request, churn_filter.qs)
     query = params.copy()
     query.pop("page", None)
@@ -43,6 +44,8 @@ def _risk_list_page(request, params, plan_form=None):
             "plan_form": plan_form,
             "selected": {str(pk) for pk in request.POST.getlist("customers")},
             "current_run": run,
+            "accuracy": accuracy,
+            "accuracy_warning": any(warning for _text, warning in accuracy),
         },
     )
 

@@ -116,6 +116,8 @@ def test_the_database_refuses_values_out_of_range(make, values):
         (LifecycleSettings, {"lost_after_intervals": 0.5}),
         (LifecycleSettings, {"mature_quarters": 9}),
         (RetentionSettings, {"snapshots_kept": 0}),
+        (RetentionSettings, {"horizon_days": 400}),
+        (RetentionSettings, {"horizon_days": 10}),
     ],
 )
 def test_the_database_refuses_settings_out_of_range(model, values):

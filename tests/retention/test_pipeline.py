@@ -59,7 +59,8 @@ def test_the_step_scores_every_customer_who_ordered_with_value_from_segmentation
     for customer_id, score in scores.items():
         assert score.value == rfm[customer_id].monetary
         assert score.value_tier == rfm[customer_id].value_tier
-        assert score.value_at_risk == (score.value * Decimal(str(score.risk))).quantize(
+        # The value is last year's spend; what is at risk is the next year's.
+        assert score.value_at_risk == (score.expected_value * Decimal(str(score.risk))).quantize(
             Decimal("0.01")
         )
     codes = [reason["code"] for reason in stopped.reasons]

@@ -2,10 +2,11 @@
 
 import datetime as dt
 
+import pandas as pd
 from django.utils import timezone
 
 from customers.models import GradeChange
-from retention import reading
+from retention import calendar, reading
 from tests.factories import ComplaintFactory, InvoiceFactory, OrderFactory
 
 D = dt.date
@@ -101,4 +102,76 @@ def test_order_statistics_count_the_windows_up_to_the_date(cast):
         "orders_recent": 2,
         "orders_previous": 1,
         "orders_year": 3,
+        "spend_total": 1600.0,
+        "spend_squares": 840000.0,
+        # Without a festival calendar, no season.
+        "orders_festive": 0,
+        "orders_ahead": 0,
+        "orders_this_window": 0,
+        "orders_last_window": 0,
+        "last_window_recency": -1,
     }
+
+
+FESTIVALS = [("spring", D(2025, 1, 29)), ("spring", D(2026, 2, 17)), ("mid_autumn", D(2025, 10, 6))]
+
+
+def test_order_statistics_count_the_season_the_calendar_gives(cast):
+    customer = cast.rep_customer
+    # Before 春节 2025 and 2026, once in the season ahead a year ago, once after the date.
+    for day in [D(2025, 1, 10), D(2025, 8, 1), D(2026, 2, 1), D(2026, 7, 1)]:
+        OrderFactory(customer=customer, order_date=day, amount="100")
+    as_of = D(2026, 6, 30)
+    season = calendar.season(FESTIVALS, as_of, 180)
+    assert season.festival == "spring"
+    assert season.this_window == (D(2026, 1, 20), D(2026, 2, 17))
+    assert season.last_window == (D(2025, 1, 1), D(2025, 1, 29))
+    assert season.ahead == (D(2025, 7, 1), D(2025, 12, 27))
+    stats = as_dicts(reading.read_order_stats(as_of, season))[customer.pk]
+    assert stats["orders"] == 3
+    assert stats["orders_festive"] == 2
+    assert stats["orders_ahead"] == 1
+    assert (stats["orders_this_window"], stats["orders_last_window"]) == (1, 1)
+    assert stats["last_window_recency"] == (as_of - D(2025, 1, 10)).days
+
+
+def test_the_bench_reads_the_same_statistics_as_the_database(cast):
+    from bench.churn_generators import order_stats
+
+    rows = [
+        (cast.rep_customer, D(2025, 1, 10), "100.00"),
+        (cast.rep_customer, D(2026, 2, 1), "250.50"),
+        (cast.teammate_customer, D(2025, 9, 20), "80.00"),
+        (cast.teammate_customer, D(2026, 6, 1), "120.00"),
+    ]
+    for customer, day, amount in rows:
+        OrderFactory(customer=customer, order_date=day, amount=amount)
+    orders = pd.DataFrame(
+        [(c.pk, day, float(amount)) for c, day, amount in rows],
+        columns=["customer_id", "order_date", "amount"],
+    )
+    as_of = D(2026, 6, 30)
+    season = calendar.season(FESTIVALS, as_of, 180)
+    from_db = reading.read_order_stats(as_of, season).set_index("customer_id").sort_index()
+    from_frame = order_stats(orders, as_of, season).set_index("customer_id").sort_index()
+    pd.testing.assert_frame_equal(
+        from_db.astype(float), from_frame[from_db.columns].astype(float), check_exact=False
+    )
+
+
+def test_one_pass_reads_the_run_and_the_year_before_as_two_reads_would(cast):
+    for customer, days in [
+        (cast.rep_customer, [D(2024, 12, 20), D(2025, 1, 10), D(2025, 8, 1), D(2026, 2, 1)]),
+        (cast.teammate_customer, [D(2025, 9, 20), D(2026, 6, 1)]),
+        (cast.outsider_customer, [D(2024, 3, 1), D(2025, 6, 30), D(2026, 6, 30)]),
+    ]:
+        for number, day in enumerate(days):
+            OrderFactory(customer=customer, order_date=day, amount=f"{100 + 37 * number}.50")
+    as_of, year_before = D(2026, 6, 30), D(2025, 6, 30)
+    season = calendar.season(FESTIVALS, as_of, 180)
+    before_season = calendar.season(FESTIVALS, year_before, 180)
+    stats, then = reading.read_order_stats_with_backtest(as_of, season, year_before, before_season)
+    pd.testing.assert_frame_equal(stats, reading.read_order_stats(as_of, season))
+    pd.testing.assert_frame_equal(then, reading.read_order_stats(year_before, before_season))
+    # The teammate had not ordered a year before: not in the backtest.
+    assert set(then["customer_id"]) == {cast.rep_customer.pk, cast.outsider_customer.pk}

@@ -95,9 +95,9 @@ class TestRiskList:
         client.get(reverse("churn-risk-list"))
         # session, user, current run, the user's permissions and group permissions
         # (may they see all?), capped count, is-manager check, overdue plans: count and
-        # the oldest few; team, owner and assignee choices, the page's scores (customer,
-        # owner and team joined).
-        with django_assert_num_queries(13):
+        # the oldest few; the run's backtest figures, team, owner and assignee choices,
+        # the page's scores (customer, owner and team joined).
+        with django_assert_num_queries(14):
             response = client.get(reverse("churn-risk-list"), {"band": "high"})
         assert len(response.context["page"].object_list) == 50
 
@@ -547,6 +547,7 @@ def test_admin_settings_page_shows_the_values_in_force_before_anyone_saves(cast,
     # The defaults, in the form where the empty list used to be; reading writes nothing.
     assert 'name="high_risk" value="0.6"' in content
     assert 'name="snapshots_kept" value="7"' in content
+    assert 'name="horizon_days" value="180"' in content
     assert "_addanother" not in content
     assert not RetentionSettings.objects.exists()
 
@@ -555,11 +556,17 @@ def test_admin_settings_page_shows_the_values_in_force_before_anyone_saves(cast,
         "medium_risk": "0.3",
         "lost_after_intervals": "2",
         "lost_after_days": "180",
+        "horizon_days": "120",
         "snapshots_kept": "5",
     }
+    # A horizon beyond a year is refused, and nothing is written.
+    refused = client.post(url, {**data, "horizon_days": "400", "_save": "Save"})
+    assert refused.status_code == 200
+    assert "horizon_days" in refused.context["adminform"].form.errors
+    assert not RetentionSettings.objects.exists()
     assert client.post(url, {**data, "_save": "Save"}).status_code == 302
     saved = RetentionSettings.objects.get()
-    assert (saved.high_risk, saved.snapshots_kept) == (0.7, 5)
+    assert (saved.high_risk, saved.snapshots_kept, saved.horizon_days) == (0.7, 5, 120)
 
     # Once saved, the same page is that row's form; no second row, no delete.
     content = client.get(url).content.decode()

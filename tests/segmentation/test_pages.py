@@ -391,10 +391,15 @@ class TestCustomersWithoutSpend:
         call_command("export_scores", "--user", "rep", stdout=out)
         rows = list(csv.DictReader(io.StringIO(out.getvalue())))
         row = next(r for r in rows if r["customer_ref"] == lapsed.external_ref)
-        assert (row["monetary"], row["value_tier"], row["value_at_risk"]) == (
-            "0.00",
-            "small",
-            "0.00",
+        assert (row["monetary"], row["value_tier"]) == ("0.00", "small")
+        # What is at risk is the value expected over the next year, not the window's spend:
+        # a customer silent for 400 days may still buy.
+        from retention.models import ChurnScore
+
+        score = ChurnScore.objects.current().get(customer=lapsed)
+        assert row["value_at_risk"] == f"{score.value_at_risk:.2f}"
+        assert score.value_at_risk == (score.expected_value * Decimal(str(score.risk))).quantize(
+            Decimal("0.01")
         )
 
 

@@ -1,11 +1,14 @@
 """Measure the churn score on a time split of the order history.
 
-Every customer with an order before the cut-off is scored from what was known
-the day before it (orders, complaints, and the grades the credit rule gives from
-the payments known then); those who then order nothing within the horizon are
-the churners. Printed: the base churn rate, and ROC AUC and top-decile lift of
-the project's score beside plain recency and the BG/NBD P(alive) alone; the last
-two lines are the score's, as `auc: X` and `top_decile_lift: Y`.
+Every customer with an order before the cut-off is scored exactly as a nightly run
+the day before it would score them (retention.scoring): with the horizon of the
+retention settings, weights learned on a backtest inside the history before the
+cut-off, orders, complaints, and the grades the credit rule gives from the payments
+known then. Those who then order nothing within the evaluation's horizon are the
+churners. Printed: the backtest the weights were learned on and its figures, the
+base churn rate, and ROC AUC and top-decile lift of the score beside plain recency,
+the BG/NBD P(alive) and the score with the default weights; the last two lines are
+the score's, as `auc: X` and `top_decile_lift: Y`.
 """
 
 import datetime as dt
@@ -14,12 +17,12 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from retention import churn, evaluation
+from retention import churn, evaluation, scoring
+from retention.models import RetentionSettings
 from retention.reading import (
     buyers_between,
     order_date_range,
     read_open_complaints,
-    read_order_stats,
     replay_grades,
     signals_for,
 )
@@ -98,8 +101,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fit",
             action="store_true",
-            help="Also fit the score's weights on this split and print them (for WEIGHTS in "
-            "retention/churn.py). Never fit on the split you evaluate on.",
+            help="Also fit the score's weights on this split and print them (to study the "
+            "features; the score never uses weights fitted on the split it is judged on).",
         )
 
     def handle(self, *args, cutoff, horizon_days, fit, **options):
@@ -107,11 +110,16 @@ class Command(BaseCommand):
         first_order, last_order = order_date_range()
         as_of, end = split_dates(cutoff, horizon_days, first_order, last_order)
         # One transaction: the reads see one state of the data.
+        horizon = RetentionSettings.current().horizon_days
+
+        def read_signals(stats):
+            return signals_for(stats, read_open_complaints(as_of), replay_grades(as_of))
+
         with transaction.atomic():
-            stats = read_order_stats(as_of)
-            signals = signals_for(stats, read_open_complaints(as_of), replay_grades(as_of))
-            scored = churn.score_customers(stats, signals)
+            scores = scoring.score_as_of(as_of, horizon, read_signals)
             buyers = buyers_between(cutoff, end)
+        stats, scored = scores.stats, scores.scored
+        default = churn.churn_risk(scored.inputs, churn.DEFAULT_WEIGHTS)
         labels = evaluation.churn_labels(stats["customer_id"], buyers)
         if labels.sum() == 0 or labels.sum() == len(labels):
             raise CommandError(
@@ -122,6 +130,7 @@ class Command(BaseCommand):
         results = [
             figures("recency", recency, labels),
             figures("bgnbd_p_alive", 1 - scored.p_alive(), labels),
+            figures("default_weights", default, labels),
             figures("churn_score", scored.risk, labels),
         ]
         self.stdout.write(
@@ -129,6 +138,7 @@ class Command(BaseCommand):
             f"({(end - cutoff).days} days)"
         )
         self.stdout.write(f"BG/NBD fitted: {json.dumps(scored.params.as_dict())}")
+        self._backtest(scores)
         self.stdout.write(f"customers scored: {len(labels)}, churned: {int(labels.sum())}")
         self.stdout.write(f"base churn rate: {labels.mean():.4f}")
         self._table("all customers who ordered before the cut-off", results)
@@ -143,6 +153,7 @@ class Command(BaseCommand):
                 [
                     figures("recency", recency[active], labels[active]),
                     figures("bgnbd_p_alive", 1 - scored.p_alive()[active], labels[active]),
+                    figures("default_weights", default[active], labels[active]),
                     figures("churn_score", scored.risk[active], labels[active]),
                 ],
             )
@@ -152,6 +163,24 @@ class Command(BaseCommand):
         score = results[-1]
         self.stdout.write(f"auc: {_number(score['auc'])}")
         self.stdout.write(f"top_decile_lift: {_number(score['lift'])}")
+
+    def _backtest(self, scores):
+        learned = scores.learned
+        if scores.backtest_on is None:
+            self.stdout.write(f"backtest: none ({learned.fallback}); default weights")
+        else:
+            weights = "learned" if not learned.fallback else f"default ({learned.fallback})"
+            self.stdout.write(
+                f"backtest: as of {scores.backtest_on}, horizon {scores.horizon_days} days, "
+                f"{learned.customers} customers, {learned.churned} churned "
+                f"(base rate {_number(learned.base_rate)}); weights {weights}"
+            )
+            self.stdout.write(
+                f"backtest on {learned.held_out} held-out customers: score auc "
+                f"{_number(learned.auc)} lift {_number(learned.lift)}, recency auc "
+                f"{_number(learned.recency_auc)} lift {_number(learned.recency_lift)}"
+            )
+        self.stdout.write(f"weights used: {json.dumps(learned.weights)}")
 
     def _table(self, title, rows):
         self.stdout.write(f"{title}:")
