@@ -98,3 +98,32 @@ def test_the_nightly_move_yields_to_an_order_that_lifted_the_member_meanwhile(ru
 def test_thresholds_must_rise():
     with pytest.raises(ValidationError):
         LoyaltySettings(silver_from=5000, gold_from=1000).full_clean()
+
+
+def test_the_nightly_moves_of_every_member_match_the_rule_member_by_member(rules):
+    """The nightly path works the tiers out in the database; the order path in Python: both
+    must reach the same tier at every threshold's boundary, closed members aside."""
+    today = timezone.localdate()
+    spends = ["0", "999.99", "1000", "4999.99", "5000", "20000", "19999.99"]
+    tiers = [Tier.GOLD, Tier.STANDARD, Tier.PLATINUM, Tier.SILVER, Tier.SILVER, Tier.GOLD, "x"]
+    members = []
+    for spend, tier in zip(spends, tiers, strict=True):
+        membership = member()
+        if spend != "0":
+            OrderFactory(customer=membership.customer, order_date=today, amount=spend)
+        Membership.objects.filter(pk=membership.pk).update(
+            tier=Tier.STANDARD if tier == "x" else tier,
+            status=Membership.Status.CLOSED if tier == "x" else Membership.Status.ACTIVE,
+        )
+        members.append(membership)
+    nightly = services.tier_changes(as_of=today)
+    one_by_one = services.tier_changes(
+        as_of=today, customer_ids=[membership.customer_id for membership in members]
+    )
+    assert nightly == one_by_one
+    assert [(change["membership_id"], change["to"], change["spend"]) for change in nightly] == [
+        (members[0].pk, Tier.STANDARD, Decimal("0")),
+        (members[2].pk, Tier.SILVER, Decimal("1000")),
+        (members[4].pk, Tier.GOLD, Decimal("5000")),
+        (members[5].pk, Tier.PLATINUM, Decimal("20000")),
+    ]
