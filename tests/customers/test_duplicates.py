@@ -232,6 +232,7 @@ def test_import_by_a_rep_counts_customers_they_cannot_see(tmp_path, cast):
     assert other.external_ref not in warning.reason and "1 you cannot see" in warning.reason
 
 
+@pytest.mark.usefixtures("eager_tasks")
 def test_admin_import_job_lists_the_likely_duplicates(
     cast, client_for, private_media, django_capture_on_commit_callbacks
 ):
