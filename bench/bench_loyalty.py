@@ -41,6 +41,11 @@ def parse_args(argv=None):
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("-n", "--repeat", type=int, default=3, help="repetitions")
     parser.add_argument("--members-rebuild", action="store_true")
+    parser.add_argument(
+        "--first-night",
+        action="store_true",
+        help="no published night before the run: the expiry reads every member's ledger",
+    )
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -96,29 +101,25 @@ def build_members(cursor, as_of):
         "AND m.status = 'active'"
     )
     stamp = "((o.order_date + {days}) + time '10:00')::timestamp AT TIME ZONE 'Asia/Shanghai'"
-    with step("earnings (one per order; one in 2,000 left for the catch-up)"):
+    last = dt.datetime.combine(yesterday, dt.time(12))
+    parts = [
+        # Earnings: one per order; one in 2,000 left for the catch-up.
+        f"SELECT 'earn' AS kind, floor(o.amount) AS points, {stamp.format(days=0)} AS created_at, "
+        f"'' AS reason, m.id AS membership_id, o.id AS order_id {earned} AND o.id %% 2000 <> 0",
+        # Redemptions and adjustments.
+        "SELECT 'redeem', -floor(floor(o.amount) * 0.6), "
+        f"least({stamp.format(days=20)}, %(last)s), '', m.id, NULL "
+        f"{earned} AND o.id %% 2 = 0 AND o.id %% 2000 <> 0 AND floor(floor(o.amount) * 0.6) >= 1",
+        f"SELECT 'redeem', -1, least({stamp.format(days=40)}, %(last)s), '', m.id, NULL "
+        f"{earned} AND o.id %% 3 = 0 AND o.id %% 2000 <> 0 AND floor(o.amount) >= 3",
+        f"SELECT 'adjust', 10, least({stamp.format(days=5)}, %(last)s), '补录', m.id, NULL "
+        f"{earned} AND o.id %% 5 = 1",
+    ]
+    with step("earnings, redemptions, adjustments (written in time order, as appended)"):
         cursor.execute(
-            entry + f"SELECT 'earn', floor(o.amount), {stamp.format(days=0)}, '', NULL, m.id, "
-            f"o.id, NULL {earned} AND o.id %% 2000 <> 0",
-            {"as_of": as_of},
-        )
-    with step("redemptions and adjustments"):
-        cursor.execute(
-            entry + "SELECT 'redeem', -floor(floor(o.amount) * 0.6), "
-            f"least({stamp.format(days=20)}, %(last)s), '', NULL, m.id, NULL, NULL "
-            f"{earned} AND o.id %% 2 = 0 AND o.id %% 2000 <> 0 AND floor(floor(o.amount) * 0.6) >= 1",
-            {"as_of": as_of, "last": dt.datetime.combine(yesterday, dt.time(12))},
-        )
-        cursor.execute(
-            entry + f"SELECT 'redeem', -1, least({stamp.format(days=40)}, %(last)s), '', NULL, "
-            f"m.id, NULL, NULL {earned} AND o.id %% 3 = 0 AND o.id %% 2000 <> 0 "
-            "AND floor(o.amount) >= 3",
-            {"as_of": as_of, "last": dt.datetime.combine(yesterday, dt.time(12))},
-        )
-        cursor.execute(
-            entry + f"SELECT 'adjust', 10, least({stamp.format(days=5)}, %(last)s), '补录', NULL, "
-            f"m.id, NULL, NULL {earned} AND o.id %% 5 = 1",
-            {"as_of": as_of, "last": dt.datetime.combine(yesterday, dt.time(12))},
+            entry + "SELECT kind, points, created_at, reason, NULL, membership_id, order_id, NULL "
+            f"FROM ({' UNION ALL '.join(parts)}) e ORDER BY created_at",
+            {"as_of": as_of, "last": last},
         )
     with step("last night's expiry"):
         # Unspent points earned before the cutoff: the balance less what was earned since
@@ -176,8 +177,37 @@ def members_built(cursor, as_of):
     return row is not None and row[0] == as_of
 
 
-def worker(as_of):
-    """The RFM step, then the loyalty step and its publish, of one fresh run; rolled back."""
+def last_night_published(as_of):
+    """The published run says, as last night's would, through which earning day points
+    expired (build_members wrote that night's expiry); inside the rolled-back transaction."""
+    from django.utils import timezone
+
+    from customers.models import PipelineRun
+    from loyalty import services
+
+    yesterday = as_of - dt.timedelta(days=1)
+    mark = {
+        "name": "loyalty",
+        "summary": {"expired_through": services.expiry_day(yesterday).isoformat()},
+    }
+    run = PipelineRun.objects.current()
+    if run is None:
+        PipelineRun.objects.create(
+            as_of=yesterday,
+            status=PipelineRun.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            published_at=timezone.now(),
+            steps=[mark],
+        )
+    else:
+        run.steps = [step for step in run.steps if step.get("name") != "loyalty"] + [mark]
+        run.save(update_fields=["steps"])
+
+
+def worker(as_of, expiry_mark=True):
+    """The RFM step, then the loyalty step and its publish, of one fresh run; rolled back.
+    Without `expiry_mark` the night finds no published night before it (a first night) and
+    reads every member's ledger for the expiry."""
     from django.db import transaction
 
     from customers import pipeline as frame
@@ -214,6 +244,8 @@ def worker(as_of):
 
     try:
         with transaction.atomic():
+            if expiry_mark:
+                last_night_published(as_of)
             run = pipeline_start(as_of=as_of)
             started = time.perf_counter()
             frame.step_execute(steps["rfm"], run)
@@ -242,6 +274,7 @@ def spawn(args):
             args.database_url,
             "--as-of",
             args.as_of.isoformat(),
+            *(["--first-night"] if args.first_night else []),
         ],
         cwd=BASE_DIR,
         env={**os.environ, "LOG_LEVEL": "WARNING"},
@@ -264,7 +297,7 @@ def main(argv=None):
     if connection.vendor != "postgresql":
         raise SystemExit("The loyalty bench runs on PostgreSQL (bench/build_dataset.py).")
     if args.worker:
-        print(json.dumps(worker(args.as_of)))
+        print(json.dumps(worker(args.as_of, expiry_mark=not args.first_night)))
         return
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],

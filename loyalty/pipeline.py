@@ -6,6 +6,7 @@ member enrolled while orders were being imported)."""
 from django.db import transaction
 from django.utils.translation import gettext_lazy
 
+from customers.models import PipelineRun
 from customers.pipeline import StepResult, count_text
 from loyalty import services
 from loyalty.models import TIER_RANK, TierChange
@@ -17,6 +18,7 @@ SUMMARY_FIELDS = [
     ("points_expired", gettext_lazy("points expired"), count_text),
     ("orders_caught_up", gettext_lazy("orders earned by catch-up"), count_text),
     ("points_caught_up", gettext_lazy("points earned by catch-up"), count_text),
+    ("expired_through", gettext_lazy("points earned up to this day expired"), str),
 ]
 
 
@@ -26,7 +28,11 @@ def loyalty_step(run):
     only what is still unspent then (the summary says what was due when the step ran), and
     an order earned meanwhile by its signal is not earned twice."""
     changes = services.tier_changes(as_of=run.as_of)
-    expiring = services.expiry_due(as_of=run.as_of)
+    # The published night before this one expired everything earned up to its day: only
+    # what was earned since can be due now.
+    expired_through = services.expired_through_day(PipelineRun.objects.current())
+    expiring = services.expiry_due(as_of=run.as_of, expired_through=expired_through)
+    through = max(filter(None, (expired_through, services.expiry_day(run.as_of))))
     # Earned after the tier moves are published, at the tiers they give.
     pending = services.pending_awards(
         tiers={change["membership_id"]: change["to"] for change in changes}
@@ -53,6 +59,7 @@ def loyalty_step(run):
             "points_expired": sum(expiring.values()),
             "orders_caught_up": len(pending),
             "points_caught_up": sum(entry.points for entry in pending),
+            "expired_through": through.isoformat(),
         },
         publish=publish,
     )

@@ -310,7 +310,10 @@ def months_after(day, months):
 def expiry_cutoff(as_of, months):
     """Points earned before this moment have expired by the end of `as_of`: those earned on
     or before the day `months` months earlier."""
-    day = months_before(as_of, months) + dt.timedelta(days=1)
+    return _day_start(months_before(as_of, months) + dt.timedelta(days=1))
+
+
+def _day_start(day):
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
@@ -330,10 +333,40 @@ def _expiring(memberships, cutoff):
     return {membership_id: old + spent for membership_id, old, spent in rows}
 
 
-def expiry_due(*, as_of) -> dict:
-    """{membership id: points} that expire by the end of `as_of`."""
-    months = LoyaltySettings.current().expiry_months
-    return _expiring(Membership.objects.all(), expiry_cutoff(as_of, months))
+def expiry_due(*, as_of, expired_through=None) -> dict:
+    """{membership id: points} that expire by the end of `as_of`.
+
+    `expired_through` is the last day whose earnings a published night already expired
+    (`expired_through_day`): every point earned up to it has been spent or expired since,
+    and spending only lowers what is left, so the only members who can have points due now
+    are those who earned some after that day and before this cutoff. Without it every
+    member's ledger is read."""
+    cutoff = expiry_cutoff(as_of, LoyaltySettings.current().expiry_months)
+    if expired_through is None:
+        return _expiring(Membership.objects.all(), cutoff)
+    since = _day_start(expired_through + dt.timedelta(days=1))
+    if since >= cutoff:
+        return {}
+    earned = PointEntry.objects.filter(points__gt=0, created_at__gte=since, created_at__lt=cutoff)
+    return _expiring(Membership.objects.filter(pk__in=earned.values("membership_id")), cutoff)
+
+
+def expiry_day(as_of) -> dt.date:
+    """The last day whose earnings have expired by the end of `as_of`."""
+    return months_before(as_of, LoyaltySettings.current().expiry_months)
+
+
+def expired_through_day(run) -> dt.date | None:
+    """The last earning day whose points `run` (a published run) saw expired, from its loyalty
+    step's summary; None for a run from before the summary said it."""
+    for step in (run.steps if run is not None else None) or ():
+        if step.get("name") == "loyalty":
+            day = (step.get("summary") or {}).get("expired_through")
+            try:
+                return dt.date.fromisoformat(day) if day else None
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 @transaction.atomic

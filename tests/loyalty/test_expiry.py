@@ -137,3 +137,62 @@ def test_redemptions_racing_the_expiry_never_overdraw_nor_fail_it(history):
     # it spends the 70 old points and 30 newer ones, 20 are left and nothing expires.
     assert (outcome["expired"], outcome["redeemed"]) in {(70, 0), (0, 100)}
     assert_consistent(history)
+
+
+def test_after_a_published_night_only_members_who_earned_since_its_day_are_read(
+    history, monkeypatch
+):
+    """The night of 2026-01-10 expired everything earned up to 2025-01-10; on 2026-06-01 only
+    a member who earned after that day can have points due. A member planted with old points
+    the mark says are gone is not read: the mark, not a scan of every ledger, decides."""
+    with on(dt.date(2024, 12, 1), monkeypatch):
+        planted = member()
+        services.points_adjust(membership=planted, points=30, by=None, reason="旧积分")
+    everything = services.expiry_due(as_of=dt.date(2026, 6, 1))
+    assert everything == {history.pk: 120, planted.pk: 30}
+    services.points_expire(membership_ids=[history.pk], as_of=dt.date(2026, 1, 10))
+    assert services.expiry_due(as_of=dt.date(2026, 6, 1), expired_through=dt.date(2025, 1, 10)) == {
+        history.pk: 50
+    }
+    # The same night again, or a night whose cutoff the mark has passed: nothing.
+    assert (
+        services.expiry_due(as_of=dt.date(2026, 1, 10), expired_through=dt.date(2025, 1, 10)) == {}
+    )
+    assert services.expiry_due(as_of=dt.date(2026, 5, 1), expired_through=dt.date(2025, 6, 1)) == {}
+
+
+def test_each_night_expires_from_where_the_published_night_before_stopped(history):
+    first = pipeline_run(as_of=dt.date(2026, 1, 10))
+    assert first.status == "succeeded", first.error
+    (step,) = [step for step in first.steps if step["name"] == "loyalty"]
+    assert step["summary"]["expired_through"] == "2025-01-10"
+    second = pipeline_run(as_of=dt.date(2026, 6, 1))
+    (step,) = [step for step in second.steps if step["name"] == "loyalty"]
+    assert (step["summary"]["points_expired"], step["summary"]["expired_through"]) == (
+        50,
+        "2025-06-01",
+    )
+    history.refresh_from_db()
+    assert history.balance == 0
+    assert_consistent(history)
+
+
+def test_a_longer_expiry_never_moves_the_mark_back(history):
+    pipeline_run(as_of=dt.date(2026, 1, 10))
+    LoyaltySettings.objects.update(expiry_months=24)
+    run = pipeline_run(as_of=dt.date(2026, 6, 1))
+    (step,) = [step for step in run.steps if step["name"] == "loyalty"]
+    # Under 24 months nothing earned after 2025-01-10 is due yet; what expired stays expired.
+    assert (step["summary"]["points_expired"], step["summary"]["expired_through"]) == (
+        0,
+        "2025-01-10",
+    )
+    history.refresh_from_db()
+    assert history.balance == 50
+
+
+def test_the_run_page_says_through_which_day_points_expired(history, cast, client_for):
+    run = pipeline_run(as_of=dt.date(2026, 1, 10))
+    page = client_for(cast.admin).get(reverse("pipeline-run-detail", args=[run.pk]))
+    assert "points earned up to this day expired" in page.content.decode()
+    assert "2025-01-10" in page.content.decode()
