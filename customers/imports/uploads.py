@@ -70,8 +70,10 @@ def jobs_of(user) -> dict:
     return {} if user.is_superuser else {"created_by": user}
 
 
-def recent_jobs(user):
-    return ImportJob.objects.filter(**jobs_of(user)).select_related("created_by")[:RECENT_JOBS]
+def recent_jobs(user, *, own=False):
+    """The latest jobs `user` may see (`own`: only those they uploaded)."""
+    lookups = {"created_by": user} if own else jobs_of(user)
+    return ImportJob.objects.filter(**lookups).select_related("created_by")[:RECENT_JOBS]
 
 
 def visible_job(user, job_id) -> ImportJob:
@@ -88,11 +90,13 @@ def may_import_again(job) -> bool:
     return bool(refused or checked) and upload_path(job).is_file()
 
 
-def column_guide():
-    """Per kind: its label, required and optional columns, for the upload pages."""
+def column_guide(kinds=KIND_MODELS):
+    """Per kind (of `kinds`): its label, required and optional columns, for the upload
+    pages."""
     return [
         (KIND_LABELS[kind], importer.required, [*importer.optional, *importer.other_columns])
         for kind, importer in IMPORTERS.items()
+        if kind in kinds
     ]
 
 
