@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from customers.imports import uploads
 from customers.imports.forms import AgainForm, ConfirmForm, ImportForm
 from customers.imports.jobs import is_silent, rejects_path
-from customers.imports.readers import ImportFileError
 from customers.imports.uploads import KIND_LABELS, SESSION_KEY  # noqa: F401 (tests read it)
 
 
@@ -66,16 +65,10 @@ class ImportMixin:
         kinds = importable_kinds(request.user)
         initial = {"kind": self.import_kind}
         form = ImportForm(request.POST or None, request.FILES or None, kinds=kinds, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            try:
-                preview = uploads.upload_receive(
-                    request, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"]
-                )
-            except ImportFileError as error:
-                form.add_error("file", str(error))
-            else:
-                confirm = ConfirmForm(initial={"token": preview["token"]})
-                return self.render_import(request, "import_preview", confirm=confirm, **preview)
+        preview = uploads.preview_of_form(request, form)
+        if preview is not None:
+            confirm = ConfirmForm(initial={"token": preview["token"]})
+            return self.render_import(request, "import_preview", confirm=confirm, **preview)
         return self.render_import(
             request, "import_form", form=form, jobs=uploads.recent_jobs(request.user)
         )

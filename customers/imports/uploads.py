@@ -100,6 +100,20 @@ def column_guide(kinds=KIND_MODELS):
     ]
 
 
+def preview_of_form(request, form) -> dict | None:
+    """The preview of a posted, valid ImportForm's upload (see upload_receive); None when
+    nothing was posted or the file is refused, the reason then added to the form's errors."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return upload_receive(
+            request, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"]
+        )
+    except ImportFileError as error:
+        form.add_error("file", str(error))
+        return None
+
+
 def upload_receive(request, *, kind, upload) -> dict:
     """Keep a valid form's upload for this session and return how its header reads with its
     first rows (the preview, with the `token` that starts its job). ImportFileError, with

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from customers.imports import uploads
 from customers.imports.forms import AgainForm, ConfirmForm, ImportForm
 from customers.imports.jobs import is_silent, rejects_path
-from customers.imports.readers import ImportFileError
 
 
 def _kinds(user):
@@ -29,16 +28,10 @@ def import_upload(request):
     kinds = _kinds(request.user)
     initial = {"kind": request.GET.get("kind", "customers")}
     form = ImportForm(request.POST or None, request.FILES or None, kinds=kinds, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            preview = uploads.upload_receive(
-                request, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"]
-            )
-        except ImportFileError as error:
-            form.add_error("file", str(error))
-        else:
-            confirm = ConfirmForm(initial={"token": preview["token"]})
-            return render(request, "customers/import_preview.html", {"confirm": confirm, **preview})
+    preview = uploads.preview_of_form(request, form)
+    if preview is not None:
+        confirm = ConfirmForm(initial={"token": preview["token"]})
+        return render(request, "customers/import_preview.html", {"confirm": confirm, **preview})
     return render(
         request,
         "customers/import_form.html",
