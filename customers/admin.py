@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import history, network, numbering, records
+from customers import duplicates, history, network, numbering, records
 from customers.admin_imports import ImportMixin
 from customers.admin_merge import MergeMixin
 from customers.credit.services import grade_set, grades_set
@@ -142,8 +144,14 @@ class CustomerAdminForm(forms.ModelForm):
         # The admin builds the real field list from its fieldsets.
         fields = GRADE_FIELDS
 
+    # Fields whose change is checked against the other customers for likely duplicates.
+    DUPLICATE_FIELDS = ("name", "region", "phone")
+    # Who is editing (set by CustomerAdmin.get_form): matches are named as they may see them.
+    user = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.duplicates = duplicates.Matches()
         if self.instance.pk is None and "external_ref" in self.fields:
             self.fields["external_ref"].required = False
             self.fields["external_ref"].help_text = _(
@@ -166,7 +174,29 @@ class CustomerAdminForm(forms.ModelForm):
                 cleaned.get("grade_locked") and cleaned.get("grade_lock_reason")
             ):
                 self.add_error("grade_change_reason", _("Say why the grade changes."))
+        self._check_duplicates(cleaned)
         return cleaned
+
+    def _check_duplicates(self, cleaned):
+        """As on the site's form: refuse, once, to save a customer that looks like one
+        already recorded, naming the matches with links to their admin pages; the warning
+        carries a "save anyway" box."""
+        if self.errors or self.user is None or self.data.get("save_anyway") == "1":
+            return
+        if self.instance.pk and not set(self.DUPLICATE_FIELDS) & set(self.changed_data):
+            return
+        self.duplicates = duplicates.possible_duplicates(
+            self.user,
+            name=cleaned.get("name", self.instance.name),
+            region=cleaned.get("region", self.instance.region),
+            phone=cleaned.get("phone", self.instance.phone),
+            exclude=self.instance.pk,
+        )
+        if self.duplicates:
+            warning = render_to_string(
+                "admin/customers/customer/_duplicates.html", {"duplicates": self.duplicates}
+            )
+            raise forms.ValidationError(mark_safe(warning), code="duplicate")
 
 
 class GradeChangeInline(admin.TabularInline):
@@ -288,11 +318,29 @@ class CustomerAdmin(ImportMixin, MergeMixin, SimpleHistoryAdmin):
             context["history_entries"] = history.entries(records, older=older)
         return super().render_history_view(request, template, context, **kwargs)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A subclass per request: the duplicate check names what this user may see.
+        return type(form.__name__, (form,), {"user": request.user})
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.has_perm("customers.change_credit_grade"):
-            readonly += [*GRADE_FIELDS, "grade_change_reason"]
+            readonly += GRADE_FIELDS
         return readonly
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("customers.change_credit_grade"):
+            return fieldsets
+        # The reason is a form field, not the customer's: shown read-only it has no value.
+        return [
+            (
+                name,
+                {**options, "fields": [f for f in options["fields"] if f != "grade_change_reason"]},
+            )
+            for name, options in fieldsets
+        ]
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -1013,6 +1013,9 @@ class ImportJob(models.Model):
     dry_run = models.BooleanField(
         _("check only"), default=False, help_text=_("Check the whole file and write nothing.")
     )
+    # Started on the site: the import may change only the customers its uploader may see
+    # (the admin's imports are bounded by the admin's permissions instead).
+    within_scope = models.BooleanField(_("limited to the uploader's customers"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
     rows_checked = models.PositiveBigIntegerField(_("rows checked"), default=0)
     rows_written = models.PositiveBigIntegerField(_("rows written"), default=0)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers.views import customers, network, pipeline, records
+from customers.views import customers, imports, network, pipeline, records
 
 urlpatterns = [
     path("", customers.home, name="home"),
@@ -42,6 +42,11 @@ urlpatterns = [
     path(
         "customers/<int:pk>/issues/<int:issue_pk>/close/", records.issue_close, name="issue-close"
     ),
+    path("imports/", imports.import_upload, name="import-upload"),
+    path("imports/start/", imports.import_start, name="import-start"),
+    path("imports/<int:pk>/", imports.import_job, name="import-job"),
+    path("imports/<int:pk>/rejects/", imports.import_rejects, name="import-rejects"),
+    path("imports/<int:pk>/again/", imports.import_again, name="import-again"),
     path("pipeline/", pipeline.run_list, name="pipeline-runs"),
     path("pipeline/<int:pk>/", pipeline.run_detail, name="pipeline-run-detail"),
     path("pipeline/<int:pk>/close/", pipeline.run_close, name="pipeline-run-close"),

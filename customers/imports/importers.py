@@ -12,7 +12,8 @@ import pandas as pd
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers import records
+from customers import people, records, services
+from customers.access import can_see_all_customers
 from customers.duplicate_keys import name_keys, phone_keys
 from customers.imports import likely_duplicates, lookups, validation, writers
 from customers.imports.readers import LINE
@@ -92,19 +93,53 @@ class CustomerImport(Import):
         "notes",
     )
 
-    def __init__(self, *, by):
+    def __init__(self, *, by, scope=None):
         super().__init__()
         self.by = by
+        self.scope = limited_to(scope)
         self.customer_ids = lookups.customer_ids()
         self.user_ids = lookups.user_ids()
         self.team_ids = lookups.team_ids()
         self.refs, self.parents, self.suppliers = [], [], []
         self.duplicate_hashes, self.duplicate_warnings = [], []
+        if self.scope is not None:
+            self._limit_to(self.scope)
+
+    def _limit_to(self, user):
+        """Within a scope, rows may change only the customers `user` may see, hand them only
+        to the people and teams `user` may, and name only visible suppliers; a new customer
+        without an owner or team is the user's, in the user's team, as on the site's form."""
+        self.recorded_ids = self.customer_ids
+        # Suppliers are looked up among the visible customers: the others read as unknown.
+        self.customer_ids = lookups.customer_ids(visible_to=user)
+        self.owner_ids = {user.pk, *people.assignable_users(user).values_list("pk", flat=True)}
+        self.allowed_team_ids = set(people.visible_teams(user).values_list("pk", flat=True))
+        team = services.team_of(user)
+        self.new_owner_id, self.new_team_id = user.pk, team.pk if team else None
 
     def validate(self, chunk):
-        return validation.validate_customers(
+        clean, errors = validation.validate_customers(
             chunk, customer_ids=self.customer_ids, user_ids=self.user_ids, team_ids=self.team_ids
         )
+        if self.scope is None:
+            return clean, errors
+        outside = validation.scope_errors(
+            clean,
+            recorded=self.recorded_ids,
+            visible=self.customer_ids,
+            owner_ids=self.owner_ids,
+            team_ids=self.allowed_team_ids,
+        )
+        clean = validation.without_errors(clean, outside).copy()
+        new = ~clean["customer_ref"].isin(self.recorded_ids.index)
+        clean["owner_id"] = clean["owner_id"].where(
+            ~(new & clean["owner_id"].isna()), self.new_owner_id
+        )
+        if self.new_team_id is not None:
+            clean["team_id"] = clean["team_id"].where(
+                ~(new & clean["team_id"].isna()), self.new_team_id
+            )
+        return clean, validation.combine([errors, outside])
 
     def remember(self, chunk, clean):
         super().remember(chunk, clean)
@@ -204,9 +239,10 @@ class FactImport(Import):
     """Orders, invoices and payments: rows are recorded once, through the records services
     (which announce them after commit), and never updated."""
 
-    def __init__(self):
+    def __init__(self, *, scope=None):
         super().__init__()
-        self.customer_ids = lookups.customer_ids()
+        # Rows may name only the customers the scope's user may see: the others read as unknown.
+        self.customer_ids = lookups.customer_ids(visible_to=limited_to(scope))
         self.affected_customers = []
 
     @staticmethod
@@ -252,8 +288,10 @@ class OrderImport(FactImport):
     key_column = "order_ref"
     content_columns = [*ORDER_IDENTITY, "category"]
 
-    def __init__(self, *, create_missing_customers):
-        super().__init__()
+    def __init__(self, *, create_missing_customers, scope=None):
+        # A customer created for a reference would belong to no one the scope allows.
+        assert not (create_missing_customers and limited_to(scope)), "not within a scope"
+        super().__init__(scope=scope)
         self.create_missing = create_missing_customers
         self.identities, self.missing = [], []
 
@@ -344,8 +382,8 @@ class PaymentImport(FactImport):
         }
     }
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, *, scope=None):
+        super().__init__(scope=scope)
         self.identities = []
 
     def validate(self, chunk):
@@ -375,6 +413,14 @@ class PaymentImport(FactImport):
 
     def finish(self, report):
         self.refresh_receivables()
+
+
+def limited_to(scope):
+    """The user whose customers bound an import, or None when the import is not bounded
+    (no scope given, or a user who sees every customer)."""
+    if scope is None or can_see_all_customers(scope):
+        return None
+    return scope
 
 
 def _hashes(frame, columns):

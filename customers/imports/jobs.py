@@ -85,9 +85,12 @@ def stored_name_for(upload_name) -> str:
     return f"{secrets.token_hex(16)}.{file_format(upload_name)}"
 
 
-def import_job_create(*, kind, stored_name, source_name, skip_invalid, dry_run, by) -> ImportJob:
+def import_job_create(
+    *, kind, stored_name, source_name, skip_invalid, dry_run, by, within_scope=False
+) -> ImportJob:
     """Record a queued import of the kept upload `stored_name`, reporting in the active
-    language; queueing it is the caller's (customers.tasks.queue_import_job)."""
+    language; queueing it is the caller's (customers.tasks.queue_import_job). `within_scope`:
+    the import may change only the customers `by` may see."""
     path = uploads_dir() / stored_name
     return ImportJob.objects.create(
         kind=kind,
@@ -96,6 +99,7 @@ def import_job_create(*, kind, stored_name, source_name, skip_invalid, dry_run, 
         file_size=path.stat().st_size if path.exists() else 0,
         skip_invalid=skip_invalid or dry_run,
         dry_run=dry_run,
+        within_scope=within_scope,
         created_by=by,
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
@@ -180,6 +184,12 @@ def _run(job, progress):
         raise ImportFileError(_("The uploaded file is no longer kept; upload it again."))
     rejects = rejects_dir() / f"{job.pk}-{secrets.token_hex(8)}.csv"
     options = {"by": job.created_by} if job.kind == ImportJob.Kind.CUSTOMERS else {}
+    if job.within_scope:
+        if job.created_by is None:
+            raise ImportFileError(
+                _("The uploader's account no longer exists; nothing was written.")
+            )
+        options["scope"] = job.created_by
     report = run_import(
         job.kind,
         source=source,

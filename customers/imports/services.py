@@ -93,12 +93,15 @@ def import_customers(
     skip_invalid: bool = False,
     rejects: Path | None = None,
     by=None,
+    scope=None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Create or update customers by customer_ref; blank cells keep the current value and
-    listed tags are added. History rows record the import, by `by`."""
-    return _run(CustomerImport(by=by), source, skip_invalid, rejects, dry_run, progress)
+    listed tags are added. History rows record the import, by `by`. With `scope` (a user),
+    only what that user may change (see CustomerImport)."""
+    importer = CustomerImport(by=by, scope=scope)
+    return _run(importer, source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_orders(
@@ -107,12 +110,14 @@ def import_orders(
     skip_invalid: bool = False,
     create_missing_customers: bool = False,
     rejects: Path | None = None,
+    scope=None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Record the orders not recorded yet and announce them with `orders_recorded`;
-    with `create_missing_customers`, unknown customer_refs become minimal customers."""
-    importer = OrderImport(create_missing_customers=create_missing_customers)
+    with `create_missing_customers`, unknown customer_refs become minimal customers. With
+    `scope` (a user), only for the customers that user may see."""
+    importer = OrderImport(create_missing_customers=create_missing_customers, scope=scope)
     return _run(importer, source, skip_invalid, rejects, dry_run, progress)
 
 
@@ -121,11 +126,13 @@ def import_invoices(
     source: Path,
     skip_invalid: bool = False,
     rejects: Path | None = None,
+    scope=None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Record the invoices not recorded yet and refresh their customers' balances."""
-    return _run(InvoiceImport(), source, skip_invalid, rejects, dry_run, progress)
+    """Record the invoices not recorded yet and refresh their customers' balances; with
+    `scope` (a user), only for the customers that user may see."""
+    return _run(InvoiceImport(scope=scope), source, skip_invalid, rejects, dry_run, progress)
 
 
 def import_payments(
@@ -133,12 +140,14 @@ def import_payments(
     source: Path,
     skip_invalid: bool = False,
     rejects: Path | None = None,
+    scope=None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Record the payments not recorded yet against their invoices and refresh the
-    customers' outstanding and overdue amounts."""
-    return _run(PaymentImport(), source, skip_invalid, rejects, dry_run, progress)
+    customers' outstanding and overdue amounts; with `scope` (a user), only for the
+    customers that user may see."""
+    return _run(PaymentImport(scope=scope), source, skip_invalid, rejects, dry_run, progress)
 
 
 def run_import(kind: str, **options) -> ImportReport:

@@ -106,6 +106,13 @@ UNKNOWN_INVOICE = _("No invoice with reference “%(value)s” exists; import th
 OTHER_CUSTOMERS_INVOICE = _(
     "Invoice “%(invoice)s” belongs to customer “%(owner)s”, not to “%(customer)s”."
 )
+OTHER_HIDDEN_CUSTOMERS_INVOICE = _(
+    "Invoice “%(invoice)s” belongs to another customer, not to “%(customer)s”."
+)
+# Imports limited to the customers the uploader may see (the site's import page).
+HIDDEN_CUSTOMER = _("The customer “%(value)s” is handled by others; your import cannot change it.")
+OWNER_NOT_YOURS = _("“%(value)s” is not one of the people you may hand customers to.")
+TEAM_NOT_YOURS = _("“%(value)s” is not one of your teams.")
 DUE_BEFORE_ISSUE = _("The due date is before the issue date.")
 CONFLICTING_DUPLICATE = _("The same %(column)s is already on line %(line)s with different data.")
 
@@ -535,7 +542,7 @@ def validate_invoices(frame, *, customer_ids, invoices):
             row_errors(frame, early, "due_date", DUE_BEFORE_ISSUE),
             amount_errors,
             check_known(frame, "customer_ref", ids, UNKNOWN_CUSTOMER),
-            _check_invoice_customer(frame, invoices, "invoice_ref"),
+            _check_invoice_customer(frame, invoices, "invoice_ref", customer_ids.index),
         ]
     )
     clean = frame.assign(customer_id=ids, issue_date=issued, due_date=due, amount=amounts)
@@ -559,7 +566,7 @@ def validate_payments(frame, *, customer_ids, invoices):
                 frame, "customer_ref", lookup(frame["customer_ref"], customer_ids), UNKNOWN_CUSTOMER
             ),
             check_known(frame, "invoice_ref", invoice_ids, UNKNOWN_INVOICE),
-            _check_invoice_customer(frame, invoices, "customer_ref"),
+            _check_invoice_customer(frame, invoices, "customer_ref", customer_ids.index),
         ]
     )
     clean = frame.assign(
@@ -571,13 +578,21 @@ def validate_payments(frame, *, customer_ids, invoices):
     return without_errors(clean, errors), errors
 
 
-def _check_invoice_customer(frame, invoices, column):
-    """Errors where the row's invoice is recorded for another customer than the row's."""
+def _check_invoice_customer(frame, invoices, column, known_refs):
+    """Errors where the row's invoice is recorded for another customer than the row's; that
+    customer is named only if its reference is among `known_refs` (those the import sees)."""
     owners = frame["invoice_ref"].map(invoices.set_index("invoice_ref")["customer_ref"])
     bad = (frame["customer_ref"] != "") & owners.notna() & (owners != frame["customer_ref"])
+
+    def reason(invoice, owner, customer):
+        template = (
+            OTHER_CUSTOMERS_INVOICE if owner in known_refs else OTHER_HIDDEN_CUSTOMERS_INVOICE
+        )
+        return template % {"invoice": invoice, "owner": owner, "customer": customer}
+
     reasons = pd.Series(
         [
-            OTHER_CUSTOMERS_INVOICE % {"invoice": invoice, "owner": owner, "customer": customer}
+            reason(invoice, owner, customer)
             for invoice, owner, customer in zip(
                 frame.loc[bad, "invoice_ref"],
                 owners[bad],
@@ -589,6 +604,27 @@ def _check_invoice_customer(frame, invoices, column):
         dtype=str,
     )
     return row_errors(frame, bad, column, reasons)
+
+
+def scope_errors(clean, *, recorded, visible, owner_ids, team_ids) -> pd.DataFrame:
+    """Errors of clean customer rows that would reach beyond what the uploader may touch: a
+    recorded customer they may not see (`recorded`, `visible`: reference → id), an owner
+    outside `owner_ids` or a team outside `team_ids` (sets of ids)."""
+    refs = clean["customer_ref"]
+    hidden = refs.isin(recorded.index) & ~refs.isin(visible.index)
+    errors = [row_errors(clean, hidden, "customer_ref", with_value(HIDDEN_CUSTOMER, refs[hidden]))]
+    for column, allowed, template in (
+        ("owner", owner_ids, OWNER_NOT_YOURS),
+        ("team", team_ids, TEAM_NOT_YOURS),
+    ):
+        if column not in clean.columns:
+            continue
+        ids = clean[f"{column}_id"]
+        outside = ids.notna() & ~ids.isin(list(allowed))
+        errors.append(
+            row_errors(clean, outside, column, with_value(template, clean.loc[outside, column]))
+        )
+    return combine(errors)
 
 
 def _check_tags(frame):
