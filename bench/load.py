@@ -197,7 +197,7 @@ class CpuSampler(threading.Thread):
         self.machine = [machine_cpu(), None]
 
     def groups(self, table):
-        grouped = {name: descendants(table, pid) for name, pid in self.roots.items()}
+        grouped = {name: descendants(table, pid) & table.keys() for name, pid in self.roots.items()}
         grouped["postgres"] = {
             pid
             for pid, (_p, cmdline, _t) in table.items()
@@ -332,7 +332,8 @@ def report(args, samples, window, cpu, machine_busy, pipeline, figures):
     print(
         "\nCPU in % of one core: "
         + ", ".join(f"{name} {value:.0f} %" for name, value in sorted(cpu.items()))
-        + f"; the machine's {os.cpu_count()} CPUs {machine_busy:.0f} % busy"
+        + f"; the machine's {os.cpu_count()} CPUs {machine_busy:.0f} % busy, "
+        f"load average {os.getloadavg()[0]:.1f} after"
     )
     figures.add("load.rps", overall["rps"], "req/s", label=f"load, {args.users} users: requests/s")
     for key in ("p50", "p95", "p99"):

@@ -42,9 +42,12 @@ SCALES = {
         "import_database": "crm_bsmall_import",
         "build": ["--customers", "20000", "--orders", "200000", "--invoices", "60000"]
         + ["--interactions", "20000", "--complaints", "1000"],
-        "import": ["--orders", "200000", "--customers", "20000"],
+        "import": ["--orders", "100000", "--customers", "10000"],
         "load": ["--users", "50", "--duration", "60", "--pipeline"],
-        "redeem": ["--each", "200"],
+        "redeem": ["--each", "100"],
+        # Fewer repetitions than the benches' defaults, to stay within a few minutes.
+        "repeat": {"rfm": 2, "churn": 2, "lifecycle": 2, "loyalty": 2, "grades": 2, "pages": 15}
+        | {"network": 10, "records": 20},
     },
     "full": {
         "database": "crm_bench",
@@ -53,6 +56,7 @@ SCALES = {
         "import": [],
         "load": ["--users", "50", "--duration", "300", "--pipeline"],
         "redeem": [],
+        "repeat": {},
     },
 }
 
@@ -239,7 +243,13 @@ def benches(scale, url, import_url):
     network = [*db]
     if scale == "small":
         network.append("--build-network-if-missing")
-    return [
+
+    def repeat(name):
+        count = settings["repeat"].get(name)
+        flag = "--repeat" if name == "records" else "-n"
+        return [flag, str(count)] if count else []
+
+    chosen = [
         # First: at a new data set it enrols the members the night and the load use.
         Bench("loyalty", "bench_loyalty.py", db),
         # Publishes runs: the dashboards, lifecycle and the load read the current one.
@@ -256,6 +266,9 @@ def benches(scale, url, import_url):
         Bench("import", "bench_import.py", ["--database-url", import_url, *settings["import"]]),
         Bench("load", "load.py", [*db, *settings["load"]]),
     ]
+    for bench in chosen:
+        bench.args = [*bench.args, *repeat(bench.name)]
+    return chosen
 
 
 def build(scale, url, log):
