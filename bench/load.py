@@ -152,6 +152,57 @@ def has_members(env):
     return out.stdout.strip().endswith("1")
 
 
+# -- logged-in users ---------------------------------------------------------------------
+
+SESSIONS_CODE = """
+import json, os
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+store = import_module(settings.SESSION_ENGINE).SessionStore
+sessions = {}
+for user in get_user_model().objects.filter(username__startswith="bench_", is_active=True):
+    session = store()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    sessions[user.username] = session.session_key
+json.dump(sessions, open(os.environ["BENCH_SESSIONS"], "w"))
+"""
+
+SESSIONS_DELETE_CODE = """
+import json, os
+from importlib import import_module
+from django.conf import settings
+store = import_module(settings.SESSION_ENGINE).SessionStore
+for key in json.load(open(os.environ["BENCH_SESSIONS"])).values():
+    store(session_key=key).delete()
+"""
+
+
+def logged_in_sessions(env, path):
+    """A session for each bench user, as a login through the form would leave it: the load
+    drives users already logged in, not the password hash of 50 logins at once."""
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SESSIONS_CODE],
+        cwd=BASE_DIR,
+        env={**env, "BENCH_SESSIONS": str(path)},
+        check=True,
+        capture_output=True,
+    )
+
+
+def sessions_delete(env, path):
+    if path.exists():
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", SESSIONS_DELETE_CODE],
+            cwd=BASE_DIR,
+            env={**env, "BENCH_SESSIONS": str(path)},
+            capture_output=True,
+        )
+
+
 # -- CPU, from /proc ---------------------------------------------------------------------
 
 
@@ -407,6 +458,8 @@ def measure(args, figures):
     run_manage(env, "migrate", "--noinput", "-v", "0")
     run_manage(env, "collectstatic", "--noinput", "-v", "0")
     redeem = has_members(env)
+    sessions = workdir / "sessions.json"
+    logged_in_sessions(env, sessions)
     stack = Stack(env, workdir)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
@@ -454,6 +507,7 @@ def measure(args, figures):
         load_env = {
             **env,
             "BENCH_LOAD_LOG": str(samples_path),
+            "BENCH_SESSIONS": str(sessions),
             "BENCH_THINK_MIN": str(args.think_min),
             "BENCH_THINK_MAX": str(args.think_max),
             "BENCH_REDEEM": "1" if redeem else "0",
@@ -505,6 +559,7 @@ def measure(args, figures):
         report(args, read_samples(samples_path), (start, end), cpu, machine_busy, pipeline, figures)
     finally:
         stack.stop()
+        sessions_delete(env, sessions)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         print(f"stopped everything started; logs kept in {workdir} ({dt.datetime.now():%H:%M:%S})")

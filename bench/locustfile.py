@@ -12,6 +12,7 @@ import os
 import random
 import re
 import time
+from pathlib import Path
 
 from locust import HttpUser, between, events, task
 
@@ -25,7 +26,14 @@ LOG = (
     open(os.environ["BENCH_LOAD_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the run)
     if os.environ.get("BENCH_LOAD_LOG")
     else None
-)  # noqa: SIM115
+)
+# Sessions already logged in, by username (bench/load.py writes them); without them each
+# user logs in through the login form first.
+SESSIONS = (
+    json.loads(Path(os.environ["BENCH_SESSIONS"]).read_text())
+    if os.environ.get("BENCH_SESSIONS")
+    else {}
+)
 CUSTOMER_LINK = re.compile(r'href="/customers/(\d+)/"')
 SEARCHES = ["锦江", "酒店", "超市", "华联", "批发", "便利店"]
 REGIONS = ["上海", "北京", "广州", "深圳", "杭州", "成都"]
@@ -46,6 +54,14 @@ class CrmUser(HttpUser):
 
     def on_start(self):
         self.username = random.choice(self.usernames)
+        self.customers = []
+        if self.username in SESSIONS:
+            self.client.cookies.set("sessionid", SESSIONS[self.username])
+        else:
+            self.log_in()
+        self.open_list()
+
+    def log_in(self):
         self.client.get("/accounts/login/", name="login page")
         with self.client.post(
             "/accounts/login/",
@@ -60,8 +76,6 @@ class CrmUser(HttpUser):
         ) as response:
             if "/accounts/login/" in response.url:
                 response.failure(f"{self.username} could not log in")
-        self.customers = []
-        self.open_list()
 
     def csrf(self):
         return self.client.cookies.get("csrftoken", "")
