@@ -163,3 +163,17 @@ def test_the_table_renders_every_row_under_its_header():
 def test_figures_are_read_from_the_last_json_list_of_the_output():
     out = "noise\n[1, 2\n" + json.dumps([{"figure": "a"}]) + "\n"
     assert run_all.figures_from(out) == [{"figure": "a"}]
+
+
+def test_supplier_links_are_written_only_on_the_small_scales_own_data_set():
+    server = "postgres://postgres@127.0.0.1:5432"
+    small = run_all.benches("small", f"{server}/crm_bsmall", f"{server}/crm_bsmall_import")
+    shared = run_all.benches("small", f"{server}/crm_bench", f"{server}/crm_bench_import")
+    full = run_all.benches("full", f"{server}/crm_bench", f"{server}/crm_bench_import")
+
+    def network(chosen):
+        return next(bench for bench in chosen if bench.name == "network").args
+
+    assert "--build-network-if-missing" in network(small)
+    assert "--build-network-if-missing" not in network(shared)
+    assert "--build-network-if-missing" not in network(full)
