@@ -6,8 +6,9 @@ data set, driven by logged-in users from a second process (locust, headless).
 
 PostgreSQL and Redis must be running. In order: `collectstatic`, gunicorn with the
 project's gunicorn.conf.py (DEBUG=0, production settings: persistent database
-connections) on 127.0.0.1, a Celery worker, a health check of both; then locust drives
-reps, managers and an admin of the data set (bench/locustfile.py) for the duration,
+connections) on 127.0.0.1, a Celery worker, a health check of both, a session for each
+bench user; then locust drives reps, managers and an admin of the data set, logged in
+with those sessions (bench/locustfile.py), for the duration,
 each thinking 1–3 s between requests: list, filter, search, customer file, start page,
 dashboard, churn list, lost list, logging an interaction and, when the data set has
 members, redeeming a point. Interactions and redemptions stay in the database.
