@@ -373,7 +373,7 @@ def report(args, samples, window, cpu, machine_busy, pipeline, figures):
     )
     print(header + "\n" + "-" * len(header))
     names = sorted({s["name"] for s in samples})
-    for name in [*names, "all (without login)"]:
+    for name in [*names, "all pages"]:
         rows = timed if name.startswith("all") else [s for s in samples if s["name"] == name]
         r = summarise(rows, end - start)
         print(
