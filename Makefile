@@ -1,12 +1,14 @@
 # The two commands: `make run` (embedded: SQLite, in-process tasks, demo data)
-# and `make test` (the whole suite). Both set themselves up.
+# and `make test` (the whole suite). Both set themselves up. `make bench SCALE=small|full`
+# prints the benchmarks' figures against their targets (bench/README.md).
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEMO_CUSTOMERS ?= 2000
 DEMO_SEED ?= 42
+SCALE ?= small
 
-.PHONY: run test install lint browser gettext messages
+.PHONY: run test install lint browser gettext messages bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +17,17 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# The load generator of bench/load, an optional dependency group of its own.
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+# Builds (or reuses) the scale's data set on the PostgreSQL at 127.0.0.1:5432, runs every
+# bench that applies and prints one table; ONLY=name runs one. Redis db: BENCH_BROKER_URL.
+bench: $(VENV)/.bench-installed
+	CELERY_BROKER_URL=$${BENCH_BROKER_URL:-redis://127.0.0.1:6379/0} \
+		$(PY) bench/run_all.py --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
 
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput

@@ -37,6 +37,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import DEFAULT_URL, migrate, setup_django  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 BENCH_ERROR = "benchmark run (bench/bench_churn.py), not published"
 PHASES = [
@@ -73,6 +74,7 @@ def parse_args(argv=None):
         "--as-of", type=dt.date.fromisoformat, default=None, help="default: the last order date"
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -224,6 +226,11 @@ def main(argv=None):
         setup_django(args.database_url)
         print(json.dumps(worker(args.as_of)))
         return
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     migrate(args.database_url)
     setup_django(args.database_url)
     from django.db.models import Max
@@ -276,6 +283,16 @@ def main(argv=None):
     print(f"  backtest: {json.dumps(first['summary']['accuracy'])}")
     per_customer = median(results, "seconds") / max(first["rows"], 1) * 1e6
     print(f"  {per_customer:.1f} µs per customer scored")
+    write = statistics.median(result["phases"].get("snapshot_write", 0.0) for result in results)
+    figures.add("churn.step", median(results, "seconds"), "s", label="churn step")
+    figures.add(
+        "churn.write",
+        write,
+        "s",
+        label="churn snapshot write / RFM snapshot write",
+        reference="rfm.write",
+    )
+    figures.add("churn.peak_rss", median(results, "peak_mb"), "MB", label="churn step peak RSS")
 
 
 if __name__ == "__main__":

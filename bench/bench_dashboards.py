@@ -28,6 +28,7 @@ if str(BASE_DIR) not in sys.path:
 
 from bench.bench_pages import setup_bench_django  # noqa: E402
 from bench.build_dataset import DEFAULT_URL  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 USERS = ("bench_rep", "bench_manager", "bench_admin")
 PAGES = ("/customers/", "/", "/dashboard/")
@@ -38,11 +39,17 @@ def parse_args(argv=None):
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("-n", "--repeat", type=int, default=5, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=2, help="untimed requests first")
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     warnings.filterwarnings("ignore", message="No directory at")
     setup_bench_django(args.database_url)
     from django.contrib.auth import get_user_model
@@ -85,6 +92,16 @@ def main(argv=None):
             print(
                 f"{name:14} {path:12} median {medians[path]:7.0f} ms  "
                 f"{ratio:4.1f}x list  {counts[path]:3} queries"
+            )
+        role = name.removeprefix("bench_")
+        figures.add(f"dashboards.list_{role}", base, "ms", label=f"/customers/ ({role}), median")
+        for path, page in (("/", "start"), ("/dashboard/", "dashboard")):
+            figures.add(
+                f"dashboards.{page}_{role}",
+                medians[path],
+                "ms",
+                label=f"{path} ({role}), median / the list's",
+                reference=f"dashboards.list_{role}",
             )
 
 

@@ -30,6 +30,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import DEFAULT_URL, setup_django  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 BENCH_ERROR = "benchmark run (bench/bench_grades.py), not published"
 
@@ -44,6 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("-n", "--repeat", type=int, default=3)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--commit", action="store_true", help=argparse.SUPPRESS)
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -88,9 +90,14 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         return worker(args.database_url, args.commit)
-    if ungraded(args.database_url):
-        report("first grading (committed)", [spawn(args.database_url, commit=True)], 1)
-    report("nightly run", [spawn(args.database_url) for _ in range(args.repeat)], args.repeat)
+    with reporting(args.json) as figures:
+        if ungraded(args.database_url):
+            first = report("first grading (committed)", [spawn(args.database_url, commit=True)], 1)
+            figures.add("grades.first", first, "s", label="first grading of never-graded customers")
+        nightly = [spawn(args.database_url) for _ in range(args.repeat)]
+        figures.add(
+            "grades.step", report("nightly run", nightly, args.repeat), "s", label="grades step"
+        )
 
 
 def ungraded(database_url):
@@ -128,6 +135,7 @@ def report(title, results, repeat):
     totals = [result["compute_seconds"] + result["publish_seconds"] for result in results]
     print(f"  {'whole step (s)':<45} median {statistics.median(totals):8.2f}")
     print(f"  grades: {first['summary']['grades']}, changed: {first['summary']['grades_changed']}")
+    return statistics.median(totals)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import DEFAULT_URL, setup_django  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 BENCH_ERROR = "benchmark run (bench/bench_lifecycle.py), not published"
 
@@ -42,6 +43,7 @@ def parse_args(argv=None):
         "--as-of", type=dt.date.fromisoformat, default=None, help="default: the last order date"
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -156,6 +158,11 @@ def main(argv=None):
             raise SystemExit("The lifecycle bench runs on PostgreSQL (bench/build_dataset.py).")
         print(json.dumps(worker(args.as_of)))
         return
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     customers, orders = prepare(args)
     print(
         f"{customers:,} customers, {orders:,} orders, as of {args.as_of}, "
@@ -177,6 +184,14 @@ def main(argv=None):
         f"per run {', '.join(f'{ratio:.2f}' for ratio in ratios)}"
     )
     print(f"stages: {json.dumps(results[0]['stages'])}")
+    figures.add("lifecycle.rfm_step", medians["rfm"], "s", label="RFM step (lifecycle's run)")
+    figures.add(
+        "lifecycle.step",
+        medians["lifecycle"],
+        "s",
+        label="lifecycle step / RFM step",
+        reference="lifecycle.rfm_step",
+    )
 
 
 if __name__ == "__main__":

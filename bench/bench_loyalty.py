@@ -32,6 +32,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import DEFAULT_URL, setup_django, step  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 MARKER = "bench_loyalty_dataset"
 
@@ -48,6 +49,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -290,15 +292,22 @@ def main(argv=None):
     args = parse_args(argv)
     setup_django(args.database_url)
     from django.db import connection
-    from django.db.models import Max
-
-    from customers.models import Order
 
     if connection.vendor != "postgresql":
         raise SystemExit("The loyalty bench runs on PostgreSQL (bench/build_dataset.py).")
     if args.worker:
         print(json.dumps(worker(args.as_of, expiry_mark=not args.first_night)))
         return
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
+    from django.db import connection
+    from django.db.models import Max
+
+    from customers.models import Order
+
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=BASE_DIR,
@@ -334,6 +343,14 @@ def main(argv=None):
         f"per run {', '.join(f'{ratio:.2f}' for ratio in ratios)}"
     )
     print(f"summary: {json.dumps(results[0]['summary'])}")
+    figures.add("loyalty.rfm_step", medians["rfm"], "s", label="RFM step (loyalty's run)")
+    figures.add(
+        "loyalty.night",
+        medians["loyalty"],
+        "s",
+        label="loyalty step + publish / RFM step",
+        reference="loyalty.rfm_step",
+    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ if str(BASE_DIR) not in sys.path:
 
 from bench.bench_pages import p95, setup_bench_django  # noqa: E402
 from bench.build_dataset import DEFAULT_URL  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 HEAVY_WHOLESALERS = 300
 
@@ -93,6 +94,12 @@ def parse_args(argv=None):
     parser.add_argument(
         "--build-network", action="store_true", help="write the supplier links first (once)"
     )
+    parser.add_argument(
+        "--build-network-if-missing",
+        action="store_true",
+        help="write them only when no customer has a supplier (bench/run_all.py, small scale)",
+    )
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -146,6 +153,11 @@ def has_rhythm_settings(connection):
 
 def main(argv=None):
     args = parse_args(argv)
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     warnings.filterwarnings("ignore", message="No directory at")
     setup_bench_django(args.database_url)
     from django.contrib.auth import get_user_model
@@ -159,7 +171,9 @@ def main(argv=None):
 
     if connection.vendor != "postgresql":
         raise SystemExit("The network bench runs on the PostgreSQL data set.")
-    if args.build_network:
+    if args.build_network or (
+        args.build_network_if_missing and not Customer.objects.filter(parent__isnull=False).exists()
+    ):
         build_network(connection)
     users = {
         name: get_user_model().objects.get(username=name)
@@ -176,11 +190,13 @@ def main(argv=None):
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     search = reverse("supplier-search")
     tree = reverse("customer-network", args=[heavy.pk])
-    cases = []  # (label, call, timed calls)
+    cases = []  # (key, label, call, timed calls)
     for name in ("bench_admin", "bench_rep"):
         user = users[name]
+        role = name.removeprefix("bench_")
         cases += [
             (
+                f"supplier_search_{role}",
                 f"supplier search q={args.search} ({name})",
                 view_call(
                     customer_views.supplier_search,
@@ -190,11 +206,13 @@ def main(argv=None):
                 args.repeat,
             ),
             (
+                f"downstream_panel_{role}",
                 f"downstream panel, biggest distributor ({name})",
                 lambda user=user: network.downstream_panel(heavy, user),
                 args.repeat,
             ),
             (
+                f"network_page_{role}",
                 f"network page, biggest distributor ({name})",
                 view_call(network_views.network_tree, user, tree, pk=heavy.pk),
                 args.repeat,
@@ -202,6 +220,7 @@ def main(argv=None):
         ]
     cases.append(
         (
+            "network_index_admin",
             f"network index, region {heavy.region} (admin)",
             view_call(
                 network_views.network_index,
@@ -216,13 +235,16 @@ def main(argv=None):
         from lifecycle import views as lifecycle_views
 
         for name, user in users.items():
+            role = name.removeprefix("bench_")
             cases += [
                 (
+                    f"rhythm_start_{role}",
                     f"contact rhythm start card ({name})",
                     lambda user=user: rhythm.start_block(user),
                     args.rhythm_repeat,
                 ),
                 (
+                    f"rhythm_list_{role}",
                     f"contact rhythm list ({name})",
                     view_call(lifecycle_views.contact_rhythm, user, reverse("contact-rhythm")),
                     args.rhythm_repeat,
@@ -233,13 +255,14 @@ def main(argv=None):
     header = f"{'what':52} {'calls':>6} {'median':>8} {'p95':>8} {'min':>8} {'queries':>8}"
     print(header)
     print("-" * len(header))
-    for label, call, repeat in cases:
+    for key, label, call, repeat in cases:
         times = timed(call, repeat, min(args.warmup, repeat))
         print(
             f"{label:52} {repeat:6} {statistics.median(times):8.1f} {p95(times):8.1f} "
             f"{min(times):8.1f} {query_count(call):8}",
             flush=True,
         )
+        figures.add(f"network.{key}.median", statistics.median(times), "ms", label=label)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import DEFAULT_URL, migrate, setup_django  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -42,6 +43,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--queries", action="store_true", help="print every query of each page with its time"
     )
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -123,6 +125,11 @@ def p95(times):
 
 def main(argv=None):
     args = parse_args(argv)
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     # WhiteNoise notes that nothing was collected; the bench serves no static file.
     warnings.filterwarnings("ignore", message="No directory at")
     migrate(args.database_url)
@@ -135,6 +142,7 @@ def main(argv=None):
     from django.urls import reverse
 
     from customers.models import Customer
+    from loyalty.models import Membership
 
     if connection.vendor != "postgresql":
         raise SystemExit("The page bench runs on the PostgreSQL data set (bench/build_dataset.py).")
@@ -166,30 +174,61 @@ def main(argv=None):
     sorted_url = f"{customer_list}?sort=name"
     deep = last_page(clients["bench_admin"], sorted_url)
     pages = [
-        ("list, page 1 (admin: all)", "bench_admin", customer_list),
-        ("list, page 1 (manager: team)", "bench_manager", customer_list),
-        ("list, page 1 (rep: own)", "bench_rep", customer_list),
+        ("list_admin", "list, page 1 (admin: all)", "bench_admin", customer_list),
+        ("list_manager", "list, page 1 (manager: team)", "bench_manager", customer_list),
+        ("list_rep", "list, page 1 (rep: own)", "bench_rep", customer_list),
         (
+            "list_filtered",
             "list, region + wholesaler (admin)",
             "bench_admin",
             f"{customer_list}?region={args.region}&channel_role=wholesaler",
         ),
-        ("list, has overdue (admin)", "bench_admin", f"{customer_list}?has_overdue=yes"),
+        (
+            "list_overdue",
+            "list, has overdue (admin)",
+            "bench_admin",
+            f"{customer_list}?has_overdue=yes",
+        ),
         *[
-            (f"search q={term} ({username})", username, f"{customer_list}?q={term}")
-            for term in args.search
+            (
+                f"search_{number}_{username.removeprefix('bench_')}",
+                f"search q={term} ({username})",
+                username,
+                f"{customer_list}?q={term}",
+            )
+            for number, term in enumerate(args.search, 1)
             for username in ("bench_admin", "bench_rep")
         ],
-        (f"list, sort=name page {deep} (admin)", "bench_admin", f"{sorted_url}&page={deep}"),
-        ("file of heavy customer (rep)", "bench_rep", reverse("customer-detail", args=[heavy.pk])),
-        ("file of light customer (rep)", "bench_rep", reverse("customer-detail", args=[light.pk])),
+        (
+            "list_deep",
+            f"list, sort=name page {deep} (admin)",
+            "bench_admin",
+            f"{sorted_url}&page={deep}",
+        ),
+        (
+            "file_heavy",
+            "file of heavy customer (rep)",
+            "bench_rep",
+            reverse("customer-detail", args=[heavy.pk]),
+        ),
+        (
+            "file_light",
+            "file of light customer (rep)",
+            "bench_rep",
+            reverse("customer-detail", args=[light.pk]),
+        ),
+        ("churn_list", "churn list (manager)", "bench_manager", reverse("churn-risk-list")),
+        ("lost_list", "lost list (manager)", "bench_manager", reverse("lost-customer-list")),
     ]
+    if Membership.objects.filter(customer=heavy).exists():
+        ledger = reverse("loyalty-ledger", args=[heavy.pk])
+        pages.append(("ledger_heavy", "ledger of heavy customer (rep)", "bench_rep", ledger))
 
     print(f"\n{args.repeat} timed requests per page after {args.warmup} warm-ups (milliseconds)")
     header = f"{'page':42} {'median':>8} {'p95':>8} {'min':>8} {'queries':>8} {'slowest query':>14}"
     print(header)
     print("-" * len(header))
-    for label, username, url in pages:
+    for key, label, username, url in pages:
         client = clients[username]
         times = measure(client, url, args.repeat, args.warmup)
         _response, queries = captured_queries(client, url)
@@ -198,6 +237,8 @@ def main(argv=None):
             f"{label:42} {statistics.median(times):8.1f} {p95(times):8.1f} {min(times):8.1f} "
             f"{len(queries):8} {slowest:11.1f} ms"
         )
+        figures.add(f"pages.{key}.median", statistics.median(times), "ms", label=f"{label}, median")
+        figures.add(f"pages.{key}.p95", p95(times), "ms", label=f"{label}, p95")
         if args.queries:
             for query in queries:
                 print(f"    {float(query['time']) * 1000:7.1f} ms  {query['sql'][:160]}")
@@ -217,6 +258,15 @@ def main(argv=None):
             f"{customer.interactions.count():,} interactions"
         )
         rows.append((label, len(queries)))
+        name = "heavy" if customer == heavy else "light"
+        figures.add(
+            f"pages.file_{name}.queries",
+            len(queries),
+            "queries",
+            label=f"queries, {name} customer's file"
+            + (" / light customer's" if name == "heavy" else ""),
+            reference="pages.file_light.queries" if name == "heavy" else None,
+        )
     for label, count in rows:
         print(f"{label:70} {count:4} queries")
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -25,6 +25,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import setup_django  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 
 class RolledBack(Exception):
@@ -36,6 +37,7 @@ def parse_args(argv=None):
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--rows", type=int, default=20_000, help="N of each kind")
     parser.add_argument("--repeat", type=int, default=50)
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -93,12 +95,18 @@ def measure(label, read, repeat):
     times.sort()
     p95 = times[max(0, int(len(times) * 0.95) - 1)]
     print(f"  {label:<28} median {statistics.median(times):6.2f} ms   p95 {p95:6.2f} ms")
+    return statistics.median(times)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if not args.database_url:
         sys.exit("Give --database-url (or set DATABASE_URL): the database is migrated.")
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     setup_django(args.database_url)
     from django.core.management import call_command
     from django.db import transaction
@@ -114,16 +122,26 @@ def main(argv=None):
                 base = record_pages.base_queryset(customer, kind)
                 field = kind.date_field
                 ordered = list(base.order_by(f"-{field}", "-id").values_list(field, "id"))
-                measure(
+                newest = measure(
                     "newest page", lambda b=base, k=kind: record_pages.page_of(b, k), args.repeat
+                )
+                figures.add(
+                    f"records.{kind.key}.newest", newest, "ms", label=f"{kind.key}: newest page"
                 )
                 for share in (0.1, 0.5, 0.99):
                     cursor = ordered[int(len(ordered) * share)]
-                    measure(
+                    median = measure(
                         f"older than {share:.0%}",
                         lambda b=base, k=kind, c=cursor: record_pages.page_of(b, k, older_than=c),
                         args.repeat,
                     )
+                figures.add(
+                    f"records.{kind.key}.older_99",
+                    median,
+                    "ms",
+                    label=f"{kind.key}: page older than 99 % / newest page",
+                    reference=f"records.{kind.key}.newest",
+                )
                 deepest = ordered[int(len(ordered) * 0.99)]
                 measure(
                     "newer than 99 %",

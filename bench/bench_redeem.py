@@ -23,6 +23,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import DEFAULT_URL, setup_django  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -30,6 +31,7 @@ def parse_args(argv=None):
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--each", type=int, default=500, help="redemptions per client")
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -60,6 +62,11 @@ def run(members, clients, each):
 
 def main(argv=None):
     args = parse_args(argv)
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     setup_django(args.database_url)
     from django.db import connection
     from django.db.models import Sum
@@ -87,6 +94,15 @@ def main(argv=None):
             print(
                 f"{label}: {total} redemptions by {args.clients} clients in {seconds:.2f} s, "
                 f"{total / seconds:,.0f}/s"
+            )
+            key = "one" if len(chosen) == 1 else "many"
+            figures.add(
+                f"redeem.{key}",
+                total / seconds,
+                "redemptions/s",
+                label=f"redemptions by {args.clients} clients, {label}"
+                + (" / on one member" if key == "many" else ""),
+                reference="redeem.one" if key == "many" else None,
             )
         for membership in members:
             membership.refresh_from_db()

@@ -40,6 +40,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.build_dataset import DEFAULT_URL, setup_django  # noqa: E402
+from bench.figures import add_json_argument, reporting  # noqa: E402
 
 BENCH_ERROR = "benchmark run (bench/bench_rfm.py), not published"
 
@@ -52,6 +53,7 @@ def parse_args(argv=None):
         "--as-of", type=dt.date.fromisoformat, default=None, help="default: the last order date"
     )
     parser.add_argument("--worker", choices=["step", "reference", "floor"], help=argparse.SUPPRESS)
+    add_json_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -296,6 +298,11 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         return run_worker(args)
+    with reporting(args.json) as figures:
+        report(args, figures)
+
+
+def report(args, figures):
     customers, orders = prepare(args)
     print(
         f"data set: {args.database_url.rsplit('/', 1)[-1]}, {customers:,} customers, "
@@ -327,6 +334,16 @@ def main(argv=None):
         f"(reference / step: {reference_seconds / step_seconds:.2f}x)"
     )
     print(f"step / floor:     {step_seconds / floor_seconds:.2f}")
+    write = statistics.median(step["phases"]["write_snapshot"] for step in steps)
+    figures.add("rfm.floor", floor_seconds, "s", label="RFM aggregation in the database")
+    figures.add(
+        "rfm.step", step_seconds, "s", label="RFM step / its aggregation", reference="rfm.floor"
+    )
+    figures.add("rfm.reference", reference_seconds, "s", label="RFM over all orders in pandas")
+    figures.add("rfm.write", write, "s", label="RFM snapshot write")
+    figures.add(
+        "rfm.peak_rss", max(step["peak_rss_mb"] for step in steps), "MB", label="RFM step peak RSS"
+    )
 
 
 if __name__ == "__main__":
