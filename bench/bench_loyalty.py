@@ -10,6 +10,8 @@ expiry), with tiers as last night left them: the state of a nightly run's steady
 which a night moves the tiers whose 12-month spend crossed a threshold that day, expires
 what was earned on the day that fell out of the expiry window, and earns the orders whose
 signal was lost (one order in 2,000 is left unearned). `--members-rebuild` writes them again.
+Before the repetitions the catch-up's queue is set as a night finds it: the orders owed and
+those recorded since last night (dated on the last day).
 
 Each repetition, in a fresh subprocess and one transaction rolled back at the end (the ledger
 is append-only, so a repetition must leave nothing behind): a new run as of the last order
@@ -170,6 +172,22 @@ def build_members(cursor, as_of):
     cursor.execute(f"INSERT INTO {MARKER} VALUES (%s)", [as_of])
 
 
+def queue_the_night(cursor, as_of):
+    """The catch-up's queue as a night finds it: every order still owed points (the one in
+    2,000 whose signal was lost) and the orders recorded since last night (those dated on the
+    last day; their signal earned them), which the night looks at and drains."""
+    import importlib
+
+    migration = importlib.import_module("loyalty.migrations.0010_orders_to_earn")
+    cursor.execute("TRUNCATE loyalty_ordertoearn")
+    cursor.execute(migration.OWED + " ON CONFLICT DO NOTHING")
+    cursor.execute(
+        "INSERT INTO loyalty_ordertoearn (order_id) SELECT id FROM customers_order "
+        "WHERE order_date >= %s ON CONFLICT DO NOTHING",
+        [as_of],
+    )
+
+
 def members_built(cursor, as_of):
     cursor.execute("SELECT to_regclass(%s)", [MARKER])
     if cursor.fetchone()[0] is None:
@@ -318,6 +336,8 @@ def report(args, figures):
     with connection.cursor() as cursor:
         if args.members_rebuild or not members_built(cursor, args.as_of):
             build_members(cursor, args.as_of)
+        with step("the catch-up's queue: what is owed, and the orders recorded since last night"):
+            queue_the_night(cursor, args.as_of)
         cursor.execute("SELECT count(*) FROM loyalty_membership")
         members = cursor.fetchone()[0]
         cursor.execute(

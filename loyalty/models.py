@@ -411,3 +411,27 @@ class Promotion(models.Model):
         if not self.starts_on <= order_date <= self.ends_on:
             return False
         return self.targets(tier, scores)
+
+
+class OrderToEarn(models.Model):
+    """An order the nightly catch-up has still to look at. Database triggers (loyalty
+    migration 0010) add one whenever an order is inserted, by any path (a COPY too), or
+    moves to another customer, and every order of a member who joins, becomes active again
+    or is dated back; the catch-up reads these instead of every order, and its publish removes those
+    that no longer owe anything (earned, or not earning)."""
+
+    order = models.OneToOneField(
+        Order,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("order"),
+    )
+
+    class Meta:
+        verbose_name = _("order to earn for")
+        verbose_name_plural = _("orders to earn for")
+
+    def __str__(self):
+        return str(self.order_id)

@@ -47,6 +47,7 @@ def loyalty_step(run):
         # one earned meanwhile by its signal is not earned twice); any missed after that
         # is the next night's.
         services.points_award(order_ids=[entry.order_id for entry in pending])
+        services.queue_drain()
         services.spend_bonuses_review()
         services.spend_bonuses_award()
 

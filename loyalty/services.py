@@ -22,6 +22,7 @@ from loyalty.models import (
     TIER_RANK,
     LoyaltySettings,
     Membership,
+    OrderToEarn,
     PointEntry,
     Promotion,
     Tier,
@@ -161,10 +162,22 @@ def earning_orders(order_ids=None):
 
 
 def unearned_orders(order_ids=None):
-    """Earning orders with no earning yet."""
+    """Earning orders with no earning yet, among the given ones; when None, among the orders
+    the catch-up's queue holds (OrderToEarn: every order inserted or moved, and a joining
+    member's, since the last night drained it), not the whole order table."""
+    if order_ids is None:
+        order_ids = OrderToEarn.objects.values("order_id")
     return earning_orders(order_ids).exclude(
         Exists(PointEntry.objects.filter(order_id=OuterRef("pk"), kind=PointEntry.Kind.EARN))
     )
+
+
+def queue_drain() -> int:
+    """Remove from the catch-up's queue the orders that owe nothing now (earned, cancelled,
+    not a member's, dated before the join); those still owed stay for the next night."""
+    owed = unearned_orders().values("pk")
+    deleted, _by_model = OrderToEarn.objects.exclude(order_id__in=owed).delete()
+    return deleted
 
 
 def _scores(customer_ids):
