@@ -44,7 +44,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Min, Q
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from customers.models import PipelineRun
 from customers.people import display_name
@@ -450,7 +450,11 @@ def describe_summary(name, summary):
     """A recorded step's summary as (label, text) pairs in the active language, as its step
     describes it; key by key for a step since removed."""
     step = _steps.get(name)
-    return summary_lines(summary, step.describe if step is not None else ())
+    fields = list(step.describe) if step is not None else []
+    # The frame adds the pruning count to every step that keeps snapshots.
+    if not any(key == "snapshots_pruned" for key, _label, _format in fields):
+        fields.append(("snapshots_pruned", gettext_lazy("old snapshots deleted"), count_text))
+    return summary_lines(summary, fields)
 
 
 def summary_lines(summary, fields):

@@ -368,6 +368,10 @@ def test_step_summaries_read_in_words_and_fall_back_for_unknown_keys():
     assert describe_summary("receivables", {"total_overdue": {"A": 1}}) == [
         ("overdue in total", "A 1")
     ]
+    # The frame's pruning count reads in words for every step, whether it describes it or not.
+    assert describe_summary("lifecycle", {"snapshots_pruned": 2}) == [
+        ("old snapshots deleted", "2")
+    ]
 
 
 # Back-dated runs are kept aside: nothing anyone sees changes.
