@@ -324,6 +324,19 @@ class Customer(models.Model):
         db_default="",
     )
 
+    # The latest entry of the contact log (拜访节奏), kept by the one write path of the log
+    # (customers.contact_log.refresh_last_contact) so that the contact-rhythm list reads a
+    # column instead of probing the log for every customer.
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, editable=False)
+    last_contact_channel = models.CharField(
+        _("last contact channel"),
+        max_length=10,
+        blank=True,
+        editable=False,
+        default="",
+        db_default="",
+    )
+
     # What people change on the file (see customers.history). Not the figures the nightly
     # run keeps current, nor the grade and its lock, whose trail is GradeChange: both are
     # rewritten set-wise, and the next editor of the file would seem to have made them.
@@ -339,6 +352,8 @@ class Customer(models.Model):
             "has_credit_history",
             "name_key",
             "phone_key",
+            "last_contact_at",
+            "last_contact_channel",
         ]
     )
     objects = CustomerQuerySet.as_manager()
@@ -1295,3 +1310,7 @@ class SectionSummary(models.Model):
 
     def __str__(self):
         return f"{self.run_id} {self.scope} {self.scope_id}"
+
+
+# A snapshot model of the core (it needs PipelineRun above): registered with the others.
+from customers.snapshots import PurchaseFigure  # noqa: E402, F401

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Value
 
-from customers.models import Customer, Grade, Order, no_credit_history_q
-from customers.network import below_q, purchases_since
+from customers.access import can_see_all_customers
+from customers.models import Customer, Grade, PipelineRun, no_credit_history_q
+from customers.network import PURCHASES, purchases_since, self_and_below_q, with_purchases
 
 # Customers named on the page at most; a bigger network shows its first levels whole.
 MAX_SHOWN = 1000
@@ -89,12 +90,19 @@ class Node:
 
 
 def _nodes(root, user):
-    visible = Customer.objects.visible_to(user).filter(pk=OuterRef("pk"))
+    """Every customer below `root`, and `root` itself, with whether `user` may see it and,
+    if so, what the page shows of it and its purchases (the current run's figure): one
+    query."""
+    customers = with_purchases(Customer.objects.filter(self_and_below_q(root.pk)))
+    if can_see_all_customers(user):
+        visible = Value(True)
+    else:
+        visible = Exists(Customer.objects.visible_to(user).filter(pk=OuterRef("pk")))
     rows = (
-        Customer.objects.filter(below_q(root.pk))
-        .exclude(pk=root.pk)
-        .annotate(visible=Exists(visible), no_history=no_credit_history_q())
-        .order_by("channel_role", "name", "id")
+        customers.annotate(
+            visible=visible, no_history=no_credit_history_q(), purchases=F(PURCHASES)
+        )
+        .order_by()
         .values_list(
             "pk",
             "parent_id",
@@ -106,9 +114,13 @@ def _nodes(root, user):
             "credit_grade",
             "no_history",
             "grade_locked",
+            "purchases",
         )
     )
-    return {row[0]: Node(*row[:3], *row[3:]) if row[2] else Node(*row[:3]) for row in rows}
+    return {
+        row[0]: Node(*row[:3], *row[3:10], row[10] or Decimal(0)) if row[2] else Node(*row[:3])
+        for row in rows
+    }
 
 
 def _root_node(root):
@@ -124,20 +136,6 @@ def _root_node(root):
         root.no_credit_history,
         root.grade_locked,
     )
-
-
-def _purchases(customer_ids, since):
-    """{customer id: recorded orders' amount since `since`}: one grouped query, walking the
-    orders' (customer, date) index for each customer."""
-    rows = (
-        Order.objects.filter(
-            customer_id__in=customer_ids, status=Order.Status.RECORDED, order_date__gte=since
-        )
-        .values_list("customer_id")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    return dict(rows)
 
 
 ROLE_ORDER = {role: position for position, role in enumerate(Customer.ChannelRole.values)}
@@ -192,14 +190,12 @@ def _prune(order):
 
 def network_tree(root, user):
     """The tree below `root` (a customer `user` may see) as the page shows it. Two queries
-    and one per registered column."""
-    since = purchases_since()
+    (the run's date, the nodes with their purchases) and one per registered column."""
+    run = PipelineRun.objects.published().values_list("as_of", flat=True).first()
     nodes = _nodes(root, user)
     root_node = _root_node(root)
-    seen = [root_node, *(node for node in nodes.values() if node.visible)]
-    purchases = _purchases([node.pk for node in seen], since)
-    for node in seen:
-        node.purchases = purchases.get(node.pk) or Decimal(0)
+    itself = nodes.pop(root.pk, None)
+    root_node.purchases = itself.purchases if itself else Decimal(0)
     _link(root_node, nodes)
     kept, truncated = _first(_prune(_walk(root_node)), MAX_SHOWN + 1)
     shown = [node for node in kept if node.visible]
@@ -216,7 +212,8 @@ def network_tree(root, user):
         "hidden_count": sum(node.hidden + (not node.visible) for node in kept),
         "truncated": truncated,
         "cross_region": [node for node in shown if node.crosses_region],
-        "since": since,
+        "since": purchases_since(run) if run else None,
+        "as_of": run,
     }
 
 

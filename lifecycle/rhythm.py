@@ -32,7 +32,6 @@ from django.db.models import (
     FilteredRelation,
     OuterRef,
     Q,
-    Subquery,
     Value,
     When,
 )
@@ -120,10 +119,9 @@ def rhythm_customers(user, settings=None):
     next contact falls due), the most overdue first. No query until evaluated.
 
     The tier is joined (the run's (run, customer) index), so that it is read once per
-    customer; the stage is one primary-key probe, the last contact one probe of the contact
-    log's (customer, date) index."""
+    customer; the stage is one primary-key probe; the last contact is the customer's own
+    column (Customer.last_contact_at, kept by the contact log's write path)."""
     settings = settings or ContactRhythmSettings.current()
-    last = Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
     lost = CustomerStage.objects.filter(customer=OuterRef("pk"), stage=Stage.TERMINATION)
     return (
         Customer.objects.visible_to(user)
@@ -132,7 +130,6 @@ def rhythm_customers(user, settings=None):
             rhythm_score=FilteredRelation(
                 "rfmscore", condition=Q(rfmscore__run_id=PipelineRun.objects.current_id())
             ),
-            last_contact_at=Subquery(last.values("occurred_at")[:1]),
         )
         .select_related("owner")
         .annotate(
@@ -177,21 +174,10 @@ def due_list(user, *, today=None, festival=None, owner=None, settings=None, star
 
 def describe(customers, settings, today):
     """Add `days_overdue` (or `days_left`), `interval_days` and the last contact's channel
-    to listed customers: one query."""
+    to listed customers: no query (the channel is stored with the last contact)."""
     days_by_tier = settings.interval_days()
-    latest = Interaction.objects.filter(customer=OuterRef("customer")).order_by(
-        "-occurred_at", "-id"
-    )
-    channels = {}
-    if customers:
-        channels = dict(
-            Interaction.objects.filter(
-                customer__in=[customer.pk for customer in customers],
-                pk=Subquery(latest.values("pk")[:1]),
-            ).values_list("customer_id", "channel")
-        )
     for customer in customers:
-        customer.last_channel = channels.get(customer.pk, "")
+        customer.last_channel = customer.last_contact_channel
         customer.interval_days = days_by_tier.get(customer.rhythm_tier, settings.small_days)
         due = timezone.localtime(customer.due_at).date()
         customer.days_overdue = (today - due).days
@@ -237,8 +223,8 @@ def by_rep(user, *, today, settings=None):
 
 def start_block(user, *, today=None):
     """The start page's card: the viewer's most overdue customers and how many are overdue;
-    a manager's also per rep. Four queries besides the viewer's roles (settings, rows, their
-    channels, count), five for a manager."""
+    a manager's also per rep. Three queries besides the viewer's roles (settings, rows,
+    count), four for a manager."""
     today = today or timezone.localdate()
     settings = ContactRhythmSettings.current()
     overdue = due_list(user, today=today, settings=settings, start=True)

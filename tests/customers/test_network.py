@@ -11,7 +11,7 @@ from django.utils import timezone
 from customers import network
 from customers.models import Customer, Order
 from tests.customers.test_imports import csv_file, run, run_failing
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, publish_purchase_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +76,7 @@ class TestDownstreamPanel:
         OrderFactory(customer=net.w2, amount=Decimal("20"), order_date=days_ago(1))
         OrderFactory(customer=net.t1, amount=Decimal("3"), order_date=days_ago(1))
         OrderFactory(customer=net.p1, amount=Decimal("0.50"), order_date=days_ago(364))
+        publish_purchase_figures()
 
         response = client_for(cast.admin).get(reverse("customer-detail", args=[net.d.pk]))
 
@@ -93,6 +94,7 @@ class TestDownstreamPanel:
     def test_a_rep_never_sees_another_teams_customer_in_the_panel(self, cast, client_for, net):
         OrderFactory(customer=net.w2, amount=Decimal("20"), order_date=days_ago(1))
         OrderFactory(customer=net.w1, amount=Decimal("1"), order_date=days_ago(1))
+        publish_purchase_figures()
 
         response = client_for(cast.rep).get(reverse("customer-detail", args=[net.d.pk]))
 

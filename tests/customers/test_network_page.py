@@ -13,7 +13,7 @@ from customers import network_page
 from customers.models import Customer, PipelineRun
 from retention.models import ChurnScore
 from segmentation.models import RfmScore
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, publish_purchase_figures
 
 ROLE = Customer.ChannelRole
 NAMES = ("江南总经销", "城东批发部", "城西商贸批发行", "锦绣大酒店", "成都火锅店", "杭州小超市")
@@ -42,6 +42,7 @@ def net(cast):
     OrderFactory(customer=t3, order_date=recent, amount=Decimal("200.00"))
     OrderFactory(customer=w1, order_date=recent, amount=Decimal("1000.00"))
     OrderFactory(customer=w1, order_date=recent - dt.timedelta(days=400), amount=Decimal("9.00"))
+    publish_purchase_figures()
     cast.net = type("Net", (), {"d": d, "w1": w1, "w2": w2, "t1": t1, "t2": t2, "t3": t3})
     return cast
 
