@@ -149,20 +149,28 @@ def _name_contains(value):
     return Q(bigrams) & contains
 
 
+def visible_q(user):
+    """The condition of `CustomerQuerySet.visible_to` on a customer's own row (None: every
+    customer), for reads that must tell, row by row, whether the viewer may see a
+    customer without filtering it out (the network's structure). Authenticated users."""
+    if can_see_all_customers(user):
+        return None
+    # Team ids as literals, not a subquery: the planner then estimates a rep's
+    # share of a million customers correctly and walks the owner index.
+    team_ids = managed_team_ids(user)
+    if not team_ids:
+        return Q(owner=user)
+    return Q(owner=user) | Q(team__in=team_ids)
+
+
 class CustomerQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one rule of record-level access: admins see all, managers their
         teams' customers, sales staff the customers they own."""
         if not user.is_authenticated:
             return self.none()
-        if can_see_all_customers(user):
-            return self
-        # Team ids as literals, not a subquery: the planner then estimates a rep's
-        # share of a million customers correctly and walks the owner index.
-        team_ids = managed_team_ids(user)
-        if not team_ids:
-            return self.filter(owner=user)
-        return self.filter(Q(owner=user) | Q(team__in=team_ids))
+        rule = visible_q(user)
+        return self if rule is None else self.filter(rule)
 
     def search(self, value):
         """Customers whose name contains `value`, or whose phone starts with it, or whose
