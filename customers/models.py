@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -390,6 +391,17 @@ class Customer(models.Model):
             # index alone (see customers.network).
             models.Index(fields=["parent", "id"], name="customer_parent_idx"),
             models.Index(fields=["credit_grade", "name", "id"], name="customer_grade_idx"),
+            # The contact-rhythm list in due order (lifecycle.rhythm): the moment the rhythm
+            # counts from, the last contact else the creation; company-wide and per owner.
+            models.Index(
+                Coalesce("last_contact_at", "created_at"), "id", name="customer_rhythm_idx"
+            ),
+            models.Index(
+                F("owner"),
+                Coalesce("last_contact_at", "created_at"),
+                F("id"),
+                name="customer_owner_rhythm_idx",
+            ),
             models.Index(
                 fields=["name", "id"],
                 name="customer_no_history_idx",

@@ -17,6 +17,8 @@ visit window (`festival_days`) before it, so that everyone is seen on the eve.
 """
 
 import datetime as dt
+import heapq
+import itertools
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
@@ -105,6 +107,11 @@ def _interval(days_by_tier):
     )
 
 
+# The moment a customer's rhythm counts from: its last contact, else its creation (the
+# expression of Customer's rhythm indexes).
+RHYTHM_BASE = Coalesce(F("last_contact_at"), F("created_at"))
+
+
 def own_work(customers, user):
     """For those who see every customer, the start page keeps to their own book: the
     customers they own or their teams'. Company-wide, the list page has them all."""
@@ -133,10 +140,10 @@ def rhythm_customers(user, settings=None):
         )
         .select_related("owner")
         .annotate(
+            rhythm_base=RHYTHM_BASE,
             rhythm_tier=F("rhythm_score__value_tier"),
             due_at=ExpressionWrapper(
-                Coalesce(F("last_contact_at"), F("created_at"))
-                + _interval(settings.interval_days()),
+                RHYTHM_BASE + _interval(settings.interval_days()),
                 output_field=DateTimeField(),
             ),
         )
@@ -158,9 +165,63 @@ def festival_q(festival, settings) -> Q:
     )
 
 
+def _tier_streams(customers, settings, *, today=None):
+    """`customers` split by value tier, each stream in due order: the moment the rhythm
+    counts from (last contact, else creation; Customer's rhythm index) plus the tier's
+    one interval. Overdue on `today`: that moment is before today less the interval, a
+    range of the index. [(days, queryset)]."""
+    days_by_tier = settings.interval_days()
+    named = [tier for tier in days_by_tier if tier != ValueTier.SMALL]
+    streams = []
+    for tier, days in days_by_tier.items():
+        if tier == ValueTier.SMALL:
+            rows = customers.filter(Q(rhythm_tier__isnull=True) | ~Q(rhythm_tier__in=named))
+        else:
+            rows = customers.filter(rhythm_tier=tier)
+        if today is not None:
+            rows = rows.filter(rhythm_base__lt=_start_of(today) - dt.timedelta(days=days))
+        streams.append((days, rows.order_by("rhythm_base", "id")))
+    return streams
+
+
+class DueRows:
+    """The rows of a contact-rhythm list, the most overdue first, for a paginator: counted
+    (up to the cap) with one query, read as a merge of one stream per value tier, each
+    an ordered range of the rhythm index (one query per tier), so that the first pages
+    cost the same at a million customers as at a thousand. The rows are
+    `rhythm_customers`' (with `due_at`)."""
+
+    def __init__(self, customers, streams):
+        self.customers = customers
+        self.streams = streams
+
+    def order_by(self, *fields):
+        return self.customers.order_by(*fields)
+
+    def count(self):
+        return self.customers.order_by().count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, index):
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop = index.start or 0, index.stop
+        if stop is None:
+            stop = self.count()
+        if stop <= start:
+            return []
+        rows = heapq.merge(
+            *(list(stream[:stop]) for _days, stream in self.streams),
+            key=lambda customer: (customer.due_at, customer.pk),
+        )
+        return list(itertools.islice(rows, start, stop))
+
+
 def due_list(user, *, today=None, festival=None, owner=None, settings=None, start=False):
-    """The list page's rows: overdue on `today`, or on the festival's visit list (`start`:
-    the start page's, see own_work)."""
+    """The list page's rows (DueRows): overdue on `today`, or on the festival's visit list
+    (`start`: the start page's, see own_work)."""
     settings = settings or ContactRhythmSettings.current()
     customers = rhythm_customers(user, settings)
     if start:
@@ -168,8 +229,13 @@ def due_list(user, *, today=None, festival=None, owner=None, settings=None, star
     if owner is not None:
         customers = customers.filter(owner=owner)
     if festival is not None:
-        return customers.filter(festival_q(festival, settings))
-    return customers.filter(overdue_q(today or timezone.localdate()))
+        customers = customers.filter(festival_q(festival, settings))
+        return DueRows(customers, _tier_streams(customers, settings))
+    today = today or timezone.localdate()
+    return DueRows(
+        customers.filter(overdue_q(today)),
+        _tier_streams(customers, settings, today=today),
+    )
 
 
 def describe(customers, settings, today):

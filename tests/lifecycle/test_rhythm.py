@@ -276,14 +276,14 @@ def test_the_list_and_the_start_block_read_a_fixed_number_of_queries(
         customer = old(CustomerFactory(owner=rhythm_cast.rep, team=rhythm_cast.east))
         contacted(customer, 100 + n)
     # settings; the viewer's permissions (user, groups) and managed teams, once per request;
-    # the rows with their owner, stored last contact and channel, and tier; the overdue
-    # count; the per-rep table
-    with django_assert_num_queries(7):
+    # the rows with their owner, stored last contact and channel, and tier, one query per
+    # value tier (key, ordinary, small); the overdue count; the per-rep table
+    with django_assert_num_queries(9):
         rhythm.start_block(rhythm_cast.manager)
     client = client_for(rhythm_cast.manager)
     client.get(RHYTHM_URL)
     # session, user, settings, permissions (user, groups), managed teams, the capped count,
-    # the page's rows with their owner, stored last contact and channel, and tier, the
-    # owners offered in the filter
-    with django_assert_num_queries(9):
+    # the page's rows with their owner, stored last contact and channel, and tier, one
+    # query per value tier; the owners offered in the filter
+    with django_assert_num_queries(11):
         assert client.get(RHYTHM_URL).status_code == 200
