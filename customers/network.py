@@ -13,7 +13,18 @@ from decimal import Decimal
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, FilteredRelation, Q, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    F,
+    FilteredRelation,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +60,21 @@ def _below_sql(include_self=False):
 def below_q(customer_id) -> Q:
     """Customers below `customer_id` at any depth (not the customer itself)."""
     return Q(pk__in=RawSQL(_below_sql(), [customer_id]))
+
+
+def under_q(customer_id) -> Q:
+    """The row's customer is below `customer_id` at any depth: its chain of suppliers,
+    walked up from the row (a primary-key probe a level, a few levels deep), reaches
+    `customer_id`. For filtering a few rows (suggestions), where walking the whole network
+    below `customer_id` would cost more than the rows themselves."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    sql = (
+        f"EXISTS (WITH RECURSIVE up(id, depth) AS ("
+        f"SELECT u.parent_id, 1 FROM {table} u WHERE u.id = {table}.id "
+        f"UNION ALL SELECT u.parent_id, up.depth + 1 FROM {table} u JOIN up ON u.id = up.id "
+        f"WHERE up.depth < {MAX_DEPTH}) SELECT 1 FROM up WHERE up.id = %s)"
+    )
+    return Q(RawSQL(sql, [customer_id], output_field=BooleanField()))
 
 
 def self_and_below_q(customer_id) -> Q:
