@@ -22,8 +22,11 @@ def stored(customer):
     return row
 
 
+NOW = timezone.now().replace(microsecond=0)
+
+
 def ago(days):
-    return (timezone.now() - dt.timedelta(days=days)).replace(microsecond=0)
+    return NOW - dt.timedelta(days=days)
 
 
 def test_an_interaction_logged_on_the_site_becomes_the_last_contact(cast, client_for):
