@@ -116,3 +116,28 @@ def test_the_bulk_refresh_sets_every_customer_from_the_log(cast):
     contact_log.refresh_all_last_contacts()
     assert stored(customer) == (ago(8), "fax")
     assert stored(silent) == (None, "")
+
+
+def test_a_merge_gives_the_survivor_the_latest_contact_of_both(cast):
+    from customers.merging import customer_merge
+
+    survivor = CustomerFactory(owner=cast.rep, team=cast.east)
+    merged = CustomerFactory(owner=cast.rep, team=cast.east)
+    InteractionFactory(customer=survivor, channel="phone", occurred_at=ago(20))
+    InteractionFactory(customer=merged, channel="visit", occurred_at=ago(3))
+    customer_merge(survivor=survivor, merged=merged, by=cast.admin)
+    assert stored(survivor) == (ago(3), "visit")
+
+
+def test_a_follow_up_plan_carried_out_is_the_last_contact(cast):
+    from retention.services import follow_up_plan_complete
+    from tests.retention.factories import FollowUpPlanFactory
+
+    customer = CustomerFactory(owner=cast.rep, team=cast.east)
+    InteractionFactory(customer=customer, channel="phone", occurred_at=ago(40))
+    plan = FollowUpPlanFactory(customer=customer, created_by=cast.manager)
+    follow_up_plan_complete(
+        plan=plan, status="done", outcome_code="", outcome="见到老板", by=cast.rep
+    )
+    plan.refresh_from_db()
+    assert stored(customer) == (plan.completed_at, "visit")
