@@ -287,3 +287,27 @@ def test_the_list_and_the_start_block_read_a_fixed_number_of_queries(
     # query per value tier; the owners offered in the filter
     with django_assert_num_queries(11):
         assert client.get(RHYTHM_URL).status_code == 200
+
+
+def test_the_tiers_streams_merge_worst_first_across_pages(rhythm_cast, client_for, settings):
+    """Key (30 days) contacted 50 days ago is 20 days over; ordinary (60) contacted 100 days
+    ago 40 over; the outsider's small (90) 95 days ago 5 over: the order is by days over,
+    not by the last contact, and a page boundary falls inside the merge."""
+    contacted(rhythm_cast.rep_customer, 50)
+    contacted(rhythm_cast.teammate_customer, 100)
+    contacted(rhythm_cast.outsider_customer, 95)
+    today = timezone.localdate()
+    rows = rhythm.due_list(rhythm_cast.admin, today=today)
+    ordered = [customer.pk for customer in rows[0:3]]
+    assert ordered == [
+        rhythm_cast.teammate_customer.pk,
+        rhythm_cast.rep_customer.pk,
+        rhythm_cast.outsider_customer.pk,
+    ]
+    assert [customer.pk for customer in rows[1:2]] == [rhythm_cast.rep_customer.pk]
+    assert rows.order_by()[:10].count() == 3
+    settings.CUSTOMER_LIST_PAGE_SIZE = 2
+    second = client_for(rhythm_cast.admin).get(RHYTHM_URL + "?page=2")
+    assert [customer.pk for customer in second.context["page"].object_list] == [
+        rhythm_cast.outsider_customer.pk
+    ]
