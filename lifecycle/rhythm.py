@@ -31,9 +31,9 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     OuterRef,
     Q,
+    Subquery,
     Value,
     When,
 )
@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.access import can_see_all_customers, is_manager, managed_team_ids
 from customers.models import Customer, Interaction, PipelineRun
 from lifecycle.models import ContactRhythmSettings, CustomerStage, Stage
-from segmentation.models import ValueTier
+from segmentation.models import RfmScore, ValueTier
 
 START_PAGE_ROWS = 8
 
@@ -96,7 +96,7 @@ def _start_of(day):
 
 def _interval(days_by_tier):
     whens = [
-        When(rhythm_score__value_tier=tier, then=Value(dt.timedelta(days=days)))
+        When(rhythm_tier=tier, then=Value(dt.timedelta(days=days)))
         for tier, days in days_by_tier.items()
         if tier != ValueTier.SMALL
     ]
@@ -125,23 +125,23 @@ def rhythm_customers(user, settings=None):
     each with `last_contact_at`, `rhythm_tier` and `due_at` (the moment the
     next contact falls due), the most overdue first. No query until evaluated.
 
-    The tier is joined (the run's (run, customer) index), so that it is read once per
-    customer; the stage is one primary-key probe; the last contact is the customer's own
-    column (Customer.last_contact_at, kept by the contact log's write path)."""
+    The tier and the stage are each one probe of an index per customer read (the run's
+    (run, customer) index, the stage's primary key), never a join of the whole run's
+    scores: the lists read a few rows of an index range, the counts stop at the cap; the
+    last contact is the customer's own column (Customer.last_contact_at, kept by the
+    contact log's write path)."""
     settings = settings or ContactRhythmSettings.current()
     lost = CustomerStage.objects.filter(customer=OuterRef("pk"), stage=Stage.TERMINATION)
+    tier = RfmScore.objects.filter(
+        run_id=PipelineRun.objects.current_id(), customer=OuterRef("pk")
+    ).values("value_tier")[:1]
     return (
         Customer.objects.visible_to(user)
         .filter(~Exists(lost))
-        .annotate(
-            rhythm_score=FilteredRelation(
-                "rfmscore", condition=Q(rfmscore__run_id=PipelineRun.objects.current_id())
-            ),
-        )
         .select_related("owner")
         .annotate(
             rhythm_base=RHYTHM_BASE,
-            rhythm_tier=F("rhythm_score__value_tier"),
+            rhythm_tier=Subquery(tier),
             due_at=ExpressionWrapper(
                 RHYTHM_BASE + _interval(settings.interval_days()),
                 output_field=DateTimeField(),
