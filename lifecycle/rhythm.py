@@ -31,6 +31,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     Subquery,
@@ -120,28 +121,38 @@ def own_work(customers, user):
     return customers.filter(Q(owner=user) | Q(team__in=managed_team_ids(user)))
 
 
-def rhythm_customers(user, settings=None):
+def rhythm_customers(user, settings=None, *, joined=False):
     """The customers `user` may see that the rhythm covers (not in the termination stage),
     each with `last_contact_at`, `rhythm_tier` and `due_at` (the moment the
     next contact falls due), the most overdue first. No query until evaluated.
 
-    The tier and the stage are each one probe of an index per customer read (the run's
-    (run, customer) index, the stage's primary key), never a join of the whole run's
-    scores: the lists read a few rows of an index range, the counts stop at the cap; the
-    last contact is the customer's own column (Customer.last_contact_at, kept by the
-    contact log's write path)."""
+    The tier is one probe of the run's (run, customer) index per customer read, for the
+    lists, which read a few rows of an index range; `joined`: joined to the run's scores
+    instead, for the counts and the per-rep table, which read every customer of a book
+    (a hash of the run's scores costs less than a probe per customer there). The stage
+    is one primary-key probe; the last contact is the customer's own column
+    (Customer.last_contact_at, kept by the contact log's write path)."""
     settings = settings or ContactRhythmSettings.current()
     lost = CustomerStage.objects.filter(customer=OuterRef("pk"), stage=Stage.TERMINATION)
-    tier = RfmScore.objects.filter(
-        run_id=PipelineRun.objects.current_id(), customer=OuterRef("pk")
-    ).values("value_tier")[:1]
+    customers = Customer.objects.visible_to(user).filter(~Exists(lost))
+    if joined:
+        customers = customers.annotate(
+            rhythm_score=FilteredRelation(
+                "rfmscore", condition=Q(rfmscore__run_id=PipelineRun.objects.current_id())
+            ),
+        )
+        tier = F("rhythm_score__value_tier")
+    else:
+        tier = Subquery(
+            RfmScore.objects.filter(
+                run_id=PipelineRun.objects.current_id(), customer=OuterRef("pk")
+            ).values("value_tier")[:1]
+        )
     return (
-        Customer.objects.visible_to(user)
-        .filter(~Exists(lost))
-        .select_related("owner")
+        customers.select_related("owner")
         .annotate(
             rhythm_base=RHYTHM_BASE,
-            rhythm_tier=Subquery(tier),
+            rhythm_tier=tier,
             due_at=ExpressionWrapper(
                 RHYTHM_BASE + _interval(settings.interval_days()),
                 output_field=DateTimeField(),
@@ -223,18 +234,24 @@ def due_list(user, *, today=None, festival=None, owner=None, settings=None, star
     """The list page's rows (DueRows): overdue on `today`, or on the festival's visit list
     (`start`: the start page's, see own_work)."""
     settings = settings or ContactRhythmSettings.current()
-    customers = rhythm_customers(user, settings)
-    if start:
-        customers = own_work(customers, user)
-    if owner is not None:
-        customers = customers.filter(owner=owner)
-    if festival is not None:
-        customers = customers.filter(festival_q(festival, settings))
-        return DueRows(customers, _tier_streams(customers, settings))
     today = today or timezone.localdate()
+
+    def book(joined):
+        customers = rhythm_customers(user, settings, joined=joined)
+        if start:
+            customers = own_work(customers, user)
+        if owner is not None:
+            customers = customers.filter(owner=owner)
+        if festival is not None:
+            customers = customers.filter(festival_q(festival, settings))
+        return customers
+
+    counted = book(joined=True)
+    if festival is not None:
+        return DueRows(counted, _tier_streams(book(joined=False), settings))
     return DueRows(
-        customers.filter(overdue_q(today)),
-        _tier_streams(customers, settings, today=today),
+        counted.filter(overdue_q(today)),
+        _tier_streams(book(joined=False), settings, today=today),
     )
 
 
@@ -259,7 +276,7 @@ def by_rep(user, *, today, settings=None):
     contacted on time, the lowest share first. One grouped query."""
     overdue = overdue_q(today)
     rows = (
-        own_work(rhythm_customers(user, settings), user)
+        own_work(rhythm_customers(user, settings, joined=True), user)
         .order_by()
         .values("owner", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(customers=Count("pk"), overdue=Count("pk", filter=overdue))
