@@ -150,6 +150,16 @@ def _name_contains(value):
     return Q(bigrams) & contains
 
 
+def visible_parts(user):
+    """The customers `user` may see as conditions any of which admits a customer: their
+    own, then each managed team's (None: every customer). A read that walks an index in
+    order takes one part at a time (the customer indexes per owner and per team).
+    Authenticated users."""
+    if can_see_all_customers(user):
+        return None
+    return [Q(owner=user), *(Q(team=team_id) for team_id in managed_team_ids(user))]
+
+
 def visible_q(user):
     """The condition of `CustomerQuerySet.visible_to` on a customer's own row (None: every
     customer), for reads that must tell, row by row, whether the viewer may see a
@@ -392,7 +402,8 @@ class Customer(models.Model):
             models.Index(fields=["parent", "id"], name="customer_parent_idx"),
             models.Index(fields=["credit_grade", "name", "id"], name="customer_grade_idx"),
             # The contact-rhythm list in due order (lifecycle.rhythm): the moment the rhythm
-            # counts from, the last contact else the creation; company-wide and per owner.
+            # counts from, the last contact else the creation; company-wide, per owner and
+            # per team.
             models.Index(
                 Coalesce("last_contact_at", "created_at"), "id", name="customer_rhythm_idx"
             ),
@@ -401,6 +412,12 @@ class Customer(models.Model):
                 Coalesce("last_contact_at", "created_at"),
                 F("id"),
                 name="customer_owner_rhythm_idx",
+            ),
+            models.Index(
+                F("team"),
+                Coalesce("last_contact_at", "created_at"),
+                F("id"),
+                name="customer_team_rhythm_idx",
             ),
             models.Index(
                 fields=["name", "id"],

@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.access import can_see_all_customers, is_manager, managed_team_ids
-from customers.models import Customer, Interaction, PipelineRun
+from customers.models import Customer, Interaction, PipelineRun, visible_parts
 from lifecycle.models import ContactRhythmSettings, CustomerStage, Stage
 from segmentation.models import RfmScore, ValueTier
 
@@ -126,12 +126,13 @@ def rhythm_customers(user, settings=None, *, joined=False):
     each with `last_contact_at`, `rhythm_tier` and `due_at` (the moment the
     next contact falls due), the most overdue first. No query until evaluated.
 
-    The tier is one probe of the run's (run, customer) index per customer read, for the
-    lists, which read a few rows of an index range; `joined`: joined to the run's scores
-    instead, for the counts and the per-rep table, which read every customer of a book
-    (a hash of the run's scores costs less than a probe per customer there). The stage
-    is one primary-key probe; the last contact is the customer's own column
-    (Customer.last_contact_at, kept by the contact log's write path)."""
+    The tier is one probe of the run's (run, customer) index per customer read (what a
+    capped count wants); `joined`: joined to the run's scores instead, for the lists'
+    streams (the planner then knows a tier's share and walks the rhythm index) and the
+    per-rep table, which reads a whole book (a hash of the run's scores costs less than
+    a probe per customer there). The stage is one primary-key probe; the last contact is
+    the customer's own column (Customer.last_contact_at, kept by the contact log's write
+    path)."""
     settings = settings or ContactRhythmSettings.current()
     lost = CustomerStage.objects.filter(customer=OuterRef("pk"), stage=Stage.TERMINATION)
     customers = Customer.objects.visible_to(user).filter(~Exists(lost))
@@ -176,7 +177,7 @@ def festival_q(festival, settings) -> Q:
     )
 
 
-def _tier_streams(customers, settings, *, today=None):
+def _tier_streams(customers, settings, *, today=None, parts=None):
     """`customers` split by value tier, each stream in due order: the moment the rhythm
     counts from (last contact, else creation; Customer's rhythm index) plus the tier's
     one interval. Overdue on `today`: that moment is before today less the interval, a
@@ -191,7 +192,10 @@ def _tier_streams(customers, settings, *, today=None):
             rows = customers.filter(rhythm_tier=tier)
         if today is not None:
             rows = rows.filter(rhythm_base__lt=_start_of(today) - dt.timedelta(days=days))
-        streams.append((days, rows.order_by("rhythm_base", "id")))
+        # One stream per part of the viewer's book (own customers, each team's), each an
+        # ordered range of its own index; the whole table's for those who see everyone.
+        for part in parts if parts and len(parts) > 1 else [Q()]:
+            streams.append((days, rows.filter(part).order_by("rhythm_base", "id")))
     return streams
 
 
@@ -227,7 +231,10 @@ class DueRows:
             *(list(stream[:stop]) for _days, stream in self.streams),
             key=lambda customer: (customer.due_at, customer.pk),
         )
-        return list(itertools.islice(rows, start, stop))
+        # A customer in two parts of the book (a manager's own, in the team) comes twice,
+        # one right after the other.
+        unique = (next(group) for _pk, group in itertools.groupby(rows, key=lambda c: c.pk))
+        return list(itertools.islice(unique, start, stop))
 
 
 def due_list(user, *, today=None, festival=None, owner=None, settings=None, start=False):
@@ -246,12 +253,15 @@ def due_list(user, *, today=None, festival=None, owner=None, settings=None, star
             customers = customers.filter(festival_q(festival, settings))
         return customers
 
-    counted = book(joined=True)
+    # Counted with a probe of the tier per customer (the count stops at the cap); streamed
+    # with the tier joined, which the planner estimates well enough to walk the index.
+    counted, streamed = book(joined=False), book(joined=True)
+    parts = None if start and can_see_all_customers(user) else visible_parts(user)
     if festival is not None:
-        return DueRows(counted, _tier_streams(book(joined=False), settings))
+        return DueRows(counted, _tier_streams(streamed, settings, parts=parts))
     return DueRows(
         counted.filter(overdue_q(today)),
-        _tier_streams(book(joined=False), settings, today=today),
+        _tier_streams(streamed, settings, today=today, parts=parts),
     )
 
 

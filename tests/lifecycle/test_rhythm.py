@@ -277,15 +277,17 @@ def test_the_list_and_the_start_block_read_a_fixed_number_of_queries(
         contacted(customer, 100 + n)
     # settings; the viewer's permissions (user, groups) and managed teams, once per request;
     # the rows with their owner, stored last contact and channel, and tier, one query per
-    # value tier (key, ordinary, small); the overdue count; the per-rep table
-    with django_assert_num_queries(9):
+    # value tier (key, ordinary, small) and part of the manager's book (own, the team);
+    # the overdue count; the per-rep table
+    with django_assert_num_queries(12):
         rhythm.start_block(rhythm_cast.manager)
     client = client_for(rhythm_cast.manager)
     client.get(RHYTHM_URL)
     # session, user, settings, permissions (user, groups), managed teams, the capped count,
     # the page's rows with their owner, stored last contact and channel, and tier, one
-    # query per value tier; the owners offered in the filter
-    with django_assert_num_queries(11):
+    # query per value tier and part of the book (own, the team); the owners offered in
+    # the filter
+    with django_assert_num_queries(14):
         assert client.get(RHYTHM_URL).status_code == 200
 
 
@@ -311,3 +313,11 @@ def test_the_tiers_streams_merge_worst_first_across_pages(rhythm_cast, client_fo
     assert [customer.pk for customer in second.context["page"].object_list] == [
         rhythm_cast.outsider_customer.pk
     ]
+
+
+def test_a_managers_own_customer_in_the_team_is_listed_once(rhythm_cast):
+    own = old(CustomerFactory(owner=rhythm_cast.manager, team=rhythm_cast.east, name="自管客户"))
+    rows = rhythm.due_list(rhythm_cast.manager, today=timezone.localdate())
+    listed = [customer.pk for customer in rows[0:10]]
+    assert listed.count(own.pk) == 1
+    assert len(listed) == len(set(listed)) == rows.order_by()[:10].count()
