@@ -20,7 +20,9 @@ from django.db.models import (
     Count,
     F,
     FilteredRelation,
+    OuterRef,
     Q,
+    Subquery,
     Sum,
     Value,
     When,
@@ -29,7 +31,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, PipelineRun, no_credit_history_q
+from customers.models import Customer, PipelineRun, PurchaseFigure, no_credit_history_q
 
 SUPPLIER_CYCLE = _("A customer cannot be supplied by itself or by one of its own buyers.")
 # Direct customers listed on a supplier's file; the rest are one click away in the list.
@@ -140,13 +142,18 @@ def downstream_panel(customer, user):
         .values("channel_role")
         .annotate(count=Count("id"), purchases=Sum(PURCHASES))
     }
+    # The walk's size is unknown to the planner (it guesses far too many), so each
+    # customer's figure is a probe of the (run, customer) index, never a hash of the run.
+    figure = PurchaseFigure.objects.filter(
+        run_id=PipelineRun.objects.current_id(), customer=OuterRef("pk")
+    ).values("purchases")[:1]
     grades = {
         row["shown_grade"]: row
-        for row in with_purchases(visible.filter(below_q(customer.pk)))
+        for row in visible.filter(below_q(customer.pk))
         .order_by()
-        .annotate(shown_grade=_shown_grade())
+        .annotate(shown_grade=_shown_grade(), figure=Subquery(figure))
         .values("shown_grade")
-        .annotate(count=Count("id"), purchases=Sum(PURCHASES))
+        .annotate(count=Count("id"), purchases=Sum("figure"))
     }
     totals = {
         "count": sum(row["count"] for row in grades.values()),

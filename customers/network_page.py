@@ -131,8 +131,10 @@ def _nodes(top_pk, user, run_id):
     sql = (
         f"WITH RECURSIVE below(id, parent_id, visible, name, channel_role, region) AS ("
         f"SELECT {columns} FROM {table} WHERE id = %s UNION {children}) "
-        f"SELECT b.id, b.parent_id, b.visible, b.name, b.channel_role, b.region, f.purchases "
-        f"FROM below b LEFT JOIN {figures} f ON f.customer_id = b.id AND f.run_id = %s"
+        # The figure as a probe per customer, whatever size the planner guesses the walk.
+        f"SELECT b.id, b.parent_id, b.visible, b.name, b.channel_role, b.region, "
+        f"(SELECT f.purchases FROM {figures} f WHERE f.run_id = %s AND f.customer_id = b.id) "
+        f"FROM below b"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*visible_params, top_pk, *visible_params, run_id])
