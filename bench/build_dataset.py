@@ -646,6 +646,10 @@ def build(args):
                 load_balances(cursor)
             with step("interactions, complaints, issues, contacts"):
                 load_contact_log(cursor, args, heavy_id, light_id)
+            with step("last contact per customer"):
+                from customers.contact_log import refresh_all_last_contacts
+
+                refresh_all_last_contacts(cursor)
             with step("history (one creation record per customer)"):
                 load_history(cursor)
             with step("rebuild indexes"):

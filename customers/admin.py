@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import duplicates, history, network, numbering, records
+from customers import contact_log, duplicates, history, network, numbering, records
 from customers.admin_imports import ImportMixin
 from customers.admin_merge import MergeMixin
 from customers.credit.services import grade_set, grades_set
@@ -550,6 +550,16 @@ class InteractionAdmin(admin.ModelAdmin):
     search_fields = ["customer__name", "summary"]
     raw_id_fields = ["customer", "staff"]
     list_select_related = ["customer", "staff"]
+
+    # Through the log's one write path: the customer's stored last contact follows.
+    def save_model(self, request, obj, form, change):
+        contact_log.interaction_save(obj)
+
+    def delete_model(self, request, obj):
+        contact_log.interaction_delete(obj)
+
+    def delete_queryset(self, request, queryset):
+        contact_log.interaction_delete(queryset)
 
 
 @admin.register(Complaint)

@@ -14,12 +14,14 @@ class CustomersConfig(AppConfig):
             panels,
             pgtypes,
             pipeline,
+            purchases,
             receivables,
             selectors,
             summaries,
         )
         from customers.credit import selectors as credit_selectors
         from customers.credit import step as credit_step
+        from customers.snapshots import PurchaseFigure
 
         pgtypes.register()
 
@@ -37,6 +39,15 @@ class CustomersConfig(AppConfig):
             after=("receivables",),
             label=_("Credit grades"),
             describe=credit_step.SUMMARY_FIELDS,
+        )
+        # The network's purchases (panel and page) add up these figures.
+        pipeline.register_step(
+            "purchases",
+            purchases.purchases_step,
+            label=_("Purchases of the last 12 months"),
+            describe=purchases.SUMMARY_FIELDS,
+            snapshots=(PurchaseFigure,),
+            keep=purchases.snapshots_kept,
         )
         checks.register(pipeline.check_steps)
         # The dashboards' figures of each scope, once the run's data is live.

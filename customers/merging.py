@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, UniqueConstraint
 from django.utils.translation import gettext as _
 
-from customers import history, network, records
+from customers import contact_log, history, network, records
 from customers.models import Customer, CustomerMerge, Invoice, Order, Payment
 from customers.signals import invoices_changed, orders_changed, payments_changed
 from customers.snapshots import RunSnapshot
@@ -255,6 +255,8 @@ def customer_merge(*, survivor, merged, by) -> CustomerMerge:
     )[:100]
     survivor.save()
     records.balances_refresh(customer_ids=[survivor.pk])
+    # The merged customer's contact log is the survivor's now.
+    contact_log.refresh_last_contact([survivor.pk])
     for model, ids in announced.items():
         records.announce(ANNOUNCED[model], model, ids, [survivor.pk, merged.pk])
     return record

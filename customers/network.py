@@ -9,15 +9,29 @@ and the admin; imports check their whole file with `import_cycles`.
 """
 
 import datetime as dt
+from decimal import Decimal
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, CharField, Count, Q, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, Order, no_credit_history_q
+from customers.models import Customer, PipelineRun, PurchaseFigure, no_credit_history_q
 
 SUPPLIER_CYCLE = _("A customer cannot be supplied by itself or by one of its own buyers.")
 # Direct customers listed on a supplier's file; the rest are one click away in the list.
@@ -27,7 +41,7 @@ MAX_DEPTH = 256
 SUPPLYING_ROLES = (Customer.ChannelRole.GENERAL_DISTRIBUTOR, Customer.ChannelRole.WHOLESALER)
 
 
-def _below_sql():
+def _below_sql(include_self=False):
     table = connection.ops.quote_name(Customer._meta.db_table)
     children = f"SELECT c.id FROM {table} c JOIN below b ON c.parent_id = b.id"
     if connection.vendor == "postgresql":
@@ -37,9 +51,10 @@ def _below_sql():
             f"SELECT c.id FROM below b CROSS JOIN LATERAL "
             f"(SELECT id FROM {table} WHERE parent_id = b.id OFFSET 0) c"
         )
+    start = "id" if include_self else "parent_id"
     return (
         f"WITH RECURSIVE below(id) AS ("
-        f"SELECT id FROM {table} WHERE parent_id = %s UNION {children}"
+        f"SELECT id FROM {table} WHERE {start} = %s UNION {children}"
         f") SELECT id FROM below"
     )
 
@@ -47,6 +62,26 @@ def _below_sql():
 def below_q(customer_id) -> Q:
     """Customers below `customer_id` at any depth (not the customer itself)."""
     return Q(pk__in=RawSQL(_below_sql(), [customer_id]))
+
+
+def under_q(customer_id) -> Q:
+    """The row's customer is below `customer_id` at any depth: its chain of suppliers,
+    walked up from the row (a primary-key probe a level, a few levels deep), reaches
+    `customer_id`. For filtering a few rows (suggestions), where walking the whole network
+    below `customer_id` would cost more than the rows themselves."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    sql = (
+        f"EXISTS (WITH RECURSIVE up(id, depth) AS ("
+        f"SELECT u.parent_id, 1 FROM {table} u WHERE u.id = {table}.id "
+        f"UNION ALL SELECT u.parent_id, up.depth + 1 FROM {table} u JOIN up ON u.id = up.id "
+        f"WHERE up.depth < {MAX_DEPTH}) SELECT 1 FROM up WHERE up.id = %s)"
+    )
+    return Q(RawSQL(sql, [customer_id], output_field=BooleanField()))
+
+
+def self_and_below_q(customer_id) -> Q:
+    """The customer `customer_id` and the customers below it at any depth."""
+    return Q(pk__in=RawSQL(_below_sql(include_self=True), [customer_id]))
 
 
 def creates_cycle(customer_id, supplier_id) -> bool:
@@ -69,23 +104,35 @@ def purchases_since(today=None) -> dt.date:
     return (today or timezone.localdate()) - dt.timedelta(days=PURCHASE_DAYS - 1)
 
 
-def _recent_purchases(since):
-    recorded = Q(orders__status=Order.Status.RECORDED, orders__order_date__gte=since)
-    return Sum("orders__amount", filter=recorded)
+def with_purchases(customers):
+    """Join each customer's purchases over the 12 months up to the current run's date
+    (customers.purchases: a stored figure, one probe of the (run, customer) index);
+    `Sum(PURCHASES)` adds them up, `F(PURCHASES)` reads one (None without purchases)."""
+    return customers.annotate(
+        purchase_figure=FilteredRelation(
+            "purchasefigure",
+            condition=Q(purchasefigure__run_id=PipelineRun.objects.current_id()),
+        )
+    )
+
+
+PURCHASES = "purchase_figure__purchases"
 
 
 def downstream_panel(customer, user):
     """A distributor's or wholesaler's direct customers that `user` may see, by channel
     role, with their purchases over the last 12 months, and the totals of the whole
-    sub-network below (every depth, still only what `user` may see). Four queries;
+    sub-network below (every depth, still only what `user` may see: a customer the viewer
+    may not see is neither counted nor summed). Purchases are the current run's figures.
+    Four queries (the run's date, the shown rows, the sums by role, the network by grade);
     None (no panel) for a customer that supplies nobody by its role."""
     if customer.channel_role not in SUPPLYING_ROLES:
         return None
     visible = Customer.objects.visible_to(user)
-    since = purchases_since()
-    direct = visible.filter(parent=customer)
+    run = PipelineRun.objects.published().values_list("as_of", flat=True).first()
+    direct = with_purchases(visible.filter(parent=customer))
     shown = list(
-        direct.annotate(purchases=_recent_purchases(since)).order_by("channel_role", "name", "id")[
+        direct.annotate(purchases=F(PURCHASES)).order_by("channel_role", "name", "id")[
             :SHOWN_DOWNSTREAM
         ]
     )
@@ -93,25 +140,33 @@ def downstream_panel(customer, user):
         row["channel_role"]: row
         for row in direct.order_by()
         .values("channel_role")
-        .annotate(count=Count("id", distinct=True), purchases=_recent_purchases(since))
+        .annotate(count=Count("id"), purchases=Sum(PURCHASES))
     }
-    network = visible.filter(below_q(customer.pk))
-    totals = network.order_by().aggregate(
-        count=Count("id", distinct=True), purchases=_recent_purchases(since)
-    )
-    grades = dict(
-        network.order_by()
-        .annotate(shown_grade=_shown_grade())
-        .values_list("shown_grade")
-        .annotate(count=Count("id"))
-    )
+    # The walk's size is unknown to the planner (it guesses far too many), so each
+    # customer's figure is a probe of the (run, customer) index, never a hash of the run.
+    figure = PurchaseFigure.objects.filter(
+        run_id=PipelineRun.objects.current_id(), customer=OuterRef("pk")
+    ).values("purchases")[:1]
+    grades = {
+        row["shown_grade"]: row
+        for row in visible.filter(below_q(customer.pk))
+        .order_by()
+        .annotate(shown_grade=_shown_grade(), figure=Subquery(figure))
+        .values("shown_grade")
+        .annotate(count=Count("id"), purchases=Sum("figure"))
+    }
+    totals = {
+        "count": sum(row["count"] for row in grades.values()),
+        "purchases": sum((row["purchases"] or 0 for row in grades.values()), Decimal(0)),
+    }
     return {
         "groups": _groups(shown, by_role),
         "direct_count": sum(row["count"] for row in by_role.values()),
         "shown_count": len(shown),
         "network": totals,
-        "grades": [(grade, grades[grade]) for grade in GRADE_ORDER if grades.get(grade)],
-        "since": since,
+        "grades": [(grade, grades[grade]["count"]) for grade in GRADE_ORDER if grade in grades],
+        "since": purchases_since(run) if run else None,
+        "as_of": run,
     }
 
 

@@ -1,31 +1,37 @@
-"""The network page: the whole tree below a distributor, and its cross-region signals.
+"""The network page: the tree below a distributor, one level at a time, and its
+cross-region signals.
 
-Every customer below the distributor is read once (the recursive walk of
-customers.network), with whether the viewer may see it. Customers the viewer may
-see are named with their purchases over the last 12 months (their own and their
-sub-network's, counting only what the viewer may see), their credit grade and the
-columns other apps add (value tier, churn risk) through `register_column`. A customer
-the viewer may not see is never named: it is counted under its supplier, and shown as
-an unnamed node only where customers the viewer may see hang below it.
+Every customer below the distributor is read once per request (the recursive walk of
+customers.network, a few columns a customer) with whether the viewer may see it and its
+purchases over the last 12 months (the nightly figure, customers.purchases): enough to
+roll up, for every customer on the page, its sub-network's purchases and size, counting
+only what the viewer may see. Only one level is named and rendered: the page's
+customer's direct customers, `LEVEL_SHOWN` a page, in role and name order; a level
+below opens in place (`?under=ID`, fetched when a node is opened), so that a
+distributor with tens of thousands of terminals never renders them all. Named customers
+show their role, region, credit grade, purchases and the columns other apps add (value
+tier, churn risk) through `register_column`. A customer the viewer may not see is never
+named: it is counted under its supplier, and listed as an unnamed node only where
+customers the viewer may see hang below it.
 
 Cross-region selling (窜货) signal: orders do not record whom a customer bought from
 (each customer has one supplier, `Customer.parent`), so "buys from more than one
 supplier" cannot be read from the data; the signal is a customer whose region differs
-from its supplier's (both regions filled in). The supplier's region is shown only when
-the viewer may see the supplier.
+from its supplier's (both regions filled in, both customers visible to the viewer, or
+the supplier being the page's customer). The first `CROSS_SHOWN` are listed by name.
 """
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db import connection
+from django.db.models import F, Q
 
-from customers.models import Customer, Grade, Order, no_credit_history_q
-from customers.network import below_q, purchases_since
-
-# Customers named on the page at most; a bigger network shows its first levels whole.
-MAX_SHOWN = 1000
+from customers.models import Customer, Grade, PipelineRun, no_credit_history_q, visible_q
+from customers.network import purchases_since
+from customers.snapshots import PurchaseFigure
 
 
 @dataclass(frozen=True)
@@ -55,17 +61,17 @@ class Node:
     parent_id: int | None
     visible: bool
     name: str = ""
-    external_ref: str = ""
     channel_role: str = ""
     region: str = ""
+    purchases: Decimal = Decimal(0)
+    external_ref: str = ""
     credit_grade: str = ""
     no_credit_history: bool = False
     grade_locked: bool = False
-    purchases: Decimal = Decimal(0)
-    network_purchases: Decimal = Decimal(0)
-    depth: int = 0
-    children: list = field(default_factory=list)
-    hidden: int = 0  # customers right below it that the viewer may not see
+    network_purchases: Decimal = Decimal(0)  # its own and the visible ones' below it
+    network_count: int = 0  # visible customers below it
+    has_below: bool = False  # customers the viewer may see hang below it
+    hidden: int = 0  # customers right below it that the viewer may not see (folded away)
     cells: list = field(default_factory=list)
     supplier: "Node | None" = None
 
@@ -82,169 +88,173 @@ class Node:
         return bool(
             self.visible
             and supplier is not None
+            and supplier.visible
             and self.region
             and supplier.region
             and self.region != supplier.region
         )
 
 
-def _nodes(root, user):
-    visible = Customer.objects.visible_to(user).filter(pk=OuterRef("pk"))
-    rows = (
-        Customer.objects.filter(below_q(root.pk))
-        .exclude(pk=root.pk)
-        .annotate(visible=Exists(visible), no_history=no_credit_history_q())
-        .order_by("channel_role", "name", "id")
-        .values_list(
-            "pk",
-            "parent_id",
-            "visible",
-            "name",
-            "external_ref",
-            "channel_role",
-            "region",
-            "credit_grade",
-            "no_history",
-            "grade_locked",
-        )
-    )
-    return {row[0]: Node(*row[:3], *row[3:]) if row[2] else Node(*row[:3]) for row in rows}
-
-
-def _root_node(root):
-    return Node(
-        root.pk,
-        root.parent_id,
-        True,
-        root.name,
-        root.external_ref,
-        root.channel_role,
-        root.region,
-        root.credit_grade,
-        root.no_credit_history,
-        root.grade_locked,
-    )
-
-
-def _purchases(customer_ids, since):
-    """{customer id: recorded orders' amount since `since`}: one grouped query, walking the
-    orders' (customer, date) index for each customer."""
-    rows = (
-        Order.objects.filter(
-            customer_id__in=customer_ids, status=Order.Status.RECORDED, order_date__gte=since
-        )
-        .values_list("customer_id")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    return dict(rows)
-
-
+# Direct customers listed per page of a level; customers listed as crossing regions.
+LEVEL_SHOWN = 50
+CROSS_SHOWN = 50
 ROLE_ORDER = {role: position for position, role in enumerate(Customer.ChannelRole.values)}
 
 
-def _link(root_node, nodes):
-    for node in nodes.values():
-        supplier = root_node if node.parent_id == root_node.pk else nodes.get(node.parent_id)
-        node.supplier = supplier
-        if supplier is not None:
-            supplier.children.append(node)
-    for node in [root_node, *nodes.values()]:
-        # Wholesalers before terminals; the unnamed (not visible) sort by id among them.
-        node.children.sort(
-            key=lambda child: (ROLE_ORDER.get(child.channel_role, 9), child.name, child.pk)
+def _visible_sql(user):
+    """SQL for whether `user` may see the customer of the row (customers_customer not
+    aliased): the condition of visible_to, compiled by the ORM."""
+    rule = visible_q(user)
+    if rule is None:
+        return "1", []
+    query = Customer.objects.filter(rule).query
+    where, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
+    return f"CASE WHEN {where} THEN 1 ELSE 0 END", list(params)
+
+
+def _nodes(top_pk, user, run_id):
+    """The customer `top_pk` and every customer below it, with whether `user` may see it
+    and, if so, its name, role, region and purchases (run `run_id`'s figure): one query.
+    The walk carries the columns level by level (the parent index and the row, once per
+    customer), then one probe of the figures' (run, customer) index per customer."""
+    quote = connection.ops.quote_name
+    table = quote(Customer._meta.db_table)
+    figures = quote(PurchaseFigure._meta.db_table)
+    visible, visible_params = _visible_sql(user)
+    columns = f"id, parent_id, {visible} AS visible, name, channel_role, region"
+    level = f"SELECT {columns} FROM {table} WHERE parent_id = b.id"
+    children = f"SELECT c.* FROM below b CROSS JOIN LATERAL ({level} OFFSET 0) c"
+    if connection.vendor != "postgresql":
+        children = (
+            f"SELECT c.* FROM below b JOIN (SELECT {columns} FROM {table}) c ON c.parent_id = b.id"
         )
-
-
-def _walk(root_node):
-    """Depth-first order from the root (iterative: no recursion limit, and a loop in old
-    data is walked once)."""
-    order, stack, seen = [], [(root_node, 0)], set()
-    while stack:
-        node, depth = stack.pop()
-        if node.pk in seen:
+    sql = (
+        f"WITH RECURSIVE below(id, parent_id, visible, name, channel_role, region) AS ("
+        f"SELECT {columns} FROM {table} WHERE id = %s UNION {children}) "
+        # The figure as a probe per customer, whatever size the planner guesses the walk.
+        f"SELECT b.id, b.parent_id, b.visible, b.name, b.channel_role, b.region, "
+        f"(SELECT f.purchases FROM {figures} f WHERE f.run_id = %s AND f.customer_id = b.id) "
+        f"FROM below b"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*visible_params, top_pk, *visible_params, run_id])
+        rows = cursor.fetchall()
+    nodes = {}
+    for pk, parent_id, seen, name, role, region, purchases in rows:
+        if pk in nodes:  # a customer whose row changed mid-walk: read once
             continue
-        seen.add(node.pk)
-        node.depth = depth
+        if seen:
+            amount = Decimal(str(purchases)) if purchases is not None else Decimal(0)
+            nodes[pk] = Node(pk, parent_id, True, name, role, region, amount)
+        else:
+            nodes[pk] = Node(pk, parent_id, False)
+    return nodes
+
+
+def _roll_up(top, nodes):
+    """Link the nodes below `top` to their suppliers and add up, from the bottom, each
+    one's network purchases and visible customers below; count the folded-away ones.
+    Returns the children of each node. A loop in old data is walked once."""
+    children = defaultdict(list)
+    for node in nodes.values():
+        if node.pk != top.pk and node.parent_id in nodes:
+            node.supplier = nodes[node.parent_id]
+            children[node.parent_id].append(node)
+    order, queue, seen = [], [top], {top.pk}
+    while queue:
+        node = queue.pop()
         order.append(node)
-        stack.extend((child, depth + 1) for child in reversed(node.children))
-    return order
-
-
-def _prune(order):
-    """Fold away the customers the viewer may not see: counted under their supplier, kept
-    as an unnamed node only above customers the viewer may see. Returns the kept nodes in
-    order; sums each node's network purchases over what the viewer may see."""
-    keeps = {}
+        for child in children[node.pk]:
+            if child.pk not in seen:
+                seen.add(child.pk)
+                queue.append(child)
     for node in reversed(order):
         node.network_purchases = node.purchases if node.visible else Decimal(0)
-        kept_children = []
-        for child in node.children:
-            if not keeps.get(child.pk):
-                node.hidden += 1
+        for child in children[node.pk]:
+            if child.pk not in seen:
                 continue
-            kept_children.append(child)
-            node.network_purchases += child.network_purchases
-        node.children = kept_children
-        keeps[node.pk] = node.visible or bool(kept_children)
-    return [node for node in order if keeps.get(node.pk)]
+            if child.visible or child.has_below:
+                node.has_below = True
+                node.network_count += child.visible + child.network_count
+                node.network_purchases += child.network_purchases
+            else:
+                node.hidden += 1
+    return children
 
 
-def network_tree(root, user):
-    """The tree below `root` (a customer `user` may see) as the page shows it. Two queries
-    and one per registered column."""
-    since = purchases_since()
-    nodes = _nodes(root, user)
-    root_node = _root_node(root)
-    seen = [root_node, *(node for node in nodes.values() if node.visible)]
-    purchases = _purchases([node.pk for node in seen], since)
-    for node in seen:
-        node.purchases = purchases.get(node.pk) or Decimal(0)
-    _link(root_node, nodes)
-    kept, truncated = _first(_prune(_walk(root_node)), MAX_SHOWN + 1)
-    shown = [node for node in kept if node.visible]
-    ids = [node.pk for node in shown]
+def _level(children):
+    """The children listed on a level, in page order: visible ones and unnamed ones with
+    visible customers below, by role and name (the unnamed last)."""
+    return sorted(
+        (child for child in children if child.visible or child.has_below),
+        key=lambda child: (ROLE_ORDER.get(child.channel_role, 9), child.name, child.pk),
+    )
+
+
+def _details(nodes):
+    """Reference and credit grade of the named nodes: one query."""
+    named = {node.pk: node for node in nodes if node.visible}
+    rows = (
+        Customer.objects.filter(pk__in=list(named))
+        .annotate(no_history=no_credit_history_q())
+        .values_list("pk", "external_ref", "credit_grade", "no_history", "grade_locked")
+    )
+    for pk, ref, grade, no_history, locked in rows:
+        node = named[pk]
+        node.external_ref, node.credit_grade = ref, grade
+        node.no_credit_history, node.grade_locked = no_history, locked
+
+
+def network_tree(root, user, *, under=None, page=1):
+    """The page of `root` (a customer `user` may see): the level right below `under` (the
+    id of a customer in root's network, which the caller checked; root itself by
+    default), its `page`-th part, each node with its sub-network's roll-up; and, on the
+    root's own level, the customers crossing regions in its network. Three queries (the
+    run's date, the walk, the named nodes' grades) and one per registered column."""
+    run_id, run = PipelineRun.objects.published().values_list("pk", "as_of").first() or (
+        None,
+        None,
+    )
+    top_pk = root.pk if under is None else under
+    nodes = _nodes(top_pk, user, run_id)
+    top_node = nodes.get(top_pk) or Node(top_pk, None, top_pk == root.pk)
+    top_node.supplier = None
+    levels = _roll_up(top_node, nodes)
+    level = _level(levels.get(top_pk, []))
+    pages = max(1, -(-len(level) // LEVEL_SHOWN))
+    page = min(max(page, 1), pages)
+    first = (page - 1) * LEVEL_SHOWN
+    shown = level[first : first + LEVEL_SHOWN]
+    cross, cross_count = [], 0
+    if under is None:
+        crossing = sorted(
+            (node for node in nodes.values() if node.pk != top_pk and node.crosses_region),
+            key=lambda node: (node.name, node.pk),
+        )
+        cross, cross_count = crossing[:CROSS_SHOWN], len(crossing)
+    _details([top_node, *shown, *cross])
+    named = [node for node in [top_node, *shown] if node.visible]
+    ids = [node.pk for node in named]
     for column in columns():
         values = column.load(ids)
-        for node in shown:
+        for node in named:
             node.cells.append(values.get(node.pk, ("", "")))
     return {
-        "root": root_node,
-        "events": _events(kept[1:]),
+        "root": top_node,
+        "under": under,
+        "level": shown,
+        "level_count": len(level),
+        "page": page,
+        "pages": pages,
+        "first": first + 1,
+        "last": first + len(shown),
         "columns": columns(),
-        "shown_count": len(shown) - 1,
-        "hidden_count": sum(node.hidden + (not node.visible) for node in kept),
-        "truncated": truncated,
-        "cross_region": [node for node in shown if node.crosses_region],
-        "since": since,
+        "hidden_count": sum(not node.visible for node in nodes.values()),
+        "cross_region": cross,
+        "cross_count": cross_count,
+        "since": purchases_since(run) if run else None,
+        "as_of": run,
     }
-
-
-def _first(kept, most):
-    """The nodes in tree order up to the `most`-th named one, and whether any were cut."""
-    named = 0
-    for position, node in enumerate(kept):
-        named += node.visible
-        if named > most:
-            return kept[:position], True
-    return kept, False
-
-
-def _events(kept):
-    """The tree as a flat list for the template: ("open", node) starts a <details>,
-    ("leaf", node) a line, ("close", None) ends the innermost <details>."""
-    events, depth = [], 0
-    for node in kept:
-        while depth >= node.depth:
-            events.append(("close", None))
-            depth -= 1
-        if node.children or node.hidden:
-            events.append(("open", node))
-            depth = node.depth
-        else:
-            events.append(("leaf", node))
-    events.extend(("close", None) for _level in range(depth))
-    return events
 
 
 def cross_region(customers, region=""):

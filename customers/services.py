@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from customers import history, numbering
+from customers import contact_log, history, numbering
 from customers.models import Complaint, Contact, Customer, Document, Interaction, OpenIssue, Team
 
 
@@ -70,8 +70,7 @@ def interaction_log(*, customer, form, by) -> Interaction:
     """Record a contact with the customer, made by `by`."""
     interaction = form.save(commit=False)
     interaction.customer, interaction.staff = customer, by
-    interaction.save()
-    return interaction
+    return contact_log.interaction_save(interaction)
 
 
 def complaint_record(*, customer, form, by) -> Complaint:

@@ -11,12 +11,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import PipelineRun
-from customers.selectors import of_visible_customers
 
 
 class RunSnapshotQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The rows about customers `user` may see (customers.selectors.of_visible_customers)."""
+        from customers.selectors import of_visible_customers
+
         return of_visible_customers(self, user)
 
     def of_run(self, run):
@@ -67,3 +68,26 @@ class RunSnapshot(models.Model):
 
     class Meta:
         abstract = True
+
+
+class PurchaseFigure(RunSnapshot):
+    """A customer's purchases over the 12 months up to the run's date: the amount of its
+    recorded orders (customers.purchases). Customers without any have no row.
+
+    The network panel and page add these up over a supplier's network instead of reading
+    every order of it on each request. One index besides the primary key, (run, customer),
+    unique: the current run's figure of each listed customer is one probe."""
+
+    purchases = models.DecimalField(_("purchases, last 12 months"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("purchases figure")
+        verbose_name_plural = _("purchases figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "customer"], name="purchasefigure_run_customer_uniq"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.run_id} {self.customer_id} {self.purchases}"

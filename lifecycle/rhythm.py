@@ -17,6 +17,8 @@ visit window (`festival_days`) before it, so that everyone is seen on the eve.
 """
 
 import datetime as dt
+import heapq
+import itertools
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
@@ -41,9 +43,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.access import can_see_all_customers, is_manager, managed_team_ids
-from customers.models import Customer, Interaction, PipelineRun
+from customers.models import Customer, Interaction, PipelineRun, visible_parts
 from lifecycle.models import ContactRhythmSettings, CustomerStage, Stage
-from segmentation.models import ValueTier
+from segmentation.models import RfmScore, ValueTier
 
 START_PAGE_ROWS = 8
 
@@ -95,7 +97,7 @@ def _start_of(day):
 
 def _interval(days_by_tier):
     whens = [
-        When(rhythm_score__value_tier=tier, then=Value(dt.timedelta(days=days)))
+        When(rhythm_tier=tier, then=Value(dt.timedelta(days=days)))
         for tier, days in days_by_tier.items()
         if tier != ValueTier.SMALL
     ]
@@ -106,6 +108,11 @@ def _interval(days_by_tier):
     )
 
 
+# The moment a customer's rhythm counts from: its last contact, else its creation (the
+# expression of Customer's rhythm indexes).
+RHYTHM_BASE = Coalesce(F("last_contact_at"), F("created_at"))
+
+
 def own_work(customers, user):
     """For those who see every customer, the start page keeps to their own book: the
     customers they own or their teams'. Company-wide, the list page has them all."""
@@ -114,32 +121,41 @@ def own_work(customers, user):
     return customers.filter(Q(owner=user) | Q(team__in=managed_team_ids(user)))
 
 
-def rhythm_customers(user, settings=None):
+def rhythm_customers(user, settings=None, *, joined=False):
     """The customers `user` may see that the rhythm covers (not in the termination stage),
     each with `last_contact_at`, `rhythm_tier` and `due_at` (the moment the
     next contact falls due), the most overdue first. No query until evaluated.
 
-    The tier is joined (the run's (run, customer) index), so that it is read once per
-    customer; the stage is one primary-key probe, the last contact one probe of the contact
-    log's (customer, date) index."""
+    The tier is one probe of the run's (run, customer) index per customer read (what a
+    capped count wants); `joined`: joined to the run's scores instead, for the lists'
+    streams (the planner then knows a tier's share and walks the rhythm index) and the
+    per-rep table, which reads a whole book (a hash of the run's scores costs less than
+    a probe per customer there). The stage is one primary-key probe; the last contact is
+    the customer's own column (Customer.last_contact_at, kept by the contact log's write
+    path)."""
     settings = settings or ContactRhythmSettings.current()
-    last = Interaction.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
     lost = CustomerStage.objects.filter(customer=OuterRef("pk"), stage=Stage.TERMINATION)
-    return (
-        Customer.objects.visible_to(user)
-        .filter(~Exists(lost))
-        .annotate(
+    customers = Customer.objects.visible_to(user).filter(~Exists(lost))
+    if joined:
+        customers = customers.annotate(
             rhythm_score=FilteredRelation(
                 "rfmscore", condition=Q(rfmscore__run_id=PipelineRun.objects.current_id())
             ),
-            last_contact_at=Subquery(last.values("occurred_at")[:1]),
         )
-        .select_related("owner")
+        tier = F("rhythm_score__value_tier")
+    else:
+        tier = Subquery(
+            RfmScore.objects.filter(
+                run_id=PipelineRun.objects.current_id(), customer=OuterRef("pk")
+            ).values("value_tier")[:1]
+        )
+    return (
+        customers.select_related("owner")
         .annotate(
-            rhythm_tier=F("rhythm_score__value_tier"),
+            rhythm_base=RHYTHM_BASE,
+            rhythm_tier=tier,
             due_at=ExpressionWrapper(
-                Coalesce(F("last_contact_at"), F("created_at"))
-                + _interval(settings.interval_days()),
+                RHYTHM_BASE + _interval(settings.interval_days()),
                 output_field=DateTimeField(),
             ),
         )
@@ -161,37 +177,100 @@ def festival_q(festival, settings) -> Q:
     )
 
 
+def _tier_streams(customers, settings, *, today=None, parts=None):
+    """`customers` split by value tier, each stream in due order: the moment the rhythm
+    counts from (last contact, else creation; Customer's rhythm index) plus the tier's
+    one interval. Overdue on `today`: that moment is before today less the interval, a
+    range of the index. [(days, queryset)]."""
+    days_by_tier = settings.interval_days()
+    named = [tier for tier in days_by_tier if tier != ValueTier.SMALL]
+    streams = []
+    for tier, days in days_by_tier.items():
+        if tier == ValueTier.SMALL:
+            rows = customers.filter(Q(rhythm_tier__isnull=True) | ~Q(rhythm_tier__in=named))
+        else:
+            rows = customers.filter(rhythm_tier=tier)
+        if today is not None:
+            rows = rows.filter(rhythm_base__lt=_start_of(today) - dt.timedelta(days=days))
+        # One stream per part of the viewer's book (own customers, each team's), each an
+        # ordered range of its own index; the whole table's for those who see everyone.
+        for part in parts if parts and len(parts) > 1 else [Q()]:
+            streams.append((days, rows.filter(part).order_by("rhythm_base", "id")))
+    return streams
+
+
+class DueRows:
+    """The rows of a contact-rhythm list, the most overdue first, for a paginator: counted
+    (up to the cap) with one query, read as a merge of one stream per value tier, each
+    an ordered range of the rhythm index (one query per tier), so that the first pages
+    cost the same at a million customers as at a thousand. The rows are
+    `rhythm_customers`' (with `due_at`)."""
+
+    def __init__(self, customers, streams):
+        self.customers = customers
+        self.streams = streams
+
+    def order_by(self, *fields):
+        return self.customers.order_by(*fields)
+
+    def count(self):
+        return self.customers.order_by().count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, index):
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop = index.start or 0, index.stop
+        if stop is None:
+            stop = self.count()
+        if stop <= start:
+            return []
+        rows = heapq.merge(
+            *(list(stream[:stop]) for _days, stream in self.streams),
+            key=lambda customer: (customer.due_at, customer.pk),
+        )
+        # A customer in two parts of the book (a manager's own, in the team) comes twice,
+        # one right after the other.
+        unique = (next(group) for _pk, group in itertools.groupby(rows, key=lambda c: c.pk))
+        return list(itertools.islice(unique, start, stop))
+
+
 def due_list(user, *, today=None, festival=None, owner=None, settings=None, start=False):
-    """The list page's rows: overdue on `today`, or on the festival's visit list (`start`:
-    the start page's, see own_work)."""
+    """The list page's rows (DueRows): overdue on `today`, or on the festival's visit list
+    (`start`: the start page's, see own_work)."""
     settings = settings or ContactRhythmSettings.current()
-    customers = rhythm_customers(user, settings)
-    if start:
-        customers = own_work(customers, user)
-    if owner is not None:
-        customers = customers.filter(owner=owner)
+    today = today or timezone.localdate()
+
+    def book(joined):
+        customers = rhythm_customers(user, settings, joined=joined)
+        if start:
+            customers = own_work(customers, user)
+        if owner is not None:
+            customers = customers.filter(owner=owner)
+        if festival is not None:
+            customers = customers.filter(festival_q(festival, settings))
+        return customers
+
+    # Counted with a probe of the tier per customer (the count stops at the cap); streamed
+    # with the tier joined, which the planner estimates well enough to walk the index.
+    counted, streamed = book(joined=False), book(joined=True)
+    parts = None if start and can_see_all_customers(user) else visible_parts(user)
     if festival is not None:
-        return customers.filter(festival_q(festival, settings))
-    return customers.filter(overdue_q(today or timezone.localdate()))
+        return DueRows(counted, _tier_streams(streamed, settings, parts=parts))
+    return DueRows(
+        counted.filter(overdue_q(today)),
+        _tier_streams(streamed, settings, today=today, parts=parts),
+    )
 
 
 def describe(customers, settings, today):
     """Add `days_overdue` (or `days_left`), `interval_days` and the last contact's channel
-    to listed customers: one query."""
+    to listed customers: no query (the channel is stored with the last contact)."""
     days_by_tier = settings.interval_days()
-    latest = Interaction.objects.filter(customer=OuterRef("customer")).order_by(
-        "-occurred_at", "-id"
-    )
-    channels = {}
-    if customers:
-        channels = dict(
-            Interaction.objects.filter(
-                customer__in=[customer.pk for customer in customers],
-                pk=Subquery(latest.values("pk")[:1]),
-            ).values_list("customer_id", "channel")
-        )
     for customer in customers:
-        customer.last_channel = channels.get(customer.pk, "")
+        customer.last_channel = customer.last_contact_channel
         customer.interval_days = days_by_tier.get(customer.rhythm_tier, settings.small_days)
         due = timezone.localtime(customer.due_at).date()
         customer.days_overdue = (today - due).days
@@ -207,7 +286,7 @@ def by_rep(user, *, today, settings=None):
     contacted on time, the lowest share first. One grouped query."""
     overdue = overdue_q(today)
     rows = (
-        own_work(rhythm_customers(user, settings), user)
+        own_work(rhythm_customers(user, settings, joined=True), user)
         .order_by()
         .values("owner", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(customers=Count("pk"), overdue=Count("pk", filter=overdue))
@@ -237,8 +316,8 @@ def by_rep(user, *, today, settings=None):
 
 def start_block(user, *, today=None):
     """The start page's card: the viewer's most overdue customers and how many are overdue;
-    a manager's also per rep. Four queries besides the viewer's roles (settings, rows, their
-    channels, count), five for a manager."""
+    a manager's also per rep. Three queries besides the viewer's roles (settings, rows,
+    count), four for a manager."""
     today = today or timezone.localdate()
     settings = ContactRhythmSettings.current()
     overdue = due_list(user, today=today, settings=settings, start=True)

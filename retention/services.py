@@ -5,6 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from customers import contact_log
 from customers.models import Interaction, PipelineRun
 from retention.models import ChurnScore, FollowUpPlan
 
@@ -75,12 +76,14 @@ def follow_up_plan_complete(
     plan.completed_by = by
     plan.save(update_fields=["status", "outcome_code", "outcome", "completed_at", "completed_by"])
     if status == FollowUpPlan.Status.DONE:
-        Interaction.objects.create(
-            customer=plan.customer,
-            channel=plan.channel,
-            staff=by,
-            occurred_at=plan.completed_at,
-            summary=plan.outcome or plan.note or plan.get_outcome_code_display(),
-            outcome=plan.get_outcome_code_display(),
+        contact_log.interaction_save(
+            Interaction(
+                customer=plan.customer,
+                channel=plan.channel,
+                staff=by,
+                occurred_at=plan.completed_at,
+                summary=plan.outcome or plan.note or plan.get_outcome_code_display(),
+                outcome=plan.get_outcome_code_display(),
+            )
         )
     return plan

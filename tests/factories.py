@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from customers import contact_log
 from customers.models import (
     Complaint,
     Contact,
@@ -15,6 +17,7 @@ from customers.models import (
     OpenIssue,
     Order,
     Payment,
+    PipelineRun,
     Tag,
     Team,
 )
@@ -112,6 +115,11 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     staff = factory.SelfAttribute("customer.owner")
     summary = "电话回访，客户对上批货满意"
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the contact log's write path, as every entry is written.
+        return contact_log.interaction_save(model_class(*args, **kwargs))
+
 
 class ComplaintFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -129,3 +137,19 @@ class OpenIssueFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     title = "对账单金额不一致"
     opened_by = factory.SelfAttribute("customer.owner")
+
+
+def publish_purchase_figures(as_of=None):
+    """A published run whose nightly purchases step has run (customers.purchases): what the
+    network panel and page read."""
+    from customers.purchases import purchases_step
+
+    now = timezone.now()
+    run = PipelineRun.objects.create(
+        as_of=as_of or timezone.localdate(),
+        status=PipelineRun.Status.SUCCEEDED,
+        finished_at=now,
+        published_at=now,
+    )
+    purchases_step(run)
+    return run

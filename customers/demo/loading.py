@@ -13,6 +13,7 @@ from django.db.models.deletion import get_candidate_relations_to_delete
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from customers import contact_log
 from customers.bulk import copy_rows, is_postgresql
 from customers.demo import STAFF, TAG_NAMES, TEAMS, DemoData
 from customers.duplicate_keys import name_keys, phone_keys
@@ -221,6 +222,8 @@ def write_dataset(data: DemoData, users) -> list[int]:
         for column in set(staff) & set(frame.columns):
             frame[staff[column]] = frame.pop(column).map(user_ids).astype("Int64")
         write(model, frame)
+    # The contact log was written around its write path: each customer's last contact.
+    contact_log.refresh_all_last_contacts()
     return customer_ids.tolist()
 
 

@@ -2,9 +2,10 @@
 customers by region."""
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import render
 
-from customers import network_page
+from customers import network, network_page
 from customers.models import Customer
 from customers.paging import paginate, query_without
 from customers.selectors import customer_for
@@ -13,13 +14,41 @@ DISTRIBUTORS_SHOWN = 50
 
 
 def network_tree(request, pk):
-    """The tree of wholesalers and terminals below a customer the viewer may see."""
+    """The tree of wholesalers and terminals below a customer the viewer may see, one level
+    at a time: `?under=ID` the level below a customer of its network (`&fragment=1`: that
+    level alone, as the page fetches it when a node is opened), `?page=N` its N-th part."""
     customer = customer_for(request.user, pk)
+    under = _under(request, customer)
+    tree = network_page.network_tree(
+        customer, request.user, under=under, page=_page_number(request)
+    )
+    fragment = under is not None and request.GET.get("fragment") == "1"
     return render(
         request,
-        "customers/network_tree.html",
-        {"customer": customer, "tree": network_page.network_tree(customer, request.user)},
+        "customers/_network_level.html" if fragment else "customers/network_tree.html",
+        {"customer": customer, "tree": tree},
     )
+
+
+def _under(request, customer):
+    """The id of the customer whose level is asked for: one of `customer`'s network (one
+    query), else 404; None for the customer's own level."""
+    raw = request.GET.get("under", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Http404
+    under = int(raw)
+    if under == customer.pk:
+        return None
+    if not network.creates_cycle(customer.pk, under):  # i.e. `under` is below `customer`
+        raise Http404
+    return under
+
+
+def _page_number(request):
+    raw = request.GET.get("page", "")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
 
 
 def network_index(request):

@@ -130,6 +130,7 @@ def test_every_table_keyed_to_a_customer_moves_to_the_survivor(pair, cast):
     # churn episode the survivor already has, the tag both had.
     assert set(plan.dropped) == {
         "lifecycle.StageSnapshot.customer",
+        "customers.PurchaseFigure.customer",
         "segmentation.RfmScore.customer",
         "retention.ChurnScore.customer",
         "lifecycle.CustomerStage.customer",

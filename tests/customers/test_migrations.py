@@ -101,3 +101,32 @@ def test_rows_stored_out_of_range_survive_the_migration_and_their_pages_open(cli
                 "order_amount_range": False,
                 "payment_amount_range": True,
             }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_contact_is_filled_from_the_log_by_the_migration():
+    from customers.models import Customer
+
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        apps = _migrate([("customers", "0021_import_jobs")])
+        user = apps.get_model("auth", "User").objects.create(username="rep_before")
+        old_customer = apps.get_model("customers", "Customer")
+        interaction = apps.get_model("customers", "Interaction")
+        contacted = old_customer.objects.create(external_ref="LC-1", name="老客户")
+        silent = old_customer.objects.create(external_ref="LC-2", name="新客户")
+        now = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+        for days, channel in ((30, "phone"), (2, "visit"), (10, "wechat")):
+            interaction.objects.create(
+                customer=contacted,
+                channel=channel,
+                staff=user,
+                occurred_at=now - dt.timedelta(days=days),
+                summary="回访",
+            )
+    finally:
+        _migrate(leaves)
+
+    stored = Customer.objects.values_list("last_contact_at", "last_contact_channel")
+    assert stored.get(pk=contacted.pk) == (now - dt.timedelta(days=2), "visit")
+    assert stored.get(pk=silent.pk) == (None, "")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from customers import network
 from customers.models import Customer, Order
 from tests.customers.test_imports import csv_file, run, run_failing
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, publish_purchase_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +76,7 @@ class TestDownstreamPanel:
         OrderFactory(customer=net.w2, amount=Decimal("20"), order_date=days_ago(1))
         OrderFactory(customer=net.t1, amount=Decimal("3"), order_date=days_ago(1))
         OrderFactory(customer=net.p1, amount=Decimal("0.50"), order_date=days_ago(364))
+        publish_purchase_figures()
 
         response = client_for(cast.admin).get(reverse("customer-detail", args=[net.d.pk]))
 
@@ -93,6 +94,7 @@ class TestDownstreamPanel:
     def test_a_rep_never_sees_another_teams_customer_in_the_panel(self, cast, client_for, net):
         OrderFactory(customer=net.w2, amount=Decimal("20"), order_date=days_ago(1))
         OrderFactory(customer=net.w1, amount=Decimal("1"), order_date=days_ago(1))
+        publish_purchase_figures()
 
         response = client_for(cast.rep).get(reverse("customer-detail", args=[net.d.pk]))
 
@@ -152,9 +154,9 @@ class TestDownstreamPanel:
         client = client_for(cast.rep)
         url = reverse("customer-detail", args=[net.w1.pk])
         # session, user, permissions, group permissions, the customer (owner, team and
-        # parent joined), may the supplier be seen; the panel: the customers shown, the
-        # counts by role, the network's totals, its grades; the managed teams, the
-        # current run, tags.
+        # parent joined), may the supplier be seen; the panel: the run's date, the
+        # customers shown, the counts by role, the network's count and purchases by grade;
+        # the managed teams, the current run, tags.
         with django_assert_num_queries(13):
             client.get(url)
         for _ in range(5):
@@ -210,6 +212,34 @@ class TestSupplierSearch:
         assert self.results(client, q="江南", exclude=net.d.pk) == []
         assert self.results(client, q="锦绣", exclude=net.w1.pk) == []
         assert self.results(client, q="锦绣", exclude=net.w2.pk) == ["锦绣大酒店"]
+
+    def test_customers_below_at_any_depth_are_not_offered(self, cast, client_for, net):
+        client = client_for(cast.rep)
+        deep = net.p1
+        for depth in range(4):
+            deep = CustomerFactory(
+                owner=cast.rep, team=cast.east, name=f"深层批发{depth}", parent=deep
+            )
+        offered = self.results(client, q="深层批发", exclude=net.d.pk)
+        assert offered == []
+        assert len(self.results(client, q="深层批发", exclude=net.w2.pk)) == 4
+
+    def test_a_manager_gets_the_teams_customers_only(self, cast, client_for, net):
+        assert self.results(client_for(cast.manager), q="批发") == ["城东批发部"]
+        assert self.results(client_for(cast.admin), q="批发") == ["城东批发部", "城西商贸批发行"]
+
+    def test_reads_one_query_however_many_match(
+        self, cast, client_for, net, django_assert_num_queries
+    ):
+        client = client_for(cast.rep)
+        self.results(client, q="批发", exclude=net.d.pk)
+        CustomerFactory.create_batch(
+            30, owner=cast.rep, team=cast.east, channel_role=ROLE.WHOLESALER, name="批发商行"
+        )
+        # session, user, permissions (user, groups), managed teams; the suggestions with the
+        # check that none is below the excluded customer
+        with django_assert_num_queries(6):
+            assert len(self.results(client, q="批发", exclude=net.d.pk)) == 20
 
     def test_at_most_20_suggestions(self, cast, client_for):
         CustomerFactory.create_batch(

@@ -2,6 +2,7 @@
 tiers and churn risk on each node, and the customers supplied across a region's border."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from customers import network_page
 from customers.models import Customer, PipelineRun
 from retention.models import ChurnScore
 from segmentation.models import RfmScore
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, publish_purchase_figures
 
 ROLE = Customer.ChannelRole
 NAMES = ("江南总经销", "城东批发部", "城西商贸批发行", "锦绣大酒店", "成都火锅店", "杭州小超市")
@@ -42,6 +43,7 @@ def net(cast):
     OrderFactory(customer=t3, order_date=recent, amount=Decimal("200.00"))
     OrderFactory(customer=w1, order_date=recent, amount=Decimal("1000.00"))
     OrderFactory(customer=w1, order_date=recent - dt.timedelta(days=400), amount=Decimal("9.00"))
+    publish_purchase_figures()
     cast.net = type("Net", (), {"d": d, "w1": w1, "w2": w2, "t1": t1, "t2": t2, "t3": t3})
     return cast
 
@@ -52,6 +54,20 @@ def tree_url(customer):
 
 def named(content):
     return {name for name in NAMES if name in content}
+
+
+def whole_tree(client, url, seen=None):
+    """The page and every level below it, opened as the page's script opens them."""
+    seen = set() if seen is None else seen
+    response = client.get(url)
+    assert response.status_code == 200
+    content = response.content.decode()
+    for level in re.findall(r'data-network-level="([^"]+)"', content):
+        level = level.replace("&amp;", "&")
+        if level not in seen:
+            seen.add(level)
+            content += whole_tree(client, f"{level}&fragment=1", seen)
+    return content
 
 
 @pytest.mark.parametrize(
@@ -65,43 +81,75 @@ def named(content):
 def test_the_tree_names_only_what_the_viewer_may_see_and_counts_the_rest(
     net, client_for, who, expected, hidden
 ):
-    response = client_for(getattr(net, who)).get(tree_url(net.net.d))
-    assert response.status_code == 200
-    assert named(response.content.decode()) == expected
-    assert response.context["tree"]["hidden_count"] == hidden
+    client = client_for(getattr(net, who))
+    assert named(whole_tree(client, tree_url(net.net.d))) == expected
+    assert client.get(tree_url(net.net.d)).context["tree"]["hidden_count"] == hidden
+
+
+def test_the_page_names_one_level_and_opens_the_next_in_place(net, client_for):
+    client = client_for(net.admin)
+    content = client.get(tree_url(net.net.d)).content.decode()
+    level = content.split('id="network-level"')[1].split('id="network-cross-region"')[0]
+    assert named(level) == {"城东批发部", "城西商贸批发行"}
+    fragment = client.get(f"{tree_url(net.net.d)}?under={net.net.w1.pk}&fragment=1")
+    assert fragment.status_code == 200
+    assert named(fragment.content.decode()) == {"锦绣大酒店", "成都火锅店"}
+    assert "<html" not in fragment.content.decode()
+    # Without the script, the same level on a page of its own.
+    page = client.get(f"{tree_url(net.net.d)}?under={net.net.w1.pk}").content.decode()
+    assert "<html" in page and "锦绣大酒店" in page
 
 
 def test_another_teams_rep_gets_404(net, client_for):
     assert client_for(net.outsider).get(tree_url(net.net.d)).status_code == 404
+    level = f"{tree_url(net.net.d)}?under={net.net.w1.pk}&fragment=1"
+    assert client_for(net.outsider).get(level).status_code == 404
+
+
+@pytest.mark.parametrize("under", ["abc", "-1", "99999999", "1" * 40])
+def test_a_level_outside_the_network_or_malformed_answers_404(net, client_for, under):
+    assert client_for(net.rep).get(f"{tree_url(net.net.d)}?under={under}").status_code == 404
+
+
+def test_a_level_of_another_network_answers_404(net, client_for):
+    elsewhere = CustomerFactory(owner=net.rep, team=net.east, parent=None)
+    url = f"{tree_url(net.net.w1)}?under={net.net.w2.pk}"  # W2 is not below W1
+    assert client_for(net.rep).get(url).status_code == 404
+    assert client_for(net.rep).get(f"{tree_url(net.net.d)}?under={elsewhere.pk}").status_code == 404
 
 
 def test_a_customer_the_rep_cannot_see_stays_in_place_unnamed(net, client_for):
-    tree = client_for(net.rep).get(tree_url(net.net.d)).context["tree"]
-    placed = [
-        (kind, node.name if node else None, node.visible if node else None)
-        for kind, node in tree["events"]
-    ]
+    client = client_for(net.rep)
+    tree = client.get(tree_url(net.net.d)).context["tree"]
+    placed = [(node.name, node.visible, node.has_below) for node in tree["level"]]
     # W2 (the teammate's) is an unnamed node with the rep's T3 below it; T2 is counted under W1.
-    assert placed == [
-        ("open", "城东批发部", True),
-        ("leaf", "锦绣大酒店", True),
-        ("close", None, None),
-        ("open", "", False),
-        ("leaf", "杭州小超市", True),
-        ("close", None, None),
-    ]
-    w1 = tree["events"][0][1]
-    assert w1.hidden == 1
+    assert placed == [("城东批发部", True, True), ("", False, True)]
+    assert tree["level"][0].hidden == 1
+    below_w2 = client.get(f"{tree_url(net.net.d)}?under={net.net.w2.pk}&fragment=1")
+    assert [node.name for node in below_w2.context["tree"]["level"]] == ["杭州小超市"]
+    assert "城西商贸批发行" not in below_w2.content.decode()
 
 
 def test_purchases_of_the_last_12_months_roll_up_over_what_the_viewer_sees(net):
     tree = network_page.network_tree(net.net.d, net.manager)
-    by_name = {node.name: node for kind, node in tree["events"] if node}
+    by_name = {node.name: node for node in tree["level"]}
     assert by_name["城东批发部"].purchases == Decimal("1000.00")
     assert by_name["城东批发部"].network_purchases == Decimal("1300.00")  # T2 not seen
+    assert by_name["城东批发部"].network_count == 1
     assert tree["root"].network_purchases == Decimal("1500.00")
+    assert tree["root"].network_count == 4
     admin_tree = network_page.network_tree(net.net.d, net.admin)
     assert admin_tree["root"].network_purchases == Decimal("6500.00")
+    assert admin_tree["root"].network_count == 5
+
+
+def test_purchases_are_the_last_nightly_runs(net):
+    OrderFactory(customer=net.net.t1, order_date=timezone.localdate(), amount=Decimal("1"))
+    tree = network_page.network_tree(net.net.d, net.admin)
+    assert tree["root"].network_purchases == Decimal("6500.00")  # until the next run
+    publish_purchase_figures()
+    tree = network_page.network_tree(net.net.d, net.admin)
+    assert tree["root"].network_purchases == Decimal("6501.00")
 
 
 def test_cross_region_customers_are_listed_within_what_the_viewer_sees(net):
@@ -110,7 +158,7 @@ def test_cross_region_customers_are_listed_within_what_the_viewer_sees(net):
     admin = network_page.network_tree(net.net.d, net.admin)["cross_region"]
     assert [node.name for node in rep] == []  # T3 is in its supplier's region
     assert [node.name for node in manager] == ["城西商贸批发行"]
-    assert [node.name for node in admin] == ["成都火锅店", "城西商贸批发行"]
+    assert [node.name for node in admin] == ["城西商贸批发行", "成都火锅店"]  # by name
 
 
 def test_a_customer_without_region_is_no_signal(net):
@@ -142,7 +190,7 @@ def test_value_tier_and_churn_risk_from_the_current_run_on_each_node(net, client
         value=Decimal("300"),
         value_at_risk=Decimal("246"),
     )
-    content = client_for(net.rep).get(tree_url(net.net.d)).content.decode()
+    content = whole_tree(client_for(net.rep), tree_url(net.net.d))
     assert "Key customers" in content
     assert "High risk 82%" in content
 
@@ -152,17 +200,28 @@ def test_the_tree_reads_a_fixed_number_of_queries(net, client_for, django_assert
         CustomerFactory(owner=net.rep, team=net.east, parent=net.net.w1, name=f"终端{n}")
     client = client_for(net.manager)
     client.get(tree_url(net.net.d))
-    # session, user, permissions (user, groups), managed teams, the distributor; the nodes
-    # below with whether the viewer sees them; their purchases; the value tiers; churn risk
-    with django_assert_num_queries(10):
+    # session, user, permissions (user, groups), managed teams, the distributor; the run;
+    # the walk of the network with whether the viewer sees each customer and its
+    # purchases; the named customers' references and grades; the value tiers; churn risk
+    with django_assert_num_queries(11):
         assert client.get(tree_url(net.net.d)).status_code == 200
+    level = f"{tree_url(net.net.d)}?under={net.net.w1.pk}&fragment=1"
+    client.get(level)
+    # the same, and the check that the level's customer is in the network
+    with django_assert_num_queries(12):
+        assert client.get(level).status_code == 200
 
 
-def test_a_network_larger_than_the_page_shows_its_first_part(net, monkeypatch):
-    monkeypatch.setattr(network_page, "MAX_SHOWN", 2)
-    tree = network_page.network_tree(net.net.d, net.admin)
-    assert tree["truncated"]
-    assert tree["shown_count"] == 2
+def test_a_level_larger_than_a_page_is_paged(net, client_for, monkeypatch):
+    monkeypatch.setattr(network_page, "LEVEL_SHOWN", 1)
+    client = client_for(net.admin)
+    first = client.get(tree_url(net.net.d)).context["tree"]
+    second = client.get(f"{tree_url(net.net.d)}?page=2").context["tree"]
+    assert (first["pages"], first["level_count"]) == (2, 2)
+    assert [node.name for node in first["level"]] == ["城东批发部"]
+    assert [node.name for node in second["level"]] == ["城西商贸批发行"]
+    assert client.get(f"{tree_url(net.net.d)}?page=x").context["tree"]["page"] == 1
+    assert client.get(f"{tree_url(net.net.d)}?page=99").context["tree"]["page"] == 2
 
 
 def test_the_pages_render_in_both_languages(net, client_for):

@@ -270,6 +270,7 @@ def test_the_installed_steps_resolve_in_the_order_they_read_each_other():
     assert [step.name for step in registered_steps()] == [
         "receivables",
         "credit_grades",
+        "purchases",
         "rfm",
         "lifecycle",
         "loyalty",

@@ -239,6 +239,7 @@ def test_run_pipeline_command_json_lists_the_steps():
     assert report["order"] == [
         "receivables",
         "credit_grades",
+        "purchases",
         "rfm",
         "lifecycle",
         "loyalty",
@@ -453,6 +454,7 @@ def test_run_pipeline_command_keeps_a_back_dated_run_aside_and_says_so():
     assert report["order"] == [
         "receivables",
         "credit_grades",
+        "purchases",
         "rfm",
         "lifecycle",
         "loyalty",

@@ -276,14 +276,48 @@ def test_the_list_and_the_start_block_read_a_fixed_number_of_queries(
         customer = old(CustomerFactory(owner=rhythm_cast.rep, team=rhythm_cast.east))
         contacted(customer, 100 + n)
     # settings; the viewer's permissions (user, groups) and managed teams, once per request;
-    # the rows with their owner, last contact and tier; the last contacts' channels; the
-    # overdue count; the per-rep table
-    with django_assert_num_queries(8):
+    # the rows with their owner, stored last contact and channel, and tier, one query per
+    # value tier (key, ordinary, small) and part of the manager's book (own, the team);
+    # the overdue count; the per-rep table
+    with django_assert_num_queries(12):
         rhythm.start_block(rhythm_cast.manager)
     client = client_for(rhythm_cast.manager)
     client.get(RHYTHM_URL)
     # session, user, settings, permissions (user, groups), managed teams, the capped count,
-    # the page's rows with their owner, last contact and tier, their last contacts' channels,
-    # the owners offered in the filter
-    with django_assert_num_queries(10):
+    # the page's rows with their owner, stored last contact and channel, and tier, one
+    # query per value tier and part of the book (own, the team); the owners offered in
+    # the filter
+    with django_assert_num_queries(14):
         assert client.get(RHYTHM_URL).status_code == 200
+
+
+def test_the_tiers_streams_merge_worst_first_across_pages(rhythm_cast, client_for, settings):
+    """Key (30 days) contacted 50 days ago is 20 days over; ordinary (60) contacted 100 days
+    ago 40 over; the outsider's small (90) 95 days ago 5 over: the order is by days over,
+    not by the last contact, and a page boundary falls inside the merge."""
+    contacted(rhythm_cast.rep_customer, 50)
+    contacted(rhythm_cast.teammate_customer, 100)
+    contacted(rhythm_cast.outsider_customer, 95)
+    today = timezone.localdate()
+    rows = rhythm.due_list(rhythm_cast.admin, today=today)
+    ordered = [customer.pk for customer in rows[0:3]]
+    assert ordered == [
+        rhythm_cast.teammate_customer.pk,
+        rhythm_cast.rep_customer.pk,
+        rhythm_cast.outsider_customer.pk,
+    ]
+    assert [customer.pk for customer in rows[1:2]] == [rhythm_cast.rep_customer.pk]
+    assert rows.order_by()[:10].count() == 3
+    settings.CUSTOMER_LIST_PAGE_SIZE = 2
+    second = client_for(rhythm_cast.admin).get(RHYTHM_URL + "?page=2")
+    assert [customer.pk for customer in second.context["page"].object_list] == [
+        rhythm_cast.outsider_customer.pk
+    ]
+
+
+def test_a_managers_own_customer_in_the_team_is_listed_once(rhythm_cast):
+    own = old(CustomerFactory(owner=rhythm_cast.manager, team=rhythm_cast.east, name="自管客户"))
+    rows = rhythm.due_list(rhythm_cast.manager, today=timezone.localdate())
+    listed = [customer.pk for customer in rows[0:10]]
+    assert listed.count(own.pk) == 1
+    assert len(listed) == len(set(listed)) == rows.order_by()[:10].count()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0021_import_jobs'),
+        ('customers', '0024_contact_rhythm_team_index'),
     ]
 
     operations = [
