@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.imports import uploads
-from customers.imports.forms import AgainForm, ConfirmForm, ImportForm
+from customers.imports.forms import AgainForm, ConfirmForm, ImportForm, confirmed_job_start
 from customers.imports.jobs import is_silent, rejects_path
 from customers.imports.uploads import KIND_LABELS, SESSION_KEY  # noqa: F401 (tests read it)
 
@@ -75,17 +75,7 @@ class ImportMixin:
 
     def import_confirm_view(self, request):
         """Start the job of a previewed upload: a check of the whole file only, or the import."""
-        kinds = importable_kinds(request.user)
-        form = ConfirmForm(request.POST)
-        job = None
-        if form.is_valid():
-            job = uploads.import_job_start(
-                request,
-                token=form.cleaned_data["token"],
-                skip_invalid=form.cleaned_data["skip_invalid"],
-                dry_run="check_only" in request.POST,
-                kinds=kinds,
-            )
+        job = confirmed_job_start(request, kinds=importable_kinds(request.user))
         if job is None:
             messages.error(request, _("This upload is no longer available; upload the file again."))
             return redirect(self.import_url())

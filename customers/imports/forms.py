@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from customers.imports import uploads
 from customers.imports.readers import ImportFileError, file_format
 from customers.imports.uploads import KIND_LABELS, upload_max_bytes
 
@@ -44,3 +45,19 @@ class AgainForm(forms.Form):
 
 class ConfirmForm(AgainForm):
     token = forms.CharField(widget=forms.HiddenInput)
+
+
+def confirmed_job_start(request, *, kinds, within_scope=False):
+    """Start the job of the preview confirmed in `request` (a check of the whole file only,
+    or the import); None when the form is invalid or its upload is gone."""
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return None
+    return uploads.import_job_start(
+        request,
+        token=form.cleaned_data["token"],
+        skip_invalid=form.cleaned_data["skip_invalid"],
+        dry_run="check_only" in request.POST,
+        kinds=kinds,
+        within_scope=within_scope,
+    )

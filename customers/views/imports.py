@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.imports import uploads
-from customers.imports.forms import AgainForm, ConfirmForm, ImportForm
+from customers.imports.forms import AgainForm, ConfirmForm, ImportForm, confirmed_job_start
 from customers.imports.jobs import is_silent, rejects_path
 
 
@@ -47,17 +47,7 @@ def import_upload(request):
 @require_POST
 def import_start(request):
     """Start the job of a previewed upload: a check of the whole file only, or the import."""
-    form = ConfirmForm(request.POST)
-    job = None
-    if form.is_valid():
-        job = uploads.import_job_start(
-            request,
-            token=form.cleaned_data["token"],
-            skip_invalid=form.cleaned_data["skip_invalid"],
-            dry_run="check_only" in request.POST,
-            kinds=_kinds(request.user),
-            within_scope=True,
-        )
+    job = confirmed_job_start(request, kinds=_kinds(request.user), within_scope=True)
     if job is None:
         messages.error(request, _("This upload is no longer available; upload the file again."))
         return redirect("import-upload")
