@@ -21,7 +21,7 @@ class CustomersConfig(AppConfig):
         )
         from customers.credit import selectors as credit_selectors
         from customers.credit import step as credit_step
-        from customers.snapshots import PurchaseFigure
+        from customers.snapshots import CrossRegionSupply, PurchaseFigure
 
         pgtypes.register()
 
@@ -46,7 +46,7 @@ class CustomersConfig(AppConfig):
             purchases.purchases_step,
             label=_("Purchases of the last 12 months"),
             describe=purchases.SUMMARY_FIELDS,
-            snapshots=(PurchaseFigure,),
+            snapshots=(PurchaseFigure, CrossRegionSupply),
             keep=purchases.snapshots_kept,
         )
         checks.register(pipeline.check_steps)

@@ -1353,4 +1353,4 @@ class SectionSummary(models.Model):
 
 
 # A snapshot model of the core (it needs PipelineRun above): registered with the others.
-from customers.snapshots import PurchaseFigure  # noqa: E402, F401
+from customers.snapshots import CrossRegionSupply, PurchaseFigure  # noqa: E402, F401

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Q
 
 from customers.models import Customer, Grade, PipelineRun, no_credit_history_q, visible_q
 from customers.network import purchases_since
-from customers.snapshots import PurchaseFigure
+from customers.snapshots import CrossRegionSupply, PurchaseFigure
 
 
 @dataclass(frozen=True)
@@ -257,18 +257,16 @@ def network_tree(root, user, *, under=None, page=1):
     }
 
 
-def cross_region(customers, region=""):
-    """Of `customers`, those whose region differs from their supplier's (both filled in);
-    with `region`, those in it or supplied from it. By name."""
-    crossing = (
-        customers.filter(parent__isnull=False)
-        .exclude(region="")
-        .exclude(parent__region="")
-        .exclude(region=F("parent__region"))
-    )
+def cross_region(customers, run, region=""):
+    """Of `customers`, those whose region differed from their supplier's (both filled in) as
+    of `run` (CrossRegionSupply, written nightly; none without a run); with `region`, those
+    in it or supplied from it. By name."""
+    if run is None:
+        return customers.none()
+    rows = CrossRegionSupply.objects.filter(run=run)
     if region:
-        crossing = crossing.filter(Q(region=region) | Q(parent__region=region))
-    return crossing.order_by("name", "id")
+        rows = rows.filter(Q(region=region) | Q(supplier_region=region))
+    return customers.filter(pk__in=rows.values("customer_id")).order_by("name", "id")
 
 
 def hide_unseen_suppliers(customers, user):

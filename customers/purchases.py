@@ -17,10 +17,11 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from customers.bulk import Column, cents_sql, copy_binary, copy_rows, is_postgresql
+from customers.models import Customer
 from customers.network import purchases_since
 from customers.pipeline import StepResult, amount_text, count_text
 from customers.rollups import OrderFigure, order_figures, register_order_figures
-from customers.snapshots import PurchaseFigure
+from customers.snapshots import CrossRegionSupply, PurchaseFigure
 
 KEEP_RUNS = 2
 SNAPSHOT_COLUMNS = [
@@ -74,16 +75,36 @@ def _write(rows):
     return written
 
 
+def cross_region_write(run) -> int:
+    """The run's customers supplied across a region's border (theirs and their supplier's
+    region both filled in and different), in one statement; returns how many."""
+    CrossRegionSupply.objects.filter(run=run).delete()
+    table = connection.ops.quote_name(CrossRegionSupply._meta.db_table)
+    customers = connection.ops.quote_name(Customer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (run_id, customer_id, region, supplier_region) "
+            f"SELECT %s, c.id, c.region, p.region FROM {customers} c "
+            f"JOIN {customers} p ON p.id = c.parent_id "
+            "WHERE c.region <> '' AND p.region <> '' AND c.region <> p.region",
+            [run.pk],
+        )
+        return cursor.rowcount
+
+
 def purchases_step(run):
-    """Pipeline step: every customer's purchases over the 12 months up to the run's date."""
+    """Pipeline step: every customer's purchases over the 12 months up to the run's date,
+    and the customers supplied across a region's border."""
     PurchaseFigure.objects.filter(run=run).delete()
     rows = figure_rows(order_figures(run, ["customers_purchases_cents"]), run.pk)
     written = _write(rows)
+    crossing = cross_region_write(run)
     return StepResult(
-        rows=written,
+        rows=written + crossing,
         summary={
             "customers_with_purchases": written,
             "purchases_total": str(Decimal(int(rows["purchases"].sum())) / 100),
+            "customers_cross_region": crossing,
         },
     )
 
@@ -91,4 +112,5 @@ def purchases_step(run):
 SUMMARY_FIELDS = [
     ("customers_with_purchases", _("customers with purchases in the last 12 months"), count_text),
     ("purchases_total", _("their purchases"), amount_text),
+    ("customers_cross_region", _("customers supplied across regions"), count_text),
 ]

@@ -91,3 +91,31 @@ class PurchaseFigure(RunSnapshot):
 
     def __str__(self):
         return f"{self.run_id} {self.customer_id} {self.purchases}"
+
+
+class CrossRegionSupply(RunSnapshot):
+    """A customer supplied across a region's border as of the run's date: its region and its
+    supplier's differ, both filled in (customers.purchases writes them with the purchases).
+
+    The network index lists these, for one region on either side or for all, instead of
+    comparing every customer with its supplier on each request. Indexes: (run, region) and
+    (run, supplier region), so that a region's list is two index ranges of one run."""
+
+    region = models.CharField(_("region"), max_length=50)
+    supplier_region = models.CharField(_("supplier’s region"), max_length=50)
+
+    class Meta:
+        verbose_name = _("cross-region supply")
+        verbose_name_plural = _("cross-region supplies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "customer"], name="crossregion_run_customer_uniq"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "region"], name="crossregion_run_region_idx"),
+            models.Index(fields=["run", "supplier_region"], name="crossregion_run_supplier_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.run_id} {self.customer_id} {self.region} ← {self.supplier_region}"

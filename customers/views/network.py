@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from customers import network, network_page
-from customers.models import Customer
+from customers.models import Customer, PipelineRun
 from customers.paging import paginate, query_without
 from customers.selectors import customer_for
 
@@ -59,9 +59,10 @@ def network_index(request):
     distributors = visible.filter(channel_role=Customer.ChannelRole.GENERAL_DISTRIBUTOR)
     if region:
         distributors = distributors.filter(region=region)
+    current_run = PipelineRun.objects.current()
     paginator, page = paginate(
         request,
-        network_page.cross_region(visible, region).select_related("parent", "owner"),
+        network_page.cross_region(visible, current_run, region).select_related("parent", "owner"),
         per_page=settings.CUSTOMER_LIST_PAGE_SIZE,
     )
     network_page.hide_unseen_suppliers(page.object_list, request.user)
@@ -70,6 +71,7 @@ def network_index(request):
         "customers/network_index.html",
         {
             "region": region,
+            "current_run": current_run,
             "distributors": list(distributors.order_by("name", "id")[: DISTRIBUTORS_SHOWN + 1]),
             "shown": DISTRIBUTORS_SHOWN,
             "paginator": paginator,

@@ -261,7 +261,25 @@ class TestIndex:
     def test_reads_a_fixed_number_of_queries(self, net, client_for, django_assert_num_queries):
         client = client_for(net.admin)
         client.get(reverse("network"))
-        # session, user, the capped count, the page's rows with supplier, the suppliers
-        # seen, the distributors
-        with django_assert_num_queries(6):
+        # session, user, the current run, the capped count, the page's rows with supplier,
+        # the suppliers seen, the distributors
+        with django_assert_num_queries(7):
             assert client.get(reverse("network")).status_code == 200
+
+    def test_lists_the_crossings_as_of_the_current_run(self, net, client_for):
+        client = client_for(net.admin)
+        # T3 moves to 成都 after the run: listed once the next run has seen it.
+        Customer.objects.filter(pk=net.net.t3.pk).update(region="成都")
+        chengdu = client.get(reverse("network") + "?region=成都").content.decode()
+        assert named(chengdu) == {"成都火锅店", "城东批发部"}
+        assert "Data as of" in chengdu
+        publish_purchase_figures()
+        chengdu = client.get(reverse("network") + "?region=成都").content.decode()
+        # T3 and its supplier W2 (杭州) named on its row.
+        assert named(chengdu) == {"成都火锅店", "城东批发部", "杭州小超市", "城西商贸批发行"}
+
+    def test_without_a_run_lists_no_crossing_and_says_so(self, net, client_for):
+        PipelineRun.objects.all().delete()
+        content = client_for(net.admin).get(reverse("network")).content.decode()
+        assert named(content) == {"江南总经销"}
+        assert "No complete run yet" in content
