@@ -131,6 +131,7 @@ def test_every_table_keyed_to_a_customer_moves_to_the_survivor(pair, cast):
     assert set(plan.dropped) == {
         "lifecycle.StageSnapshot.customer",
         "customers.PurchaseFigure.customer",
+        "customers.CrossRegionSupply.customer",
         "segmentation.RfmScore.customer",
         "retention.ChurnScore.customer",
         "lifecycle.CustomerStage.customer",
