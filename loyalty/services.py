@@ -258,9 +258,7 @@ def points_award(*, order_ids=None) -> tuple[int, int]:
         return 0, 0
     entries = pending_awards(order_ids)
     PointEntry.objects.bulk_create(entries, batch_size=5000)
-    totals = {}
-    for entry in entries:
-        totals[entry.membership_id] = totals.get(entry.membership_id, 0) + entry.points
+    totals = _totals(entries)
     _post_many(totals)
     return len(entries), sum(totals.values())
 
@@ -626,20 +624,10 @@ def spend_bonuses_award(*, customer_ids=None) -> int:
     )
     entries = []
     for promotion in promotions:
-        spend = (
-            earning_orders()
-            .filter(
-                customer_id__in=list(locked),
-                order_date__gte=promotion.starts_on,
-                order_date__lte=promotion.ends_on,
-            )
-            .order_by()
-            .values("customer_id")
-            .annotate(spend=Sum("amount"))
-            .filter(spend__gte=promotion.spend_threshold)
-            .values_list("customer_id", flat=True)
-        )
-        for customer_id in spend:
+        spend = _spend_within(promotion, list(locked))
+        for customer_id in sorted(spend):
+            if spend[customer_id] < promotion.spend_threshold:
+                continue
             membership_id, tier = locked[customer_id]
             if held.get((membership_id, promotion.pk), 0) > 0:
                 continue
@@ -660,9 +648,34 @@ def spend_bonuses_award(*, customer_ids=None) -> int:
                     else promotion.name,
                 )
             )
-            _post(membership_id, promotion.bonus_points)
+    _post_many(_totals(entries))
     PointEntry.objects.bulk_create(entries)
     return len(entries)
+
+
+def _totals(entries):
+    """{membership id: the points of these entries added up}."""
+    totals = {}
+    for entry in entries:
+        totals[entry.membership_id] = totals.get(entry.membership_id, 0) + entry.points
+    return totals
+
+
+def _spend_within(promotion, customer_ids):
+    """{customer id: spend on earning orders dated within the promotion}, for those of these
+    customers with any: one query."""
+    return dict(
+        earning_orders()
+        .filter(
+            customer_id__in=customer_ids,
+            order_date__gte=promotion.starts_on,
+            order_date__lte=promotion.ends_on,
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(spend=Sum("amount"))
+        .values_list("customer_id", "spend")
+    )
 
 
 def _bonuses_held(membership_ids, promotions):
@@ -711,19 +724,16 @@ def spend_bonuses_review(*, customer_ids=None) -> int:
         .order_by("pk")
         .values_list("pk", "balance")
     )
+    # Each promotion's spend of the members holding its bonus: one query a promotion.
+    spend = {}
+    for promotion_id in {promotion_id for _membership_id, promotion_id in held}:
+        customers = [members[m] for m, p in held if p == promotion_id]
+        for customer_id, amount in _spend_within(promotions[promotion_id], customers).items():
+            spend[customer_id, promotion_id] = amount
     entries = []
     for (membership_id, promotion_id), net in sorted(held.items()):
         promotion = promotions[promotion_id]
-        spend = (
-            earning_orders()
-            .filter(
-                customer_id=members[membership_id],
-                order_date__gte=promotion.starts_on,
-                order_date__lte=promotion.ends_on,
-            )
-            .aggregate(spend=Coalesce(Sum("amount"), Decimal(0)))["spend"]
-        )
-        if spend >= promotion.spend_threshold:
+        if spend.get((members[membership_id], promotion_id), 0) >= promotion.spend_threshold:
             continue
         back = min(net, balances[membership_id])
         if back <= 0:
@@ -743,7 +753,7 @@ def spend_bonuses_review(*, customer_ids=None) -> int:
                 reason=reason,
             )
         )
-        _post(membership_id, -back)
+    _post_many(_totals(entries))
     PointEntry.objects.bulk_create(entries)
     return len(entries)
 
