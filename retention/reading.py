@@ -1,6 +1,6 @@
-"""Set-wise reads of what the churn score needs, as of a date: one aggregation
-over the orders (cancelled ones count nowhere), and the small tables of
-complaints and grade changes."""
+"""Set-wise reads of what the churn score needs, as of a date: one read of the
+orders (cancelled ones count nowhere) whose figures are worked out here, and the
+small tables of complaints and grade changes."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -45,8 +45,8 @@ STATS_COLUMNS = [
 ]
 
 
-def _stats_params(as_of, season, at=""):
-    """The dates the figures are cut at, as of `as_of`: {name: date}, names prefixed `at`."""
+def _stats_params(as_of, season):
+    """The dates the figures are cut at, as of `as_of`: {name: date}."""
     season = season or calendar.season([], as_of, HORIZON_DAYS)
     params = {
         "as_of": as_of,
@@ -63,7 +63,7 @@ def _stats_params(as_of, season, at=""):
     for name, (first, last) in ranges.items():
         params[f"{name}_from"], params[f"{name}_to"] = first, last
     params["festive_count"] = len(season.festive)
-    return {f"{at}{name}": value for name, value in params.items()}
+    return params
 
 
 @dataclass(frozen=True)
@@ -112,12 +112,12 @@ def _day(value):
     return int(np.datetime64(value, "D").astype(np.int64))
 
 
-def _stats(orders: _Orders, params, at="") -> pd.DataFrame:
-    """STATS_COLUMNS for the customers with an order up to the `at`as_of date, from their
+def _stats(orders: _Orders, params) -> pd.DataFrame:
+    """STATS_COLUMNS for the customers with an order up to the as_of date, from their
     orders up to it (windows inclusive of both ends, as _stats_params cuts them)."""
 
     def day(name):
-        return _day(params[f"{at}{name}"])
+        return _day(params[name])
 
     as_of = day("as_of")
     upto = orders.days <= as_of
@@ -149,7 +149,7 @@ def _stats(orders: _Orders, params, at="") -> pd.DataFrame:
     previous = (days > day("previous_from")) & ~recent
     year = days > day("year_from")
     festive = np.zeros(len(days), dtype=bool)
-    for i in range(params[f"{at}festive_count"]):
+    for i in range(params["festive_count"]):
         festive |= between(f"festive{i}")
     last_window = between("last")
     orders_count = count()
@@ -197,11 +197,8 @@ def read_order_stats_with_backtest(as_of, season, backtest_on, backtest_season):
     """(`read_order_stats(as_of, season)`, `read_order_stats(backtest_on, backtest_season)`)
     from one pass over the orders; `backtest_on` must not be after `as_of`."""
     orders = _read_orders(as_of)
-    then = _stats_params(backtest_on, backtest_season, BACKTEST)
-    return _stats(orders, _stats_params(as_of, season)), _stats(orders, then, BACKTEST)
-
-
-BACKTEST = "bt_"
+    then = _stats_params(backtest_on, backtest_season)
+    return _stats(orders, _stats_params(as_of, season)), _stats(orders, then)
 
 
 def day_end(as_of: dt.date):
