@@ -450,10 +450,8 @@ def describe_summary(name, summary):
     """A recorded step's summary as (label, text) pairs in the active language, as its step
     describes it; key by key for a step since removed."""
     step = _steps.get(name)
-    fields = list(step.describe) if step is not None else []
-    # The frame adds the pruning count to every step that keeps snapshots.
-    if not any(key == "snapshots_pruned" for key, _label, _format in fields):
-        fields.append(("snapshots_pruned", gettext_lazy("old snapshots deleted"), count_text))
+    # The frame adds the pruning count to the summary of every step that keeps snapshots.
+    fields = [*(step.describe if step is not None else ()), PRUNED_FIELD]
     return summary_lines(summary, fields)
 
 
@@ -487,6 +485,9 @@ def recorded_text(value):
 
 def count_text(value):
     return formats.number_format(int(value), force_grouping=True)
+
+
+PRUNED_FIELD = ("snapshots_pruned", gettext_lazy("old snapshots deleted"), count_text)
 
 
 def amount_text(value):

@@ -322,5 +322,4 @@ SUMMARY_FIELDS = [
     ("episodes_opened", gettext_lazy("customers newly flagged or lost"), count_text),
     ("retained", gettext_lazy("retained"), count_text),
     ("won_back", gettext_lazy("won back"), count_text),
-    ("snapshots_pruned", gettext_lazy("old snapshots deleted"), count_text),
 ]

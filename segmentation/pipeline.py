@@ -242,5 +242,4 @@ SUMMARY_FIELDS = [
     ("top_20_percent_revenue_share", gettext_lazy("revenue of the top 20 %"), share_text),
     ("customers_making_key_share", gettext_lazy("key customers"), count_text),
     ("segments", gettext_lazy("segments"), lambda counts: counts_text(counts, Segment.choices)),
-    ("snapshots_pruned", gettext_lazy("old snapshots deleted"), count_text),
 ]
