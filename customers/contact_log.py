@@ -8,6 +8,8 @@ the customers they wrote. Each refreshes `Customer.last_contact_at` and
 are always the latest entry's (by time, then id), whatever was added, moved or removed.
 """
 
+from contextlib import nullcontext
+
 from django.db import connection, transaction
 
 from customers.models import Customer, Interaction
@@ -68,10 +70,7 @@ def refresh_all_last_contacts(cursor=None):
         if connection.vendor == "postgresql"
         else f"{refresh_sql()} WHERE id IN (SELECT customer_id FROM {tables['interaction']})"
     )
-    if cursor is not None:
-        cursor.execute(sql)
-        return cursor.rowcount
-    with connection.cursor() as cursor:
+    with nullcontext(cursor) if cursor is not None else connection.cursor() as cursor:
         cursor.execute(sql)
         return cursor.rowcount
 

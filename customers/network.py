@@ -41,7 +41,7 @@ MAX_DEPTH = 256
 SUPPLYING_ROLES = (Customer.ChannelRole.GENERAL_DISTRIBUTOR, Customer.ChannelRole.WHOLESALER)
 
 
-def _below_sql(include_self=False):
+def _below_sql():
     table = connection.ops.quote_name(Customer._meta.db_table)
     children = f"SELECT c.id FROM {table} c JOIN below b ON c.parent_id = b.id"
     if connection.vendor == "postgresql":
@@ -51,10 +51,9 @@ def _below_sql(include_self=False):
             f"SELECT c.id FROM below b CROSS JOIN LATERAL "
             f"(SELECT id FROM {table} WHERE parent_id = b.id OFFSET 0) c"
         )
-    start = "id" if include_self else "parent_id"
     return (
         f"WITH RECURSIVE below(id) AS ("
-        f"SELECT id FROM {table} WHERE {start} = %s UNION {children}"
+        f"SELECT id FROM {table} WHERE parent_id = %s UNION {children}"
         f") SELECT id FROM below"
     )
 
@@ -77,11 +76,6 @@ def under_q(customer_id) -> Q:
         f"WHERE up.depth < {MAX_DEPTH}) SELECT 1 FROM up WHERE up.id = %s)"
     )
     return Q(RawSQL(sql, [customer_id], output_field=BooleanField()))
-
-
-def self_and_below_q(customer_id) -> Q:
-    """The customer `customer_id` and the customers below it at any depth."""
-    return Q(pk__in=RawSQL(_below_sql(include_self=True), [customer_id]))
 
 
 def creates_cycle(customer_id, supplier_id) -> bool:

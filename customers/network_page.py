@@ -191,11 +191,12 @@ def _level(children):
     )
 
 
-def _details(nodes):
+def _details(nodes, user):
     """Reference and credit grade of the named nodes: one query."""
     named = {node.pk: node for node in nodes if node.visible}
     rows = (
-        Customer.objects.filter(pk__in=list(named))
+        Customer.objects.visible_to(user)
+        .filter(pk__in=list(named))
         .annotate(no_history=no_credit_history_q())
         .values_list("pk", "external_ref", "credit_grade", "no_history", "grade_locked")
     )
@@ -232,7 +233,7 @@ def network_tree(root, user, *, under=None, page=1):
             key=lambda node: (node.name, node.pk),
         )
         cross, cross_count = crossing[:CROSS_SHOWN], len(crossing)
-    _details([top_node, *shown, *cross])
+    _details([top_node, *shown, *cross], user)
     named = [node for node in [top_node, *shown] if node.visible]
     ids = [node.pk for node in named]
     for column in columns():

@@ -266,12 +266,14 @@ def due_list(user, *, today=None, festival=None, owner=None, settings=None, star
 
 
 def describe(customers, settings, today):
-    """Add `days_overdue` (or `days_left`), `interval_days` and the last contact's channel
-    to listed customers: no query (the channel is stored with the last contact)."""
+    """Add `days_overdue` (or `days_left`), the tier's name and `interval_days`, and the
+    last contact's channel to listed customers: no query (the channel is stored with the
+    last contact)."""
     days_by_tier = settings.interval_days()
     for customer in customers:
         customer.last_channel = customer.last_contact_channel
         customer.interval_days = days_by_tier.get(customer.rhythm_tier, settings.small_days)
+        customer.tier_label = ValueTier(customer.rhythm_tier).label if customer.rhythm_tier else ""
         due = timezone.localtime(customer.due_at).date()
         customer.days_overdue = (today - due).days
         customer.days_left = -customer.days_overdue

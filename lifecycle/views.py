@@ -10,7 +10,6 @@ from customers.selectors import customer_for
 from lifecycle import rhythm
 from lifecycle.forms import RhythmFilterForm, StageChangeForm
 from lifecycle.models import ContactRhythmSettings, CustomerStage
-from lifecycle.rhythm import next_festivals
 from lifecycle.services import can_change_stage, stage_set
 
 
@@ -45,7 +44,9 @@ def contact_rhythm(request):
     first; or a festival's visit list; for a manager, optionally one rep's."""
     today = timezone.localdate()
     settings = ContactRhythmSettings.current()
-    form = RhythmFilterForm(request.GET or None, user=request.user, festivals=next_festivals(today))
+    form = RhythmFilterForm(
+        request.GET or None, user=request.user, festivals=rhythm.next_festivals(today)
+    )
     festival = owner = None
     if form.is_bound and form.is_valid():
         festival, owner = form.chosen_festival(), form.cleaned_data["owner"]

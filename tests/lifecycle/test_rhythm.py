@@ -259,6 +259,15 @@ def test_the_list_pages(rhythm_cast, client_for, settings):
     assert "Page 2 of 2" in client.get(RHYTHM_URL + "?page=2").content.decode()
 
 
+def test_the_list_names_each_customers_tier_or_none(rhythm_cast, client_for):
+    contacted(rhythm_cast.rep_customer, 31)  # key
+    contacted(rhythm_cast.teammate_customer, 61)  # ordinary
+    contacted(rhythm_cast.outsider_customer, 91)  # no tier
+    content = client_for(rhythm_cast.admin).get(RHYTHM_URL).content.decode()
+    assert "Key customers" in content and "Ordinary customers" in content
+    assert "no tier" in content
+
+
 def test_the_list_renders_in_chinese(rhythm_cast, client_for):
     contacted(rhythm_cast.rep_customer, 31)
     client = client_for(rhythm_cast.rep)
