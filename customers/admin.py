@@ -144,8 +144,6 @@ class CustomerAdminForm(forms.ModelForm):
         # The admin builds the real field list from its fieldsets.
         fields = GRADE_FIELDS
 
-    # Fields whose change is checked against the other customers for likely duplicates.
-    DUPLICATE_FIELDS = ("name", "region", "phone")
     # Who is editing (set by CustomerAdmin.get_form): matches are named as they may see them.
     user = None
 
@@ -181,17 +179,7 @@ class CustomerAdminForm(forms.ModelForm):
         """As on the site's form: refuse, once, to save a customer that looks like one
         already recorded, naming the matches with links to their admin pages; the warning
         carries a "save anyway" box."""
-        if self.errors or self.user is None or self.data.get("save_anyway") == "1":
-            return
-        if self.instance.pk and not set(self.DUPLICATE_FIELDS) & set(self.changed_data):
-            return
-        self.duplicates = duplicates.possible_duplicates(
-            self.user,
-            name=cleaned.get("name", self.instance.name),
-            region=cleaned.get("region", self.instance.region),
-            phone=cleaned.get("phone", self.instance.phone),
-            exclude=self.instance.pk,
-        )
+        self.duplicates = duplicates.form_duplicates(self, cleaned, self.user)
         if self.duplicates:
             warning = render_to_string(
                 "admin/customers/customer/_duplicates.html", {"duplicates": self.duplicates}

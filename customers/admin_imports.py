@@ -20,7 +20,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.imports import uploads
-from customers.imports.forms import AgainForm, ConfirmForm, ImportForm, confirmed_job_start
+from customers.imports.forms import (
+    AgainForm,
+    ConfirmForm,
+    ImportForm,
+    again_form,
+    confirmed_job_start,
+)
 from customers.imports.jobs import is_silent, rejects_path
 from customers.imports.uploads import KIND_LABELS, SESSION_KEY  # noqa: F401 (tests read it)
 
@@ -84,9 +90,7 @@ class ImportMixin:
     def import_job_view(self, request, job_id):
         """The job's progress while it runs; then its counts, errors and rejects file."""
         job = uploads.visible_job(request.user, job_id)
-        again = None
-        if uploads.may_import_again(job) and job.kind in uploads.admin_import_kinds(request.user):
-            again = AgainForm(initial={"skip_invalid": job.skip_invalid and not job.dry_run})
+        again = again_form(job, request.user, kinds_of=uploads.admin_import_kinds)
         return self.render_import(
             request,
             "import_job",

@@ -14,6 +14,8 @@ from customers.models import Customer
 
 # Matches named on the form; the others the viewer may see are counted.
 SHOWN_MATCHES = 10
+# Fields whose change on a customer form is checked against the other customers.
+CHECKED_FIELDS = ("name", "region", "phone")
 
 
 @dataclass
@@ -70,4 +72,23 @@ def possible_duplicates(user, *, name="", region="", phone="", exclude=None) -> 
         customer.same_phone = bool(number) and customer.phone_key == number
     return Matches(
         shown=shown, visible=counts["visible"], hidden=counts["total"] - counts["visible"]
+    )
+
+
+def form_duplicates(form, cleaned, user) -> Matches:
+    """The likely duplicates a customer form (the site's or the admin's) warns of before
+    saving, as `user` may learn of them: none when the form has errors, the user chose to
+    save anyway (`save_anyway`), or an existing customer's name, region and phone are
+    unchanged."""
+    if form.errors or user is None or form.data.get("save_anyway") == "1":
+        return Matches()
+    instance = form.instance
+    if instance.pk and not set(CHECKED_FIELDS) & set(form.changed_data):
+        return Matches()
+    return possible_duplicates(
+        user,
+        name=cleaned.get("name", instance.name),
+        region=cleaned.get("region", instance.region),
+        phone=cleaned.get("phone", instance.phone),
+        exclude=instance.pk,
     )

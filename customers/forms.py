@@ -72,9 +72,6 @@ class CustomerForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
-    # Fields whose change is checked against the other customers for likely duplicates.
-    DUPLICATE_FIELDS = ("name", "region", "phone")
-
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
@@ -167,17 +164,7 @@ class CustomerForm(forms.ModelForm):
     def _check_duplicates(self, cleaned):
         """Refuse, once, to save a customer that looks like one already recorded: the user
         looks at the matches they may see and saves anyway (`save_anyway`) or goes there."""
-        if self.errors or self.data.get("save_anyway") == "1":
-            return
-        if self.instance.pk and not set(self.DUPLICATE_FIELDS) & set(self.changed_data):
-            return
-        self.duplicates = duplicates.possible_duplicates(
-            self.user,
-            name=cleaned.get("name", ""),
-            region=cleaned.get("region", ""),
-            phone=cleaned.get("phone", ""),
-            exclude=self.instance.pk,
-        )
+        self.duplicates = duplicates.form_duplicates(self, cleaned, self.user)
         if self.duplicates:
             raise forms.ValidationError(
                 _(

@@ -225,7 +225,10 @@ def customer_merge(*, survivor, merged, by) -> CustomerMerge:
     history.baseline_record(survivor)
     _take_place_in_network(survivor, merged)
     announced = {}
-    for _key, model, name in relations():
+    # The plan counted each table under the lock: only those holding rows of `merged` move.
+    for (_key, model, name), table in zip(relations(), plan.tables, strict=True):
+        if not table.merged_rows:
+            continue
         rows = model._default_manager.filter(**{name: merged})
         if model in ANNOUNCED:
             announced[model] = list(rows.values_list("pk", flat=True))

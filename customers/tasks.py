@@ -62,19 +62,27 @@ def queue_pipeline_run(run_id):
 def send_run(run_id):
     """Send the run to a worker, or close it as failed, saying that the task queue could not
     be reached (unsent, it would hold the one-running-run lock). Returns whether it was sent."""
-    app = run_pipeline_task.app
-    if app.conf.task_always_eager:
-        run_pipeline_task.apply_async(args=[run_id])
-        return True
-    try:
-        send_to_worker(run_pipeline_task, run_id)
-    except Exception as exc:
-        logger.warning("Pipeline run %s not sent to a worker: %s", run_id, exc)
+
+    def not_sent(detail):
         run = PipelineRun.objects.filter(pk=run_id).first()
         if run is not None:
-            pipeline_close(
-                run, closure=PipelineRun.Closure.NOT_SENT, detail=f"{type(exc).__name__}: {exc}"
-            )
+            pipeline_close(run, closure=PipelineRun.Closure.NOT_SENT, detail=detail)
+
+    return _send(run_pipeline_task, run_id, label="Pipeline run", not_sent=not_sent)
+
+
+def _send(task, record_id, *, label, not_sent):
+    """Run `task` here and now in the embedded mode, else put it on the broker; when the
+    broker does not answer, `not_sent(detail)` closes the record. Returns whether it was
+    sent."""
+    if task.app.conf.task_always_eager:
+        task.apply_async(args=[record_id])
+        return True
+    try:
+        send_to_worker(task, record_id)
+    except Exception as exc:
+        logger.warning("%s %s not sent to a worker: %s", label, record_id, exc)
+        not_sent(f"{type(exc).__name__}: {exc}")
         return False
     return True
 
@@ -116,13 +124,9 @@ def queue_import_job(job_id):
 def send_import_job(job_id):
     """Send the job to a worker, or close it as failed, saying that the task queue could not
     be reached. Returns whether it was sent."""
-    if run_import_job_task.app.conf.task_always_eager:
-        run_import_job_task.apply_async(args=[job_id])
-        return True
-    try:
-        send_to_worker(run_import_job_task, job_id)
-    except Exception as exc:
-        logger.warning("Import job %s not sent to a worker: %s", job_id, exc)
-        import_job_not_sent(job_id, f"{type(exc).__name__}: {exc}")
-        return False
-    return True
+    return _send(
+        run_import_job_task,
+        job_id,
+        label="Import job",
+        not_sent=lambda detail: import_job_not_sent(job_id, detail),
+    )

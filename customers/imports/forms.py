@@ -43,6 +43,15 @@ class AgainForm(forms.Form):
     )
 
 
+def again_form(job, user, *, kinds_of):
+    """The form that imports a finished job's file again, when it may be (see
+    uploads.may_import_again) and its kind is among `kinds_of(user)` (those the user may
+    import, asked only then)."""
+    if not (uploads.may_import_again(job) and job.kind in kinds_of(user)):
+        return None
+    return AgainForm(initial={"skip_invalid": job.skip_invalid and not job.dry_run})
+
+
 class ConfirmForm(AgainForm):
     token = forms.CharField(widget=forms.HiddenInput)
 

@@ -10,7 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.imports import uploads
-from customers.imports.forms import AgainForm, ConfirmForm, ImportForm, confirmed_job_start
+from customers.imports.forms import (
+    AgainForm,
+    ConfirmForm,
+    ImportForm,
+    again_form,
+    confirmed_job_start,
+)
 from customers.imports.jobs import is_silent, rejects_path
 
 
@@ -58,9 +64,7 @@ def import_job(request, pk):
     """The job's progress while it runs (the page reloads itself); then its counts, likely
     duplicates, error and rejects file."""
     job = uploads.visible_job(request.user, pk)
-    again = None
-    if uploads.may_import_again(job) and job.kind in uploads.site_import_kinds(request.user):
-        again = AgainForm(initial={"skip_invalid": job.skip_invalid and not job.dry_run})
+    again = again_form(job, request.user, kinds_of=uploads.site_import_kinds)
     return render(
         request,
         "customers/import_job.html",

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import models
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from customers import merging
-from customers.models import Customer, CustomerMerge, Order, PipelineRun
+from customers.models import Customer, CustomerMerge, Invoice, Order, PipelineRun
 from loyalty.models import Membership
 from loyalty.services import membership_enrol, points_adjust
 from tests.factories import (
@@ -202,6 +203,20 @@ def test_blank_fields_of_the_survivor_are_filled_from_the_merged_customer(cast):
     merging.customer_merge(survivor=survivor, merged=merged, by=cast.admin)
     survivor.refresh_from_db()
     assert (survivor.address, survivor.email) == ("南京路1号", "a@example.com")
+
+
+def test_only_the_tables_holding_rows_of_the_merged_customer_are_written(cast):
+    survivor, merged = CustomerFactory(), CustomerFactory()
+    InvoiceFactory(customer=survivor)
+    OrderFactory.create_batch(3, customer=merged)
+    with CaptureQueriesContext(connection) as queries:
+        merging.customer_merge(survivor=survivor, merged=merged, by=cast.admin)
+    written = " ".join(
+        query["sql"] for query in queries if query["sql"].startswith(("UPDATE", "DELETE"))
+    )
+    assert f'"{Order._meta.db_table}"' in written
+    assert f'"{Invoice._meta.db_table}"' not in written
+    assert Order.objects.filter(customer=survivor).count() == 3
 
 
 # The admin pages ------------------------------------------------------------------------
