@@ -45,6 +45,12 @@ def parse_args(argv=None):
     parser.add_argument("-n", "--repeat", type=int, default=3)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--commit", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--index-costs",
+        action="store_true",
+        help="on a never-graded data set, rolled back: the first grading's rewrite of the "
+        "customer rows without secondary indexes, then the build of each index",
+    )
     add_json_argument(parser)
     return parser.parse_args(argv)
 
@@ -86,10 +92,54 @@ def worker(database_url, commit):
     print(json.dumps(figures, default=str))
 
 
+def index_costs(database_url):
+    """What each index of the customer table costs a first grading: the rewrite of every
+    row with only the constraint indexes, then each secondary index built on its own."""
+    setup_django(database_url)
+    from django.db import connection, transaction
+
+    from customers import bulk
+    from customers.credit.rule import plan_grade_changes, read_payment_history, suggest_grades
+    from customers.models import CreditRules, Customer, Invoice
+
+    table = Customer._meta.db_table
+    as_of = Invoice.objects.order_by("-due_date").values_list("due_date", flat=True).first()
+    rules = CreditRules.current()
+    frame = read_payment_history(as_of, rules)
+    rows, _changes = plan_grade_changes(frame, suggest_grades(frame, rules))
+    print(f"first grading of {len(rows):,} customer rows, rolled back")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            indexes = bulk._secondary_indexes(cursor, table)
+            started = time.perf_counter()
+            for name, _definition in indexes:
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+            print(f"  drop {len(indexes)} secondary indexes: {time.perf_counter() - started:.2f} s")
+            started = time.perf_counter()
+            bulk._staged_update(table, rows, key="id", read={})
+            print(
+                f"  rewrite the rows, constraint indexes only: {time.perf_counter() - started:.2f} s"
+            )
+            cursor.execute(f"SET LOCAL maintenance_work_mem = '{bulk.INDEX_BUILD_MEM}'")
+            built = []
+            for name, definition in indexes:
+                started = time.perf_counter()
+                cursor.execute(definition)
+                built.append((time.perf_counter() - started, name))
+            for seconds, name in sorted(built, reverse=True):
+                print(f"  build {name:<48} {seconds:6.2f} s")
+            print(f"  build all: {sum(seconds for seconds, _name in built):.2f} s")
+            raise RolledBack
+    except RolledBack:
+        pass
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         return worker(args.database_url, args.commit)
+    if args.index_costs:
+        return index_costs(args.database_url)
     with reporting(args.json) as figures:
         if ungraded(args.database_url):
             first = report("first grading (committed)", [spawn(args.database_url, commit=True)], 1)

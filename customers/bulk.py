@@ -15,15 +15,26 @@ rows); other databases fall back to batched statements through the same calls.
 
 import csv
 import io
+from contextlib import contextmanager
 
 import pandas as pd
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from customers import pgbinary
 from customers.pgbinary import Column  # noqa: F401  (re-exported: steps describe columns)
 
 # Enough for a million groups in memory; PostgreSQL's default (4 MB) spills to disk.
 AGGREGATION_WORK_MEM = "256MB"
+
+# A write that rewrites at least this share of a table's rows sets its secondary indexes
+# aside and builds them again (see indexes_set_aside): a row rewritten in place adds an
+# entry to every index of the table, one random page at a time, while a build sorts
+# once. At 1M customers and 25 indexes: about 5 minutes against about 30 seconds.
+REWRITE_SHARE = 0.2
+REWRITE_MIN_ROWS = 100_000
+# How long the rewrite waits for the table's readers before keeping its indexes instead.
+REWRITE_LOCK_TIMEOUT = "10s"
+INDEX_BUILD_MEM = "256MB"
 
 
 def is_postgresql():
@@ -182,10 +193,79 @@ def update_unchanged_rows(table, frame, *, read, key="id"):
     return _update_from_staging(table, frame, key=key, read=read)
 
 
+@contextmanager
+def indexes_set_aside(table, rows):
+    """Around a write of `rows` rows of `table`: on PostgreSQL, when that is at least
+    REWRITE_SHARE of the table and REWRITE_MIN_ROWS (a first grading of every customer,
+    say), the table's secondary indexes are dropped before and built again after, in the
+    caller's transaction, so a failure leaves them as they were. Meanwhile the table is locked
+    against reads too; if its readers do not let go within REWRITE_LOCK_TIMEOUT, the write
+    goes ahead with the indexes kept. Indexes that back a constraint (the primary key,
+    unique constraints) are always kept. Smaller writes, and other databases, run as they
+    are."""
+    if not is_postgresql() or rows < max(REWRITE_MIN_ROWS, REWRITE_SHARE * _estimated_rows(table)):
+        yield
+        return
+    quote = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        indexes = _secondary_indexes(cursor, table) if _locked(cursor, table) else []
+        if indexes:
+            # An index is not built over rows with checks still pending (rows inserted
+            # earlier in the transaction): the deferred constraints are checked as they go
+            # from here to the end of the transaction.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        yield
+        cursor.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEM}'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+
+
+def _estimated_rows(table):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return max(cursor.fetchone()[0], 0)
+
+
+def _locked(cursor, table):
+    """Whether the table could be locked for the rewrite before REWRITE_LOCK_TIMEOUT."""
+    cursor.execute(f"SET LOCAL lock_timeout = '{REWRITE_LOCK_TIMEOUT}'")
+    try:
+        with transaction.atomic():
+            cursor.execute(
+                f"LOCK TABLE {connection.ops.quote_name(table)} IN ACCESS EXCLUSIVE MODE"
+            )
+        return True
+    except OperationalError:
+        return False
+    finally:
+        cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+
+
+def _secondary_indexes(cursor, table):
+    """(name, definition) of the table's indexes that back no constraint."""
+    cursor.execute(
+        "SELECT ix.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class ix ON ix.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+        "ORDER BY ix.relname",
+        [table],
+    )
+    return cursor.fetchall()
+
+
 def _update_from_staging(table, frame, *, key, read):
     """One UPDATE from a temporary table holding the frame (COPY on PostgreSQL); with `read`
     (see update_unchanged_rows), only where the live values are still those read. Returns
-    the keys of the rows written."""
+    the keys of the rows written. A rewrite of most of the table sets its indexes aside
+    meanwhile (indexes_set_aside)."""
+    with indexes_set_aside(table, len(frame)):
+        return _staged_update(table, frame, key=key, read=read)
+
+
+def _staged_update(table, frame, *, key, read):
     quote = connection.ops.quote_name
     values = [c for c in frame.columns if c != key and c not in read.values()]
     staging = f"_staging_{table}"

@@ -1,13 +1,25 @@
-"""Set-wise writes: a write guarded by the values read earlier loses to a change made since."""
+"""Set-wise writes: a write guarded by the values read earlier loses to a change made since;
+a rewrite of most of a table sets its indexes aside and builds them again."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pandas as pd
+import psycopg2
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from customers.bulk import update_unchanged_rows
-from customers.models import Customer
+from customers import bulk
+from customers.bulk import update_rows, update_unchanged_rows
+from customers.models import CreditRules, Customer
+from customers.pipeline import pipeline_run
 from tests.factories import CustomerFactory
+
+TABLE = Customer._meta.db_table
+pg_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="indexes are set aside on PostgreSQL only"
+)
 
 
 def balances(customer):
@@ -58,5 +70,94 @@ def test_guarded_write_compares_text_and_flags_and_writes_nothing_for_no_rows():
     assert update_unchanged_rows(Customer._meta.db_table, frame, read=read) == [customer.pk]
     # Read again as B: the live C written above differs, so nothing is written.
     assert update_unchanged_rows(Customer._meta.db_table, frame, read=read) == []
+    customer.refresh_from_db()
+    assert customer.credit_grade == "C"
+
+
+def index_definitions():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [TABLE]
+        )
+        return cursor.fetchall()
+
+
+def indexes_dropped(queries):
+    return [query["sql"] for query in queries if query["sql"].startswith("DROP INDEX")]
+
+
+@pytest.fixture
+def every_rewrite_is_large(monkeypatch):
+    monkeypatch.setattr(bulk, "REWRITE_MIN_ROWS", 0)
+
+
+@pg_only
+@pytest.mark.django_db
+def test_a_first_grading_sets_the_customer_indexes_aside_and_builds_them_again(
+    every_rewrite_is_large,
+):
+    customers = CustomerFactory.create_batch(3)
+    before = index_definitions()
+
+    with CaptureQueriesContext(connection) as queries:
+        run = pipeline_run(as_of=dt.date(2026, 6, 30))
+
+    assert run.status == "succeeded", run.error
+    default = CreditRules.current().default_grade
+    assert [c.credit_grade for c in Customer.objects.filter(pk__in=[c.pk for c in customers])] == [
+        default
+    ] * 3
+    secondary = [name for name, _definition in before if not name.endswith(("_pkey", "_key"))]
+    assert len(indexes_dropped(queries)) >= len(secondary) > 10
+    assert index_definitions() == before
+    # The list's index on the grade serves again.
+    assert Customer.objects.filter(credit_grade=default).order_by("name", "id").count() == 3
+
+
+@pg_only
+@pytest.mark.django_db
+def test_a_failed_rewrite_leaves_the_indexes_as_they_were(every_rewrite_is_large):
+    customer = CustomerFactory(credit_grade="B")
+    before = index_definitions()
+
+    with pytest.raises(psycopg2.DataError):
+        update_rows(TABLE, pd.DataFrame({"id": [customer.pk], "credit_grade": ["not a grade"]}))
+
+    assert index_definitions() == before
+    customer.refresh_from_db()
+    assert customer.credit_grade == "B"
+
+
+@pg_only
+@pytest.mark.django_db
+def test_a_small_write_keeps_the_indexes():
+    customer = CustomerFactory(credit_grade="B")
+
+    with CaptureQueriesContext(connection) as queries:
+        update_rows(TABLE, pd.DataFrame({"id": [customer.pk], "credit_grade": ["C"]}))
+
+    assert indexes_dropped(queries) == []
+    customer.refresh_from_db()
+    assert customer.credit_grade == "C"
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_a_rewrite_does_not_wait_for_readers_it_keeps_the_indexes_instead(
+    every_rewrite_is_large, monkeypatch
+):
+    monkeypatch.setattr(bulk, "REWRITE_LOCK_TIMEOUT", "200ms")
+    customer = CustomerFactory(credit_grade="B")
+    reader = psycopg2.connect(**connection.get_connection_params())
+    try:
+        # A page's read still open: it holds the table against the rewrite's lock.
+        reader.cursor().execute(f"SELECT count(*) FROM {TABLE}")
+        with CaptureQueriesContext(connection) as queries:
+            update_rows(TABLE, pd.DataFrame({"id": [customer.pk], "credit_grade": ["C"]}))
+    finally:
+        reader.rollback()
+        reader.close()
+
+    assert indexes_dropped(queries) == []
     customer.refresh_from_db()
     assert customer.credit_grade == "C"
