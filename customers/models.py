@@ -249,9 +249,12 @@ class Customer(models.Model):
     terminal_type = models.CharField(
         _("terminal type"), max_length=30, choices=TerminalType, blank=True
     )
+    # The foreign keys below are served by the composite indexes in Meta (owner, name, id),
+    # (team, name, id) and (parent, id): one index less each for every write to rewrite.
     parent = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
+        db_index=False,
         null=True,
         blank=True,
         related_name="children",
@@ -266,6 +269,7 @@ class Customer(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="owned_customers",
@@ -274,6 +278,7 @@ class Customer(models.Model):
     team = models.ForeignKey(
         Team,
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="customers",
@@ -1163,7 +1168,6 @@ class GradeChange(models.Model):
             models.Index(
                 fields=["customer", "-changed_at", "-id"], name="gradechange_customer_idx"
             ),
-            models.Index(fields=["run"], name="gradechange_run_idx"),
         ]
 
     def __str__(self):

@@ -256,7 +256,6 @@ class StageChange(models.Model):
         indexes = [
             models.Index(fields=["customer", "-on"], name="stagechange_customer_idx"),
             models.Index(fields=["on"], name="stagechange_on_idx"),
-            models.Index(fields=["run"], name="stagechange_run_idx"),
         ]
         constraints = [
             models.CheckConstraint(
