@@ -296,15 +296,16 @@ def _publish(run, publishers):
         current = PipelineRun.objects.published().select_for_update().first()
         if current is not None and run.as_of < current.as_of:
             run.kept_aside_behind = current.as_of
-        now = timezone.now()
-        run.finished_at = now
         if run.kept_aside_behind is not None:
             run.status = PipelineRun.Status.KEPT_ASIDE
         else:
             for publish in publishers:
                 publish()
             run.status = PipelineRun.Status.SUCCEEDED
-            run.published_at = now
+        # Finished once its changes are written: the run's time includes its publishing.
+        run.finished_at = timezone.now()
+        if run.status == PipelineRun.Status.SUCCEEDED:
+            run.published_at = run.finished_at
         run.save(
             update_fields=["status", "finished_at", "published_at", "steps", "kept_aside_behind"]
         )

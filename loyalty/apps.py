@@ -60,6 +60,7 @@ class LoyaltyConfig(AppConfig):
             title=_("Points membership"),
             template="loyalty/_dashboard_points.html",
             build=selectors.build_points,
+            build_all=selectors.build_all_points,
             show=selectors.show_points,
             order=50,
         )

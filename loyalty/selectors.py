@@ -122,7 +122,7 @@ def _month_starts(as_of):
 def build_points(scope, run):
     """Active members and their tiers, outstanding points, and points issued, redeemed and
     expired per month over the 12 months up to the run's date: 3 queries."""
-    as_of = run.as_of if run is not None else timezone.localdate()
+    months, moved = _moved(run)
     members = scope.of(Membership.objects.all()).order_by()
     tiers = dict(
         members.filter(status=Membership.Status.ACTIVE)
@@ -133,23 +133,66 @@ def build_points(scope, run):
     outstanding = members.exclude(status=Membership.Status.CLOSED).aggregate(
         points=Coalesce(Sum("balance"), 0)
     )["points"]
-    months = _month_starts(as_of)
-    start = timezone.make_aware(dt.datetime.combine(months[0], dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
     moved = (
-        scope.of(PointEntry.objects.all(), field="membership__customer")
-        .order_by()
-        .filter(created_at__gte=start, created_at__lt=end, kind__in=MONTHLY_KINDS)
-        .annotate(month=TruncMonth("created_at"))
+        scope.of(moved, field="membership__customer")
         .values("month", "kind")
         .annotate(points=Sum("points"))
         .values_list("month", "kind", "points")
     )
+    return _points_figures(months, tiers, outstanding, moved)
+
+
+def build_all_points(scopes, run):
+    """build_points of every scope of the run (customers.summaries.RunScopes): three
+    queries grouped by the customers' team and owner, whatever the number of scopes."""
+    months, moved = _moved(run)
+    members = Membership.objects.order_by()
+    tiers = scopes.add_up(
+        scopes.pairs(members.filter(status=Membership.Status.ACTIVE), "tier", count=Count("pk")),
+        dict,
+        lambda counts, tier, n: {**counts, tier: counts.get(tier, 0) + n},
+    )
+    outstanding = scopes.add_up(
+        scopes.pairs(
+            members.exclude(status=Membership.Status.CLOSED), points=Coalesce(Sum("balance"), 0)
+        ),
+        int,
+        lambda total, points: total + points,
+    )
+    monthly = scopes.add_up(
+        scopes.pairs(moved, "month", "kind", field="membership__customer", points=Sum("points")),
+        list,
+        lambda rows, month, kind, points: [*rows, (month, kind, points)],
+    )
+    return {
+        key: _points_figures(months, tiers[key], outstanding[key], monthly[key])
+        for key in scopes.scope_keys()
+    }
+
+
+def _moved(run):
+    """The month starts of the dashboard's 12 months up to the run's date, and the ledger
+    entries of those months that the dashboard counts, each with its month."""
+    as_of = run.as_of if run is not None else timezone.localdate()
+    months = _month_starts(as_of)
+    start = timezone.make_aware(dt.datetime.combine(months[0], dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+    moved = (
+        PointEntry.objects.order_by()
+        .filter(created_at__gte=start, created_at__lt=end, kind__in=MONTHLY_KINDS)
+        .annotate(month=TruncMonth("created_at"))
+    )
+    return months, moved
+
+
+def _points_figures(months, tiers, outstanding, moved):
+    """The section's stored figures from tier counts, the outstanding points and (month,
+    kind, points) rows, several rows of one month and kind adding up."""
     by_month = {month.isoformat(): dict.fromkeys(MONTHLY_KINDS, 0) for month in months}
     for month, kind, points in moved:
         key = (month.date() if isinstance(month, dt.datetime) else month).isoformat()
         if key in by_month:
-            by_month[key][kind] = abs(points)
+            by_month[key][kind] += abs(points)
     return {
         "active": sum(tiers.values()),
         "tiers": {tier: tiers.get(tier, 0) for tier in Tier.values},

@@ -1,14 +1,17 @@
 """The points section of the dashboard: figures built when the run is published, per scope."""
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from customers import summaries
 from customers.pipeline import pipeline_run
 from loyalty import selectors, services
 from loyalty.models import LoyaltySettings, Membership
+from tests.factories import CustomerFactory
 from tests.loyalty.test_ledger import member
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +49,52 @@ def test_the_section_counts_members_points_and_their_value_in_scope(cast, client
     assert [tier["count"] for tier in section["tiers"]] == [2, 0, 0, 0]
     assert len(section["months"]) == 12
     assert section["months"][0]["month"] < dt.date.today()
+
+
+def test_every_scope_built_at_once_equals_the_scope_built_alone(cast):
+    """The night builds the section for every team and owner in three grouped queries; each
+    scope's figures are those of the section built for it alone."""
+    cast.manager_customer = CustomerFactory(owner=cast.manager, team=cast.east)
+    cast.manager_elsewhere = CustomerFactory(owner=cast.manager, team=cast.west)
+    cast.without_team = CustomerFactory(owner=cast.rep, team=None)
+    cast.without_owner = CustomerFactory(owner=None, team=cast.west)
+    customers = [
+        cast.rep_customer,
+        cast.teammate_customer,
+        cast.outsider_customer,
+        cast.manager_customer,
+        cast.manager_elsewhere,
+        cast.without_team,
+        cast.without_owner,
+    ]
+    earlier = timezone.now() - dt.timedelta(days=40)
+    for index, customer in enumerate(customers):
+        membership = member(customer, tier=["standard", "silver", "gold"][index % 3])
+        services.points_adjust(
+            membership=membership, points=100 * (index + 1), by=None, reason="开户礼"
+        )
+        # Redemptions of an earlier month too, in every kind of scope.
+        if index % 2:
+            with mock.patch("django.utils.timezone.now", return_value=earlier):
+                services.points_redeem(membership=membership, points=10 * (index + 1), by=None)
+        else:
+            services.points_redeem(membership=membership, points=10 * (index + 1), by=None)
+        if index == 4:
+            Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.CLOSED)
+    run = pipeline_run(as_of=timezone.localdate())
+    assert run.status == "succeeded", run.error
+
+    scopes = summaries.RunScopes()
+    at_once = selectors.build_all_points(scopes, run)
+    for key in scopes.scope_keys():
+        alone = summaries.as_stored(selectors.build_points(scopes.scope(key), run))
+        assert summaries.as_stored(at_once[key]) == alone, key
+    company = at_once["company", 0]
+    # Seven members, one closed: 2,800 points given, 280 redeemed, 450 left in the closed one.
+    assert (company["active"], company["outstanding"]) == (6, 2800 - 280 - 450)
+    assert sum(redeemed for _month, _issued, redeemed, _expired in company["months"]) == 280
+    assert sum(1 for row in company["months"] if row[2]) == 2
+    # The manager's own customer outside the team they manage is their owner scope's.
+    mine = at_once["owner", cast.manager.pk]
+    assert (mine["active"], mine["outstanding"]) == (0, 0)
+    assert sum(row[2] for row in mine["months"]) == 50
