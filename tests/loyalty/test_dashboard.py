@@ -4,10 +4,12 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import summaries
+from customers import dashboards, summaries
+from customers.models import SectionSummary
 from customers.pipeline import pipeline_run
 from loyalty import selectors, services
 from loyalty.models import LoyaltySettings, Membership
@@ -54,6 +56,29 @@ def test_the_section_counts_members_points_and_their_value_in_scope(cast, client
 def test_every_scope_built_at_once_equals_the_scope_built_alone(cast):
     """The night builds the section for every team and owner in three grouped queries; each
     scope's figures are those of the section built for it alone."""
+    members_in_every_kind_of_scope(cast)
+    run = pipeline_run(as_of=timezone.localdate())
+    assert run.status == "succeeded", run.error
+
+    scopes = summaries.RunScopes()
+    at_once = selectors.build_all_points(scopes, run)
+    for key in scopes.scope_keys():
+        alone = summaries.as_stored(selectors.build_points(scopes.scope(key), run))
+        assert summaries.as_stored(at_once[key]) == alone, key
+    company = at_once["company", 0]
+    # Seven members, one closed: 2,800 points given, 280 redeemed, 450 left in the closed one.
+    assert (company["active"], company["outstanding"]) == (6, 2800 - 280 - 450)
+    assert sum(redeemed for _month, _issued, redeemed, _expired in company["months"]) == 280
+    assert sum(1 for row in company["months"] if row[2]) == 2
+    # The manager's own customer outside the team they manage is their owner scope's.
+    mine = at_once["owner", cast.manager.pk]
+    assert (mine["active"], mine["outstanding"]) == (0, 0)
+    assert sum(row[2] for row in mine["months"]) == 50
+
+
+def members_in_every_kind_of_scope(cast):
+    """Seven members: in both teams, a manager's own customer inside and outside the team
+    they manage, without a team, without an owner; one closed; redemptions in two months."""
     cast.manager_customer = CustomerFactory(owner=cast.manager, team=cast.east)
     cast.manager_elsewhere = CustomerFactory(owner=cast.manager, team=cast.west)
     cast.without_team = CustomerFactory(owner=cast.rep, team=None)
@@ -81,20 +106,24 @@ def test_every_scope_built_at_once_equals_the_scope_built_alone(cast):
             services.points_redeem(membership=membership, points=10 * (index + 1), by=None)
         if index == 4:
             Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.CLOSED)
-    run = pipeline_run(as_of=timezone.localdate())
-    assert run.status == "succeeded", run.error
 
-    scopes = summaries.RunScopes()
-    at_once = selectors.build_all_points(scopes, run)
-    for key in scopes.scope_keys():
-        alone = summaries.as_stored(selectors.build_points(scopes.scope(key), run))
-        assert summaries.as_stored(at_once[key]) == alone, key
-    company = at_once["company", 0]
-    # Seven members, one closed: 2,800 points given, 280 redeemed, 450 left in the closed one.
-    assert (company["active"], company["outstanding"]) == (6, 2800 - 280 - 450)
-    assert sum(redeemed for _month, _issued, redeemed, _expired in company["months"]) == 280
-    assert sum(1 for row in company["months"] if row[2]) == 2
-    # The manager's own customer outside the team they manage is their owner scope's.
-    mine = at_once["owner", cast.manager.pk]
-    assert (mine["active"], mine["outstanding"]) == (0, 0)
-    assert sum(row[2] for row in mine["months"]) == 50
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="built in threads on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_after_a_run_the_sections_are_built_side_by_side_as_one_by_one(cast, monkeypatch):
+    members_in_every_kind_of_scope(cast)
+    apart = []
+    built_apart = summaries._built_apart
+    monkeypatch.setattr(
+        summaries, "_built_apart", lambda *args: apart.append(args) or built_apart(*args)
+    )
+
+    run = pipeline_run(as_of=timezone.localdate())
+
+    assert run.status == "succeeded", run.error
+    assert len(apart) == len(dashboards.summarised_sections()) > 1
+    side_by_side = {(r.scope, r.scope_id): r.figures for r in SectionSummary.objects.all()}
+    monkeypatch.setattr(summaries, "BUILD_THREADS", 1)
+    assert summaries.build_run_summaries(run) == len(side_by_side) > 3
+    one_by_one = {(r.scope, r.scope_id): r.figures for r in SectionSummary.objects.all()}
+    assert one_by_one == side_by_side
