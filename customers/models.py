@@ -160,18 +160,21 @@ def visible_parts(user):
     return [Q(owner=user), *(Q(team=team_id) for team_id in managed_team_ids(user))]
 
 
-def visible_q(user):
+def visible_q(user, prefix=""):
     """The condition of `CustomerQuerySet.visible_to` on a customer's own row (None: every
     customer), for reads that must tell, row by row, whether the viewer may see a
-    customer without filtering it out (the network's structure). Authenticated users."""
+    customer without filtering it out (the network's structure). `prefix` reaches the
+    customer from a related row ("customer__"), as a join rather than a semi-join over
+    the visible customers: a few rows wanted in the related table's order (the oldest
+    open complaints) are then found by walking that order. Authenticated users."""
     if can_see_all_customers(user):
         return None
     # Team ids as literals, not a subquery: the planner then estimates a rep's
     # share of a million customers correctly and walks the owner index.
     team_ids = managed_team_ids(user)
     if not team_ids:
-        return Q(owner=user)
-    return Q(owner=user) | Q(team__in=team_ids)
+        return Q(**{f"{prefix}owner": user})
+    return Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}team__in": team_ids})
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -902,6 +905,12 @@ class Complaint(models.Model):
             models.Index(
                 fields=["customer"],
                 name="complaint_open_idx",
+                condition=~Q(status="resolved"),
+            ),
+            # The start page's oldest open complaints, walked in order.
+            models.Index(
+                fields=["received_at", "id"],
+                name="complaint_open_received_idx",
                 condition=~Q(status="resolved"),
             ),
         ]

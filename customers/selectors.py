@@ -29,6 +29,7 @@ from customers.models import (
     OpenIssue,
     Order,
     Payment,
+    visible_q,
 )
 
 RECENT_ROWS = 20
@@ -267,8 +268,9 @@ def follow_ups_due(user, *, today=None, limit=START_PAGE_ROWS):
 def start_page(user):
     visible = visible_customers(user)
     open_complaints = Complaint.objects.open()
-    if not can_see_all_customers(user):
-        open_complaints = open_complaints.filter(customer__in=visible)
+    rule = visible_q(user, prefix="customer__")
+    if rule is not None:
+        open_complaints = open_complaints.filter(rule)
     return {
         # Counted without ORDER BY, so that any index fitting the filter can count.
         "customer_count": visible.order_by()[: settings.LIST_COUNT_CAP + 1].count(),
