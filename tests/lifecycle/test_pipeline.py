@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from customers.models import PipelineRun
 from customers.pipeline import pipeline_run
@@ -62,6 +63,27 @@ def test_every_known_customer_gets_a_stage_as_of_the_run(base):
         "termination",
         "rule",
     )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's statistics")
+def test_the_planner_counts_the_live_stages_the_run_wrote(base):
+    """The lists leave out lost customers by probing the live stages only when the planner
+    knows how many there are: the run's write leaves fresh statistics behind."""
+    table = CustomerStage._meta.db_table
+
+    def counted():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        # Statistics of the table as it is before the run: no stages.
+        cursor.execute(f"ANALYZE {table}")
+    assert counted() == 0
+    run = pipeline_run(as_of=AS_OF)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert counted() == CustomerStage.objects.count() >= 4
 
 
 def test_a_customer_created_after_the_runs_date_has_no_stage_in_it(base):
