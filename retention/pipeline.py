@@ -10,6 +10,7 @@ data: the step works out their changes and the frame publishes them with the run
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy
 
@@ -100,9 +101,16 @@ def snapshot_write(rows):
     """Append the snapshot rows. On PostgreSQL as text formatted column-wise (pandas' CSV
     writer takes several seconds for a million rows of floats and JSON), in the order of
     the value-at-risk indexes; the reasons go in as text, not parsed by the server."""
+    table = ChurnScore._meta.db_table
     if not is_postgresql() or rows.empty:
-        return copy_rows(ChurnScore._meta.db_table, rows)
-    return copy_text(ChurnScore._meta.db_table, snapshot_text(rows.iloc[write_order(rows)]))
+        return copy_rows(table, rows)
+    written = copy_text(table, snapshot_text(rows.iloc[write_order(rows)]))
+    with connection.cursor() as cursor:
+        # Fresh statistics before the run is published, as RFM's snapshot: planned with
+        # none for the new run, the churn list counts its rows by a scan of the snapshot
+        # (at 1M: the manager's list 678 ms with stale statistics, 273 ms after).
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    return written
 
 
 def snapshot_text(rows):

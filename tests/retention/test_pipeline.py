@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from customers import pipeline, records
 from customers.models import Order, PipelineRun
@@ -66,6 +67,22 @@ def test_the_step_scores_every_customer_who_ordered_with_value_from_segmentation
     codes = [reason["code"] for reason in stopped.reasons]
     assert codes[0] == "late" and "complaint" in codes
     assert scores[history.outsider_customer.pk].reasons[0]["code"] == "single_order"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's statistics")
+def test_the_planner_counts_the_snapshot_the_run_wrote(history):
+    """The churn list plans its count from the snapshot's statistics: the step leaves fresh
+    ones behind, as RFM's does."""
+    table = ChurnScore._meta.db_table
+    with connection.cursor() as cursor:
+        # Statistics of the table as it is before the run: no scores.
+        cursor.execute(f"ANALYZE {table}")
+    run = pipeline_run(as_of=AS_OF)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        assert cursor.fetchone()[0] == ChurnScore.objects.count() == 3
 
 
 def test_run_pipeline_json_reports_bands_and_value_at_risk(history, capsys):
