@@ -224,6 +224,16 @@ def indexes_set_aside(table, rows):
             cursor.execute(definition)
 
 
+def analyze(table):
+    """Fresh planner statistics of `table` after a bulk write (PostgreSQL; SQLite plans
+    without). A night's write can change a table's counts wholesale before autovacuum
+    looks at it (if it is on): without them a new run's rows look like a handful, and the
+    pages scan or hash what they should probe."""
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
 def _estimated_rows(table):
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])

@@ -16,7 +16,7 @@ import pandas as pd
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from customers.bulk import Column, cents_sql, copy_binary, copy_rows, is_postgresql
+from customers.bulk import Column, analyze, cents_sql, copy_binary, copy_rows, is_postgresql
 from customers.models import Customer
 from customers.network import purchases_since
 from customers.pipeline import StepResult, amount_text, count_text
@@ -70,8 +70,7 @@ def _write(rows):
     if not is_postgresql():
         return copy_rows(table, rows.assign(purchases=rows["purchases"] / 100))
     written = copy_binary(table, rows, SNAPSHOT_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    analyze(table)
     return written
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from customers.bulk import (
+    analyze,
     cents_sql,
     copy_binary,
     copy_rows,
@@ -314,13 +315,10 @@ def stages_publish(run, plan, live):
             }
         ),
     )
-    if is_postgresql() and (written or not first.empty):
-        # Fresh statistics for the pages that leave out lost customers: planned with stale
-        # counts of the stages, they hash every lost customer instead of probing the few on
-        # the page (a night can move many stages; autovacuum's analysis may come hours
-        # later, or never where it is turned off).
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(CustomerStage._meta.db_table)}")
+    if written or not first.empty:
+        # The pages that leave out lost customers probe the few listed customers' stages
+        # only while the planner knows how many are lost.
+        analyze(CustomerStage._meta.db_table)
     recorded = pd.concat([existing[existing["customer_id"].isin(written)], first])
     copy_rows(
         StageChange._meta.db_table,

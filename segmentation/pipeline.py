@@ -13,11 +13,11 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 from django.utils.translation import gettext, gettext_lazy
 
 from customers.bulk import (
     Column,
+    analyze,
     cents_sql,
     copy_binary,
     copy_rows,
@@ -160,11 +160,9 @@ def write_snapshot(rows):
     if not is_postgresql():
         return copy_rows(table, rows.assign(monetary=rows["monetary"] / 100))
     written = copy_binary(table, rows, SNAPSHOT_COLUMNS)
-    with connection.cursor() as cursor:
-        # Fresh statistics before the run is published: without them the planner takes a
-        # new run for a handful of rows and filters the customer list by scanning the
-        # whole snapshot instead of probing the (run, customer) index per listed customer.
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    # Before the run is published: without statistics the customer list filtered by a
+    # segment scans the whole snapshot instead of probing (run, customer) per customer.
+    analyze(table)
     return written
 
 

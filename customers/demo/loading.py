@@ -13,7 +13,7 @@ from django.db.models.deletion import get_candidate_relations_to_delete
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from customers import contact_log
+from customers import bulk, contact_log
 from customers.bulk import copy_rows, is_postgresql
 from customers.demo import STAFF, TAG_NAMES, TEAMS, DemoData
 from customers.duplicate_keys import name_keys, phone_keys
@@ -94,10 +94,8 @@ def indexes_rebuilt_after(written):
 
 def analyze(written):
     """Fresh statistics on PostgreSQL, or the planner takes the loaded tables for empty ones."""
-    if is_postgresql():
-        with connection.cursor() as cursor:
-            for model in written:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    for model in written:
+        bulk.analyze(model._meta.db_table)
 
 
 def run_deferred_checks(cursor):
