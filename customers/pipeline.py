@@ -15,6 +15,12 @@ names their models in `snapshots=` and how many published runs keep theirs in
 rows of every other run (which also clears what an interrupted execution of
 this run wrote) and adds `snapshots_pruned` to the step's summary.
 
+On PostgreSQL, outside a transaction, STEP_THREADS steps execute at once, each in a
+thread with its own connection and transaction, a step starting once the steps it
+names in `after` are done: most of a step is the database's work or numpy's, and the
+machine has more than one core. Elsewhere (SQLite, a test's transaction) one at a time,
+in the order above.
+
 A run dated before the published run is kept aside: its steps compute and
 record their figures for comparison, but it never becomes current and none of
 its publish callables runs, so live values never move backwards.
@@ -33,6 +39,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -41,14 +48,14 @@ from time import perf_counter
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import Min, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from customers.models import PipelineRun
 from customers.people import display_name
-from customers.rollups import shared_order_figures
+from customers.rollups import current_shared, shared_order_figures, sharing
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +201,57 @@ def step_execute(step, run):
     return result
 
 
+# Steps executed at once on PostgreSQL outside a transaction (see the module's text).
+STEP_THREADS = 2
+
+
+def steps_execute(run, steps, done):
+    """Execute `steps` (in dependency order) for `run`; `done(step, result, seconds)` is
+    called in this thread as each one ends. A step's failure is raised once the steps
+    executing beside it have ended; no further step starts."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or STEP_THREADS < 2:
+        for step in steps:
+            started = perf_counter()
+            result = step_execute(step, run)
+            done(step, result, perf_counter() - started)
+        return
+    names = {step.name for step in steps}
+    finished, pending, executing, failure = set(), list(steps), {}, None
+    shared = current_shared()
+    with ThreadPoolExecutor(max_workers=STEP_THREADS) as pool:
+        while pending or executing:
+            for step in [s for s in pending if finished.issuperset(names & set(s.after))]:
+                if len(executing) == STEP_THREADS:
+                    break
+                pending.remove(step)
+                executing[pool.submit(_step_apart, step, run, shared)] = step
+            ended, _executing = wait(executing, return_when=FIRST_COMPLETED)
+            for future in sorted(ended, key=lambda f: steps.index(executing[f])):
+                step = executing.pop(future)
+                try:
+                    result, seconds = future.result()
+                    done(step, result, seconds)
+                    finished.add(step.name)
+                except BaseException as exc:
+                    # The steps executing meanwhile end and are recorded; none starts.
+                    failure = failure or exc
+                    pending.clear()
+    if failure is not None:
+        raise failure
+
+
+def _step_apart(step, run, shared):
+    """step_execute in a thread of its own, sharing the order read of the execution; its
+    database connection is closed when it ends. Returns (result, seconds)."""
+    try:
+        with sharing(shared):
+            started = perf_counter()
+            result = step_execute(step, run)
+            return result, perf_counter() - started
+    finally:
+        connection.close()
+
+
 class PipelineAlreadyRunning(Exception):
     """Another run has not finished yet."""
 
@@ -234,23 +292,28 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
     )
     with beating, shared_order_figures():
         try:
-            for step in registered_steps():
-                started = perf_counter()
-                result = step_execute(step, run)
+            steps = registered_steps()
+            order = {step.name: index for index, step in enumerate(steps)}
+
+            def done(step, result, seconds):
                 run.steps.append(
                     {
                         "name": step.name,
                         "rows": result.rows,
-                        "seconds": round(perf_counter() - started, 3),
+                        "seconds": round(seconds, 3),
                         "summary": result.summary,
                     }
                 )
+                # Shown in the steps' order, whichever ended first.
+                run.steps.sort(key=lambda row: order.get(row["name"], len(order)))
                 if result.publish is not None:
-                    publishers.append(result.publish)
+                    publishers.append((order[step.name], result.publish))
                 # A run closed meanwhile (by hand, or as stale) stops here.
                 if not _still_running(run).update(steps=run.steps, heartbeat_at=timezone.now()):
                     raise RunClosed
-            _publish(run, publishers)
+
+            steps_execute(run, steps, done)
+            _publish(run, [publish for _index, publish in sorted(publishers, key=lambda p: p[0])])
         except RunClosed:
             logger.warning("Pipeline run %s was closed while it ran; it published nothing", run.pk)
             run.refresh_from_db()

@@ -47,7 +47,17 @@ class OrderFigure:
 
 
 _figures: dict[str, OrderFigure] = {}
-_shared = threading.local()
+# The shared read this thread's steps use, if any (see shared_order_figures).
+_local = threading.local()
+
+
+class SharedRead:
+    """The read that the steps of one execution share; steps executed in several threads
+    share it through `sharing` and take turns at it, so that it is read once."""
+
+    def __init__(self):
+        self.key, self.frame, self.reads = None, None, 0
+        self.lock = threading.Lock()
 
 
 def register_order_figures(*figures):
@@ -106,7 +116,8 @@ def order_figures(run, names) -> pd.DataFrame:
     missing = [name for name in names if name not in _figures]
     if missing:
         raise KeyError(f"order figures not registered: {', '.join(missing)}")
-    if not getattr(_shared, "active", False):
+    shared = getattr(_local, "shared", None)
+    if shared is None:
         frame, _params = _read(run, [_figures[name] for name in names])
         return frame
     # Read once for the run, with every registered figure; again if the run or any
@@ -116,19 +127,38 @@ def order_figures(run, names) -> pd.DataFrame:
     for figure in figures:
         params.update(figure.params(run))
     key = (run.pk, tuple(figure.name for figure in figures), repr(sorted(params.items())))
-    if _shared.key != key:
-        _shared.key, _shared.frame = None, None
-        _shared.frame, _params = _read(run, figures)
-        _shared.key = key
-        _shared.reads += 1
-    return _shared.frame[["customer_id", *names]].copy()
+    with shared.lock:
+        if shared.key != key:
+            shared.key, shared.frame = None, None
+            shared.frame, _params = _read(run, figures)
+            shared.key = key
+            shared.reads += 1
+        return shared.frame[["customer_id", *names]].copy()
 
 
 @contextmanager
 def shared_order_figures():
     """Within: one read of every registered figure per run, shared by the steps."""
-    _shared.active, _shared.key, _shared.frame, _shared.reads = True, None, None, 0
+    shared = SharedRead()
     try:
-        yield _shared
+        with sharing(shared):
+            yield shared
     finally:
-        _shared.active, _shared.key, _shared.frame = False, None, None
+        shared.key, shared.frame = None, None
+
+
+@contextmanager
+def sharing(shared):
+    """Within, in this thread: the steps use `shared` (the SharedRead of another thread's
+    shared_order_figures, or None for none)."""
+    before = getattr(_local, "shared", None)
+    _local.shared = shared
+    try:
+        yield shared
+    finally:
+        _local.shared = before
+
+
+def current_shared():
+    """The SharedRead this thread's steps use, or None: to hand to `sharing` in another."""
+    return getattr(_local, "shared", None)

@@ -1,11 +1,13 @@
 """The pipeline frame and its tasks: order, all-or-nothing publishing, no overlap."""
 
 import datetime as dt
+import threading
 import time
 
 import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -491,3 +493,103 @@ def test_a_step_naming_snapshots_must_say_how_many_runs_keep_them(steps):
 
     with pytest.raises(ImproperlyConfigured, match="keep="):
         register_step("scores", lambda run: StepResult(rows=0), snapshots=(RfmScore,))
+
+
+# Steps at once: on PostgreSQL outside a transaction, each in a thread with its connection.
+
+pg_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="steps execute at once on PostgreSQL only"
+)
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_independent_steps_execute_at_once_and_dependent_ones_after(steps):
+    started, spans, published = threading.Event(), {}, []
+
+    def step(name, *, wait_for=None, signal=None):
+        def execute(run):
+            begun = time.monotonic()
+            if signal is not None:
+                signal.set()
+            # Executed one at a time, the step it waits for would never begin.
+            seen = wait_for.wait(timeout=10) if wait_for is not None else True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (backend,) = cursor.fetchone()
+            spans[name] = (begun, time.monotonic(), seen, backend)
+            return StepResult(rows=1, publish=lambda: published.append(name))
+
+        return execute
+
+    register_step("slow", step("slow", wait_for=started))
+    register_step("quick", step("quick", signal=started))
+    register_step("after-slow", step("after-slow"), after=("slow",))
+
+    run = pipeline_run(as_of=AS_OF)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert spans["slow"][2], "the quick step did not execute while the slow one waited"
+    assert spans["after-slow"][0] >= spans["slow"][1]
+    # Each on a database connection of its own.
+    assert spans["slow"][3] != spans["quick"][3]
+    # Recorded and published in the steps' order, whichever ended first.
+    assert [row["name"] for row in run.steps] == ["slow", "quick", "after-slow"]
+    assert published == ["slow", "quick", "after-slow"]
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_a_step_failing_beside_another_fails_the_run_once_both_ended(steps):
+    customer = CustomerFactory(name="旧名")
+    failing = threading.Event()
+
+    def outlasting(run):
+        failing.wait(timeout=10)
+        time.sleep(0.2)
+        return StepResult(rows=1, publish=rename_customer(customer, "新名"))
+
+    def breaks(run):
+        failing.set()
+        raise ValueError("breaks broke")
+
+    register_step("outlasting", outlasting)
+    register_step("breaks", breaks)
+    steps("never", after=("breaks",))
+
+    run = pipeline_run(as_of=AS_OF)
+
+    run.refresh_from_db()
+    customer.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error.startswith("ValueError: breaks broke")
+    assert steps.calls == []
+    assert [step["name"] for step in run.steps] == ["outlasting"]
+    assert customer.name == "旧名"
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_steps_in_threads_share_one_order_read(steps, monkeypatch):
+    from customers import rollups
+
+    reads, database_reads = [], []
+    read = rollups._read
+    monkeypatch.setattr(rollups, "_read", lambda *args: database_reads.append(1) or read(*args))
+    register_step("rfm", lambda run: _read_figures(run, reads, ["rfm_frequency"]))
+    register_step("lifecycle", lambda run: _read_figures(run, reads, ["lifecycle_orders"]))
+    CustomerFactory()
+
+    run = pipeline_run(as_of=AS_OF)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert sorted(reads) == ["lifecycle_orders", "rfm_frequency"]
+    assert len(database_reads) == 1
+
+
+def _read_figures(run, reads, names):
+    from customers.rollups import order_figures
+
+    frame = order_figures(run, names)
+    reads.append(frame.columns[1])
+    return StepResult(rows=len(frame))
