@@ -218,6 +218,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = False
 
 # A running pipeline run refreshes its heartbeat this often; a run without a heartbeat for
 # PIPELINE_STALE_AFTER_SECONDS (its worker was stopped, or none took it up) is closed.
+# Pipeline steps executed at once on PostgreSQL (customers.pipeline); 1: one at a time.
+PIPELINE_STEP_THREADS = max(1, int(os.environ.get("PIPELINE_STEP_THREADS", "2")))
 PIPELINE_HEARTBEAT_SECONDS = float(os.environ.get("PIPELINE_HEARTBEAT_SECONDS", "30"))
 PIPELINE_STALE_AFTER_SECONDS = float(os.environ.get("PIPELINE_STALE_AFTER_SECONDS", "300"))
 if PIPELINE_STALE_AFTER_SECONDS < 2 * PIPELINE_HEARTBEAT_SECONDS:

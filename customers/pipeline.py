@@ -15,7 +15,8 @@ names their models in `snapshots=` and how many published runs keep theirs in
 rows of every other run (which also clears what an interrupted execution of
 this run wrote) and adds `snapshots_pruned` to the step's summary.
 
-On PostgreSQL, outside a transaction, STEP_THREADS steps execute at once, each in a
+On PostgreSQL, outside a transaction, settings.PIPELINE_STEP_THREADS steps (two by
+default) execute at once, each in a
 thread with its own connection and transaction, a step starting once the steps it
 names in `after` are done: most of a step is the database's work or numpy's, and the
 machine has more than one core. Elsewhere (SQLite, a test's transaction) one at a time,
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from time import perf_counter
+from typing import Any
 
 from django.conf import settings
 from django.core import checks
@@ -79,18 +81,24 @@ class Step:
     describe: tuple = ()
     snapshots: tuple = ()
     keep: Callable[[], int] | None = None
+    prepare: Callable[[PipelineRun], Any] | None = None
 
 
 _steps: dict[str, Step] = {}
 _publish_hooks: dict[str, Callable[[PipelineRun], None]] = {}
 
 
-def register_step(name, func, *, after=(), label="", describe=(), snapshots=(), keep=None):
+def register_step(
+    name, func, *, after=(), label="", describe=(), snapshots=(), keep=None, prepare=None
+):
     """Add a step that runs after the steps named in `after` (those whose results it
     reads). `label` is what pages call it; `describe` how its summary reads there, as
     (key, label, format) fields (see summary_lines). `snapshots` are the models (each
     with a `run` key) whose rows the step writes per run; `keep()` says how many
-    published runs keep theirs (see snapshots_prune)."""
+    published runs keep theirs (see snapshots_prune). `prepare(run)`, if given, is the
+    part of the step that reads no other step's results (the orders, say): the frame
+    may execute it early, beside other steps, and calls `func(run, prepared)` with what
+    it returned."""
     if snapshots and keep is None:
         raise ImproperlyConfigured(f"Pipeline step {name} names snapshots but not keep=.")
     _steps[name] = Step(
@@ -101,6 +109,7 @@ def register_step(name, func, *, after=(), label="", describe=(), snapshots=(), 
         describe=tuple(describe),
         snapshots=tuple(snapshots),
         keep=keep,
+        prepare=prepare,
     )
 
 
@@ -190,66 +199,149 @@ def snapshots_prune(models, *, keep):
     return len(stale)
 
 
-def step_execute(step, run):
+# What step_execute gets for a step whose prepare has not been executed yet.
+UNPREPARED = object()
+
+
+def step_execute(step, run, prepared=UNPREPARED):
     """One step as the frame runs it, in its own transaction: its old snapshots pruned,
-    then the step."""
+    then the step (its prepare first, unless `prepared` is what it returned)."""
     with transaction.atomic():
         pruned = snapshots_prune(step.snapshots, keep=step.keep()) if step.snapshots else None
-        result = step.func(run)
+        if step.prepare is None:
+            result = step.func(run)
+        else:
+            result = step.func(run, step.prepare(run) if prepared is UNPREPARED else prepared)
     if pruned is not None:
         result.summary = {**result.summary, "snapshots_pruned": pruned}
     return result
 
 
-# Steps executed at once on PostgreSQL outside a transaction (see the module's text).
-STEP_THREADS = 2
+def step_prepare(step, run):
+    """A step's prepare as the frame executes it early: in a transaction of its own, so
+    that its reads see one state of the database."""
+    with transaction.atomic():
+        return step.prepare(run)
 
 
-def steps_execute(run, steps, done):
-    """Execute `steps` (in dependency order) for `run`; `done(step, result, seconds)` is
-    called in this thread as each one ends. A step's failure is raised once the steps
-    executing beside it have ended; no further step starts."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block or STEP_THREADS < 2:
+@dataclass(frozen=True)
+class _Task:
+    """A step, or a step's prepare, as steps_execute schedules it."""
+
+    step: Step
+    prepares: bool = False
+
+    @property
+    def name(self):
+        return f"{self.step.name}:prepare" if self.prepares else self.step.name
+
+
+def steps_execute(run, steps, done, *, expected=None):
+    """Execute `steps` (in dependency order) for `run`; `done(step, result, timing)` is
+    called in this thread as each one ends, `timing` its seconds, when it started
+    (seconds into the execution) and, for a step with a prepare, the prepare's seconds. A
+    step's failure is raised once the steps executing beside it have ended; no further
+    step starts.
+
+    In threads (see the module's text), of the tasks free to start the one with the
+    longest chain of tasks still to come starts first, each task counting the seconds
+    it took in `expected` ({task name: seconds}, a step's prepare as "name:prepare"; a
+    second if unknown): the longest chain sets how long the run takes."""
+    began = perf_counter()
+    threads = settings.PIPELINE_STEP_THREADS
+    if connection.vendor != "postgresql" or connection.in_atomic_block or threads < 2:
         for step in steps:
             started = perf_counter()
             result = step_execute(step, run)
-            done(step, result, perf_counter() - started)
+            done(step, result, {"seconds": perf_counter() - started, "started": started - began})
         return
-    names = {step.name for step in steps}
-    finished, pending, executing, failure = set(), list(steps), {}, None
+    tasks, needs = _tasks(steps)
+    rank = _ranks(tasks, needs, expected or {})
+    finished, pending, executing, failure = set(), list(tasks), {}, None
+    # What each step's prepare returned and its seconds, until the step starts or ends.
+    prepared, prepare_seconds = {}, {}
     shared = current_shared()
-    with ThreadPoolExecutor(max_workers=STEP_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         while pending or executing:
-            for step in [s for s in pending if finished.issuperset(names & set(s.after))]:
-                if len(executing) == STEP_THREADS:
-                    break
-                pending.remove(step)
-                executing[pool.submit(_step_apart, step, run, shared)] = step
+            free = [task for task in pending if finished.issuperset(needs[task.name])]
+            for task in sorted(free, key=lambda task: -rank[task.name])[: threads - len(executing)]:
+                pending.remove(task)
+                argument = UNPREPARED if task.prepares else prepared.pop(task.name, UNPREPARED)
+                future = pool.submit(_task_apart, task, run, shared, argument, began)
+                executing[future] = task
             ended, _executing = wait(executing, return_when=FIRST_COMPLETED)
-            for future in sorted(ended, key=lambda f: steps.index(executing[f])):
-                step = executing.pop(future)
+            for future in sorted(ended, key=lambda f: tasks.index(executing[f])):
+                task = executing.pop(future)
                 try:
-                    result, seconds = future.result()
-                    done(step, result, seconds)
-                    finished.add(step.name)
+                    value, timing = future.result()
+                    if task.prepares:
+                        prepared[task.step.name] = value
+                        prepare_seconds[task.step.name] = timing["seconds"]
+                    else:
+                        if task.name in prepare_seconds:
+                            timing["prepare_seconds"] = prepare_seconds.pop(task.name)
+                        done(task.step, value, timing)
+                    finished.add(task.name)
                 except BaseException as exc:
-                    # The steps executing meanwhile end and are recorded; none starts.
+                    # The tasks executing meanwhile end and are recorded; none starts.
                     failure = failure or exc
                     pending.clear()
     if failure is not None:
         raise failure
 
 
-def _step_apart(step, run, shared):
-    """step_execute in a thread of its own, sharing the order read of the execution; its
-    database connection is closed when it ends. Returns (result, seconds)."""
+def _tasks(steps):
+    """The tasks of `steps` (a step's prepare before it) and {task name: the names of the
+    tasks it waits for}."""
+    names = {step.name for step in steps}
+    tasks, needs = [], {}
+    for step in steps:
+        waits = names & set(step.after)
+        if step.prepare is not None:
+            prepare = _Task(step, prepares=True)
+            tasks.append(prepare)
+            needs[prepare.name] = set()
+            waits.add(prepare.name)
+        tasks.append(_Task(step))
+        needs[step.name] = waits
+    return tasks, needs
+
+
+def _ranks(tasks, needs, expected):
+    """{task name: its expected seconds and those of the longest chain of tasks waiting
+    for it}, from the last tasks back."""
+    rank = {}
+    for task in reversed(tasks):
+        after = [rank[other] for other, waits in needs.items() if task.name in waits]
+        rank[task.name] = expected.get(task.name, 1.0) + max(after, default=0.0)
+    return rank
+
+
+def _task_apart(task, run, shared, prepared, began):
+    """A task in a thread of its own, sharing the order read of the execution; its
+    database connection is closed when it ends. Returns (what it returned, timing)."""
     try:
         with sharing(shared):
             started = perf_counter()
-            result = step_execute(step, run)
-            return result, perf_counter() - started
+            if task.prepares:
+                value = step_prepare(task.step, run)
+            else:
+                value = step_execute(task.step, run, prepared)
+            return value, {"seconds": perf_counter() - started, "started": started - began}
     finally:
         connection.close()
+
+
+def expected_seconds():
+    """{task name: seconds} of the published run's steps (and their prepares), for
+    steps_execute's order."""
+    current = PipelineRun.objects.current()
+    expected = {}
+    for row in (current.steps or []) if current is not None else []:
+        expected[row["name"]] = row.get("seconds") or 0.0
+        if row.get("prepare_seconds") is not None:
+            expected[f"{row['name']}:prepare"] = row["prepare_seconds"]
+    return expected
 
 
 class PipelineAlreadyRunning(Exception):
@@ -295,12 +387,12 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
             steps = registered_steps()
             order = {step.name: index for index, step in enumerate(steps)}
 
-            def done(step, result, seconds):
+            def done(step, result, timing):
                 run.steps.append(
                     {
                         "name": step.name,
                         "rows": result.rows,
-                        "seconds": round(seconds, 3),
+                        **{key: round(value, 3) for key, value in timing.items()},
                         "summary": result.summary,
                     }
                 )
@@ -312,7 +404,7 @@ def pipeline_execute(run: PipelineRun) -> PipelineRun:
                 if not _still_running(run).update(steps=run.steps, heartbeat_at=timezone.now()):
                     raise RunClosed
 
-            steps_execute(run, steps, done)
+            steps_execute(run, steps, done, expected=expected_seconds())
             _publish(run, [publish for _index, publish in sorted(publishers, key=lambda p: p[0])])
         except RunClosed:
             logger.warning("Pipeline run %s was closed while it ran; it published nothing", run.pk)

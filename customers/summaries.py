@@ -9,6 +9,12 @@ them for three kinds of scope and stores one SectionSummary row per scope:
 - each owner: the customers the user owns outside the teams they manage (all of a
   rep's customers; for a manager, their own customers in other teams, usually none).
 
+Figures about the past (a trend over earlier runs, the points of closed months) are
+reporting snapshots: a build takes them from the previous build's rows (`Earlier`), as
+they were counted for the customers each scope had then, and computes only what the new
+run adds. A reassigned customer moves with their owner from the new run on; the history
+of a scope stays as it was reported.
+
 The scopes follow the one access rule (Customer.objects.visible_to): a rep sees the
 customers they own, a manager also their teams' customers, so a viewer's customers are
 exactly the disjoint union of their teams' rows and their owner row. A viewer whose
@@ -20,6 +26,7 @@ built on the spot where the figures do not add up (a Pareto curve).
 
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -103,6 +110,31 @@ def live_figures(build, user, run):
 # Building, when a run is published.
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """One section's figures of every scope as the build of an earlier published run
+    stored them (see the module's text): `run` is that run, None without one; a scope
+    missing from `figures` had no row then (no customers)."""
+
+    run: PipelineRun | None = None
+    figures: dict = field(default_factory=dict)
+
+    def of(self, key):
+        """The stored figures of scope `key`, or None."""
+        return self.figures.get(key)
+
+
+class SectionScopes:
+    """RunScopes as one section's `build_all` sees them: with `earlier`, the section's
+    figures of the previous build."""
+
+    def __init__(self, scopes, earlier):
+        self._scopes, self.earlier = scopes, earlier
+
+    def __getattr__(self, name):
+        return getattr(self._scopes, name)
+
+
 class RunScopes:
     """Every scope of a run at once, for the sections' `build_all`: the company, every
     team, and every user who owns customers or manages a team (with the teams they manage).
@@ -125,9 +157,23 @@ class RunScopes:
         # Owner id → the teams they manage, whose customers their scope leaves out.
         self.managed = {user_id: sorted(managed.get(user_id, ())) for user_id in sorted(owners)}
         self._of = {}
-        # What builders of several sections share (the RFM cells of two sections).
+        # What builders of several sections share (the RFM cells of two sections): see
+        # `shared`.
         self.memo = {}
+        self._locks, self._guard = {}, threading.Lock()
+        # A section's figures of the previous build: see SectionScopes.
+        self.earlier = Earlier()
         self.sizes = self.add_up(pairs, int, lambda total, count: total + count)
+
+    def shared(self, key, compute):
+        """`compute()`, once for every section that asks under `key`: sections built at once
+        in threads wait for the first one's answer rather than compute it again."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self.memo:
+                self.memo[key] = compute()
+            return self.memo[key]
 
     def scope_keys(self):
         """(scope kind, scope id) of every scope, the company first."""
@@ -239,7 +285,8 @@ def build_run_summaries(run):
     scopes = RunScopes()
     keys = scopes.scope_keys()
     figures = {key: {} for key in keys}
-    for storage_key, built in _built_sections(sections, scopes, run).items():
+    earlier = earlier_figures(run)
+    for storage_key, built in _built_sections(sections, scopes, run, earlier).items():
         for key in keys:
             figures[key][storage_key] = built[key]
     rows = [
@@ -271,14 +318,42 @@ def build_run_summaries(run):
 BUILD_THREADS = 2
 
 
-def _built_sections(sections, scopes, run):
+def earlier_figures(run):
+    """{storage key: Earlier} from the stored rows of the latest published run before
+    `run` that has them (one query); empty without."""
+    rows = list(
+        SectionSummary.objects.exclude(run=run)
+        .filter(run__status=PipelineRun.Status.SUCCEEDED, run__as_of__lte=run.as_of)
+        .order_by("-run__as_of", "-run_id")
+        .select_related("run")
+    )
+    if not rows:
+        return {}
+    latest = rows[0].run
+    earlier = {}
+    for row in rows:
+        if row.run_id != latest.pk:
+            continue
+        for storage_key, figures in row.figures.items():
+            earlier.setdefault(storage_key, Earlier(latest, {})).figures[
+                (row.scope, row.scope_id)
+            ] = figures
+    return earlier
+
+
+def _built_sections(sections, scopes, run, earlier=None):
     """{storage key: {scope key: stored figures}} of every section. On PostgreSQL, outside
     a transaction (after the run, not inside a test's), BUILD_THREADS sections at a time."""
+    # A section the previous build did not store is computed anew.
+    views = {
+        key: SectionScopes(scopes, (earlier or {}).get(key, Earlier()))
+        for key, _section in sections
+    }
     if connection.vendor != "postgresql" or connection.in_atomic_block or BUILD_THREADS < 2:
-        return {key: _built(section, scopes, run) for key, section in sections}
+        return {key: _built(section, views[key], run) for key, section in sections}
     with ThreadPoolExecutor(max_workers=BUILD_THREADS) as pool:
         pending = {
-            key: pool.submit(_built_apart, section, scopes, run) for key, section in sections
+            key: pool.submit(_built_apart, section, views[key], run) for key, section in sections
         }
         return {key: future.result() for key, future in pending.items()}
 

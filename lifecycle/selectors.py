@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -132,23 +132,50 @@ def build_stages(scope, run):
 
 def build_all_stages(scopes, run):
     """build_stages of every scope of the run (customers.summaries.RunScopes): four
-    queries."""
+    queries and one for the kept runs. The trend's earlier snapshots are taken from the
+    previous build (`scopes.earlier`) as it counted them; only the others are read."""
     if run is None:
         return {key: _empty_stages(run) for key in scopes.scope_keys()}
     live, moves, within, months, kept = _section_reads(run)
     figures = {key: _empty_stages(run) for key in scopes.scope_keys()}
+    settled = _settled_snapshots(scopes.earlier, kept)
     reads = [
         (scopes.pairs(live, "stage", n=Count("pk")), _add_funnel),
         (scopes.pairs(moves, "old_stage", "new_stage", **within), _add_flow),
         (scopes.pairs(months, "month", n=Count("pk")), _add_win_backs),
-        (scopes.pairs(kept, "run_id", "run__as_of", "stage", n=Count("pk")), _add_trend),
+        (
+            scopes.pairs(
+                kept.exclude(run_id__in=settled), "run_id", "run__as_of", "stage", n=Count("pk")
+            ),
+            _add_trend,
+        ),
     ]
     for rows, add in reads:
         for team_id, owner_id, *values in rows:
             for key in scopes.of(team_id, owner_id):
                 if key in figures:
                     add(figures[key], *values)
+    for key, scope_figures in figures.items():
+        reported = (scopes.earlier.of(key) or {}).get("trend", {})
+        for run_id in settled:
+            if str(run_id) in reported:
+                scope_figures["trend"][str(run_id)] = reported[str(run_id)]
     return figures
+
+
+def _settled_snapshots(earlier, kept):
+    """The ids of the runs whose snapshots are still kept and that the earlier build
+    counted (its company trend has them): their counts are taken from it. One query."""
+    from customers.models import PipelineRun
+
+    if earlier.run is None:
+        return []
+    counted = {int(run_id) for run_id in (earlier.of(("company", 0)) or {}).get("trend", {})}
+    return sorted(
+        PipelineRun.objects.filter(pk__in=counted)
+        .filter(Exists(kept.filter(run_id=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
 
 
 def _add_funnel(figures, stage, count):

@@ -144,8 +144,13 @@ def build_points(scope, run):
 
 def build_all_points(scopes, run):
     """build_points of every scope of the run (customers.summaries.RunScopes): three
-    queries grouped by the customers' team and owner, whatever the number of scopes."""
+    queries grouped by the customers' team and owner, whatever the number of scopes. The
+    months before the one of the previous build's run (`scopes.earlier`) are taken from
+    it as it counted them: the ledger is only appended to, each entry dated when written."""
     months, moved = _moved(run)
+    settled = _settled_months(scopes.earlier, months)
+    if settled:
+        moved = moved.filter(created_at__gte=_day_start(months[len(settled)]))
     members = Membership.objects.order_by()
     tiers = scopes.add_up(
         scopes.pairs(members.filter(status=Membership.Status.ACTIVE), "tier", count=Count("pk")),
@@ -165,9 +170,45 @@ def build_all_points(scopes, run):
         lambda rows, month, kind, points: [*rows, (month, kind, points)],
     )
     return {
-        key: _points_figures(months, tiers[key], outstanding[key], monthly[key])
+        key: _points_figures(
+            months,
+            tiers[key],
+            outstanding[key],
+            [*_reported_months(scopes.earlier.of(key), settled), *monthly[key]],
+        )
         for key in scopes.scope_keys()
     }
+
+
+def _settled_months(earlier, months):
+    """The first of `months` that the earlier build counted whole: those before the month
+    of its run's date."""
+    if earlier.run is None:
+        return []
+    counted = {row[0] for row in (earlier.of(("company", 0)) or {}).get("months", [])}
+    until = earlier.run.as_of.replace(day=1)
+    settled = []
+    for month in months:
+        if month >= until or month.isoformat() not in counted:
+            break
+        settled.append(month)
+    return settled
+
+
+def _reported_months(stored, settled):
+    """(month, kind, points) rows of the `settled` months as the earlier build stored them
+    for a scope; none if it had no row (no customers then)."""
+    wanted = {month.isoformat() for month in settled}
+    return [
+        (dt.date.fromisoformat(month), kind, points)
+        for month, *points_by_kind in (stored or {}).get("months", [])
+        if month in wanted
+        for kind, points in zip(MONTHLY_KINDS, points_by_kind, strict=True)
+    ]
+
+
+def _day_start(day):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def _moved(run):

@@ -10,17 +10,19 @@ class RetentionConfig(AppConfig):
         from customers import dashboards, export_columns, merging, network_page, panels, pipeline
         from retention import exports, selectors
         from retention.models import ChurnEpisode, ChurnScore
-        from retention.pipeline import SUMMARY_FIELDS, churn_step, snapshots_kept
+        from retention.pipeline import SUMMARY_FIELDS, churn_prepare, churn_step, snapshots_kept
 
         # Of two open at-risk episodes the survivor's stays open; the merged customer's
         # finished episodes move with it.
         merging.register_conflict_rule(ChurnEpisode, on_conflict=merging.KEEP_SURVIVOR)
 
         # Reads the RFM rows of the same run (the customers' value), the credit grades and the
-        # lifecycle's stages of the same run (who is lost, who was won back).
+        # lifecycle's stages of the same run (who is lost, who was won back); its order
+        # statistics and learned weights need none of them and may be prepared beside them.
         pipeline.register_step(
             "churn",
             churn_step,
+            prepare=churn_prepare,
             after=("rfm", "credit_grades", "lifecycle"),
             label=_("Churn risk"),
             describe=SUMMARY_FIELDS,

@@ -230,7 +230,14 @@ def episodes_write(run, ended, opened):
     )
 
 
-def churn_step(run):
+def churn_prepare(run):
+    """The churn step's part that reads only the orders and the calendar (the order
+    statistics, the backtest and the learned weights): the frame may execute it beside
+    the steps the churn step waits for."""
+    return scoring.learn_as_of(run.as_of, RetentionSettings.current().horizon_days)
+
+
+def churn_step(run, prepared):
     """Pipeline step: a churn risk with reasons for every customer who ever ordered."""
     settings = RetentionSettings.current()
     # What an interrupted execution of this run wrote (pruned by the frame unless published).
@@ -241,7 +248,7 @@ def churn_step(run):
     def read_signals(stats):
         return signals_for(stats, read_open_complaints(as_of), read_grades(as_of))
 
-    scores = scoring.score_as_of(as_of, settings.horizon_days, read_signals)
+    scores = scoring.score_prepared(prepared, read_signals)
     stats, scored = scores.stats, scores.scored
     reasons = scores.reasons()
     value, value_tier = read_values(run, stats)

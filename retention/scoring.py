@@ -96,9 +96,21 @@ def learn_weights(stats, as_of, horizon_days, festivals, read_stats, year_before
     return learned, backtest_on
 
 
-def score_as_of(as_of, horizon_days, read_signals, *, festivals=None, read_stats=None):
-    """Every customer with an order up to `as_of`, scored as a run that day scores them;
-    `read_signals(stats)` gives their complaints and grades as of `as_of`."""
+@dataclass(frozen=True)
+class Prepared:
+    """What scoring as of a date needs that only the orders and the calendar give: the
+    run's statistics and the weights learned on its backtest (steps 1 to 3)."""
+
+    as_of: dt.date
+    horizon_days: int
+    season: calendar.Season
+    stats: pd.DataFrame
+    learned: churn.Learned
+    backtest_on: dt.date | None
+
+
+def learn_as_of(as_of, horizon_days, *, festivals=None, read_stats=None) -> Prepared:
+    """Steps 1 to 3 for a run as of `as_of`: from the orders and the calendar only."""
     festivals = Festival.calendar() if festivals is None else festivals
     season = calendar.season(festivals, as_of, horizon_days)
     year_before = as_of - calendar.YEAR
@@ -116,6 +128,31 @@ def score_as_of(as_of, horizon_days, read_signals, *, festivals=None, read_stats
     learned, backtest_on = learn_weights(
         stats, as_of, horizon_days, festivals, read_stats, year_before_stats
     )
+    return Prepared(as_of, horizon_days, season, stats, learned, backtest_on)
+
+
+def score_prepared(prepared: Prepared, read_signals) -> RunScores:
+    """Step 4: every customer of `prepared` scored with its weights; `read_signals(stats)`
+    gives their complaints and grades as of its date."""
+    stats, learned = prepared.stats, prepared.learned
     signals = read_signals(stats)
-    scored = churn.score_customers(stats, signals, learned.weights, horizon_days=horizon_days)
-    return RunScores(as_of, horizon_days, season, stats, signals, scored, learned, backtest_on)
+    scored = churn.score_customers(
+        stats, signals, learned.weights, horizon_days=prepared.horizon_days
+    )
+    return RunScores(
+        prepared.as_of,
+        prepared.horizon_days,
+        prepared.season,
+        stats,
+        signals,
+        scored,
+        learned,
+        prepared.backtest_on,
+    )
+
+
+def score_as_of(as_of, horizon_days, read_signals, *, festivals=None, read_stats=None):
+    """Every customer with an order up to `as_of`, scored as a run that day scores them;
+    `read_signals(stats)` gives their complaints and grades as of `as_of`."""
+    prepared = learn_as_of(as_of, horizon_days, festivals=festivals, read_stats=read_stats)
+    return score_prepared(prepared, read_signals)

@@ -169,16 +169,30 @@ AT_RISK_ORDER = ("-value_at_risk", "id")
 
 def build_all_at_risk(scopes, run):
     """build_at_risk of every scope of the run (customers.summaries.RunScopes): three
-    queries."""
+    queries, none if the churn section read them."""
     if run is None:
         return {key: [] for key in scopes.scope_keys()}
-    top = scopes.first_rows(
-        can_still_be_kept(ChurnScore.objects.filter(run=run, band=Band.HIGH, value_at_risk__gt=0)),
-        AT_RISK_ORDER,
-        START_PAGE_ROWS,
-        ["pk", "value_at_risk"],
-    )
-    return {key: [list(row) for row in rows] for key, rows in top.items()}
+    # The high-risk list's first rows as the churn section has them, those with a value at
+    # risk: all of them come before those without.
+    return {
+        key: [list(row) for row in rows if row[1] > 0]
+        for key, rows in _high_risk_tops(scopes, run).items()
+    }
+
+
+def _high_risk_tops(scopes, run):
+    """{scope key: [(score id, value at risk)]}: the first START_PAGE_ROWS high-risk scores
+    of customers who can still be kept, by value at risk; read once for both sections."""
+
+    def read():
+        return scopes.first_rows(
+            can_still_be_kept(ChurnScore.objects.filter(run=run, band=Band.HIGH)),
+            AT_RISK_ORDER,
+            START_PAGE_ROWS,
+            ["pk", "value_at_risk"],
+        )
+
+    return scopes.shared(("high_risk_tops", run.pk), read)
 
 
 def _top_scores(ranked, limit=START_PAGE_ROWS):
@@ -297,15 +311,13 @@ def build_churn(scope, run):
 
 def build_all_churn(scopes, run):
     """build_churn of every scope of the run (customers.summaries.RunScopes): four
-    queries."""
+    queries, one if the at-risk section read the top rows."""
     if run is None:
         return {key: {"bands": {}, "top": []} for key in scopes.scope_keys()}
     scores = can_still_be_kept(ChurnScore.objects.filter(run=run))
     rows = scopes.pairs(scores, "band", customers=Count("pk"), value=Sum("value_at_risk"))
     bands = scopes.add_up(rows, dict, _add_band)
-    top = scopes.first_rows(
-        scores.filter(band=Band.HIGH), AT_RISK_ORDER, START_PAGE_ROWS, ["pk", "value_at_risk"]
-    )
+    top = _high_risk_tops(scopes, run)
     return {
         key: {
             "bands": {band: [n, _money(value)] for band, (n, value) in bands[key].items()},

@@ -280,8 +280,9 @@ def _figures_for(scope, run, loader):
 def _all_figures(scopes, run, curves):
     """_figures_for of every scope of the run (customers.summaries.RunScopes), with the
     current run's Pareto curve if `curves`: {scope key: figures}. The company's from the
-    runs' summaries; the teams' and owners' from one pass over the trend runs' cells (kept
-    in the scopes' memo for the other section) and, for the curves, two more."""
+    runs' summaries; the teams' and owners' earlier trend runs from the previous build
+    (`scopes.earlier`) as it counted them, the others from one pass over those runs' cells
+    (kept in the scopes' memo for the other section) and, for the curves, two more."""
     keys = scopes.scope_keys()
     if run is None:
         return {key: [] for key in keys}
@@ -289,10 +290,12 @@ def _all_figures(scopes, run, curves):
     if not summaries:
         return {key: [] for key in keys}
     runs = trend_runs(summaries)
-    cells = scopes.memo.get("rfm_cells")
-    if cells is None:
+    settled = _settled_runs(scopes.earlier, runs, run)
+    missing = [summary for summary in runs if summary.run_id not in settled]
+
+    def read_cells():
         rows = scopes.pairs(
-            RfmScore.objects.filter(run_id__in=[summary.run_id for summary in runs]),
+            RfmScore.objects.filter(run_id__in=[summary.run_id for summary in missing]),
             "run_id",
             "value_tier",
             "r_score",
@@ -300,7 +303,9 @@ def _all_figures(scopes, run, curves):
             customers=Count("pk"),
             monetary=Sum("monetary"),
         )
-        cells = scopes.memo["rfm_cells"] = scopes.add_up(rows, list, _add_cell)
+        return scopes.add_up(rows, list, _add_cell)
+
+    cells = scopes.shared(("rfm_cells", tuple(s.run_id for s in missing)), read_cells)
     samples = _all_ranked_samples(scopes, run.pk) if curves else {}
     figures = {}
     for key in keys:
@@ -308,13 +313,41 @@ def _all_figures(scopes, run, curves):
             # Everyone's figures were computed by the run itself.
             figures[key] = [_summary_figures(summary) for summary in summaries]
             continue
-        figures[key] = _cell_figures(cells[key], runs)
+        fresh = {f.run.pk: f for f in _cell_figures(cells[key], missing)}
+        reported = {f["run"]: f for f in scopes.earlier.of(key) or []}
+        figures[key] = [
+            fresh[summary.run_id]
+            if summary.run_id in fresh
+            else _reported_figures(summary, reported.get(summary.run_id))
+            for summary in runs
+        ]
         if curves:
             now = figures[key][0]
             positions, cumulative = samples.get(key, ([], [])) if now.customers else ([], [])
             now.curve = pareto_curve(positions, cumulative, now.customers, now.total_cents)
             now.top20_share = top_share(now.curve)
     return figures
+
+
+def _settled_runs(earlier, runs, run):
+    """The ids of the trend runs before `run` that the earlier build counted."""
+    counted = {f["run"] for f in earlier.of(("company", 0)) or []}
+    return {summary.run_id for summary in runs if summary.run_id != run.pk} & counted
+
+
+def _reported_figures(summary, stored):
+    """A trend run's figures of a scope as the earlier build stored them; without, the
+    scope had no customers then."""
+    if stored is None:
+        return _cell_figures([], [summary])[0]
+    return RunFigures(
+        run=summary.run,
+        key_share=summary.key_share,
+        customers=stored["customers"],
+        total_cents=stored["total_cents"],
+        tiers=stored["tiers"],
+        grid=stored["grid"],
+    )
 
 
 def _add_cell(cells, *cell):

@@ -25,6 +25,7 @@ from customers.pipeline import (
     pipeline_start,
     register_step,
     registered_steps,
+    steps_execute,
 )
 from tests.factories import CustomerFactory
 
@@ -593,3 +594,96 @@ def _read_figures(run, reads, names):
     frame = order_figures(run, names)
     reads.append(frame.columns[1])
     return StepResult(rows=len(frame))
+
+
+@pytest.mark.django_db
+def test_a_step_gets_what_its_prepare_returned(steps):
+    received = []
+
+    def prepare(run):
+        return {"as_of": run.as_of}
+
+    def step(run, prepared):
+        received.append(prepared)
+        return StepResult(rows=1)
+
+    register_step("scores", step, prepare=prepare)
+
+    run = pipeline_run(as_of=AS_OF)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert received == [{"as_of": AS_OF}]
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_a_prepare_executes_beside_the_steps_its_step_waits_for(steps):
+    slow_ended, spans = threading.Event(), {}
+
+    def slow(run):
+        time.sleep(0.3)
+        slow_ended.set()
+        return StepResult(rows=1)
+
+    def prepare(run):
+        spans["prepared while slow executed"] = not slow_ended.is_set()
+        return "statistics"
+
+    def step(run, prepared):
+        spans["received"] = prepared
+        return StepResult(rows=1)
+
+    register_step("slow", slow)
+    register_step("scores", step, after=("slow",), prepare=prepare)
+
+    run = pipeline_run(as_of=AS_OF)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert spans == {"prepared while slow executed": True, "received": "statistics"}
+    scores = next(row for row in run.steps if row["name"] == "scores")
+    assert scores["prepare_seconds"] >= 0 and scores["started"] >= 0.3
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_prepare_fails_the_run_and_its_step_never_starts(steps):
+    def prepare(run):
+        raise ValueError("prepare broke")
+
+    register_step("scores", lambda run, prepared: StepResult(rows=1), prepare=prepare)
+
+    run = pipeline_run(as_of=AS_OF)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error.startswith("ValueError: prepare broke")
+    assert run.steps == []
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_of_the_steps_free_to_start_the_longest_chain_goes_first(steps):
+    started, lock = [], threading.Lock()
+
+    def step(name):
+        def execute(run):
+            with lock:
+                started.append(name)
+            time.sleep(0.1)
+            return StepResult(rows=1)
+
+        return execute
+
+    for name in ("short", "long", "longer"):
+        register_step(name, step(name))
+    register_step("last", step("last"), after=("longer",))
+
+    steps_execute(
+        PipelineRun.objects.create(as_of=AS_OF),
+        registered_steps(),
+        lambda step, result, timing: None,
+        expected={"short": 1, "long": 5, "longer": 3, "last": 3},
+    )
+
+    # Two threads: "short" waits, though registered first.
+    assert set(started[:2]) == {"long", "longer"}
+    assert started[2:] == ["last", "short"] or started[2:] == ["short", "last"]

@@ -235,7 +235,8 @@ def test_run_pipeline_command_json_lists_the_steps():
     assert receivables["name"] == "receivables"
     assert receivables["rows"] == 1
     assert receivables["summary"]["total_overdue"] == "1000.00"
-    assert set(receivables) == {"name", "rows", "seconds", "summary"}
+    # When it started, in seconds from the first step's start.
+    assert set(receivables) == {"name", "rows", "seconds", "started", "summary"}
     assert report["order"] == [
         "receivables",
         "credit_grades",

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers import dashboards, summaries
-from customers.models import SectionSummary
+from customers.models import Customer, SectionSummary
 from customers.pipeline import pipeline_run
 from loyalty import selectors, services
 from loyalty.models import LoyaltySettings, Membership
@@ -127,3 +127,44 @@ def test_after_a_run_the_sections_are_built_side_by_side_as_one_by_one(cast, mon
     assert summaries.build_run_summaries(run) == len(side_by_side) > 3
     one_by_one = {(r.scope, r.scope_id): r.figures for r in SectionSummary.objects.all()}
     assert one_by_one == side_by_side
+
+
+def test_closed_months_are_reported_as_the_previous_build_counted_them(cast):
+    """A reporting snapshot: the months before the previous run's are taken from its build,
+    counted for the customers each scope had then; the members and this month's points
+    follow the customer to its new team."""
+    members_in_every_kind_of_scope(cast)
+    assert pipeline_run(as_of=timezone.localdate()).status == "succeeded"
+    Customer.objects.filter(pk=cast.teammate_customer.pk).update(
+        team=cast.west, owner=cast.outsider
+    )
+
+    run = pipeline_run(as_of=timezone.localdate())
+
+    assert run.status == "succeeded", run.error
+    stored = {
+        (row.scope, row.scope_id): row.figures["dashboard:points"]
+        for row in SectionSummary.objects.filter(run=run)
+    }
+    closed = (timezone.localdate() - dt.timedelta(days=40)).replace(day=1).isoformat()
+
+    def redeemed(figures):
+        return next(row[2] for row in figures["months"] if row[0] == closed)
+
+    recomputed = {
+        team: summaries.as_stored(selectors.build_points(summaries.team_scope(team.pk), run))
+        for team in (cast.east, cast.west)
+    }
+    # The teammate's 20 points redeemed in the closed month stay east's, as reported then.
+    assert redeemed(stored["team", cast.east.pk]) == 20 + 40
+    assert redeemed(stored["team", cast.west.pk]) == 0
+    assert (redeemed(recomputed[cast.east]), redeemed(recomputed[cast.west])) == (40, 20)
+    for team in (cast.east, cast.west):
+        now = stored["team", team.pk]
+        assert (now["active"], now["outstanding"], now["months"][-1]) == (
+            recomputed[team]["active"],
+            recomputed[team]["outstanding"],
+            recomputed[team]["months"][-1],
+        )
+    company = summaries.as_stored(selectors.build_points(summaries.company_scope(), run))
+    assert stored["company", 0] == company

@@ -376,3 +376,59 @@ def test_the_build_takes_as_many_queries_whatever_the_number_of_scopes(
         CustomerFactory(owner=owner, team=team, name=f"兰州{index}号商店")
     with django_assert_num_queries(len(before.captured_queries)):
         assert summaries.build_run_summaries(run) == 20 + 3 * 3
+
+
+def test_earlier_runs_in_trends_are_reported_as_the_previous_build_counted_them(night):
+    """A reporting snapshot: a team's trend keeps the earlier runs as they were counted for
+    the customers it had then; the new run's entry and the funnel follow the customer to
+    its new team."""
+    first, second = night.runs
+    before = {
+        (row.scope, row.scope_id): row.figures for row in SectionSummary.objects.filter(run=second)
+    }
+    east, west = ("team", night.east.pk), ("team", night.west.pk)
+    moved = night.rep_customer
+    type(moved).objects.filter(pk=moved.pk).update(team=night.west, owner=night.outsider)
+
+    third = pipeline_run(as_of=D(2026, 3, 31))
+
+    assert third.status == "succeeded", third.error
+    after = {
+        (row.scope, row.scope_id): row.figures for row in SectionSummary.objects.filter(run=third)
+    }
+    for key in (east, west):
+        scope = summaries.team_scope(key[1])
+        # Lifecycle: the kept snapshots of the earlier runs as reported, the new one live.
+        stages = after[key]["dashboard:lifecycle"]
+        recomputed = rebuilt("lifecycle", scope, third)
+        for run in (first, second):
+            assert (
+                stages["trend"][str(run.pk)]
+                == before[key]["dashboard:lifecycle"]["trend"][str(run.pk)]
+            )
+        assert stages["trend"][str(third.pk)] == recomputed["trend"][str(third.pk)]
+        assert stages["funnel"] == recomputed["funnel"]
+        # Value tiers: the same for the trend runs' tier totals.
+        tiers = {f["run"]: f for f in after[key]["dashboard:value_tiers"]}
+        reported = {f["run"]: f for f in before[key]["dashboard:value_tiers"]}
+        live = {f["run"]: f for f in rebuilt("value_tiers", scope, third)}
+        assert tiers[second.pk]["tiers"] == reported[second.pk]["tiers"]
+        assert tiers[third.pk] == live[third.pk]
+    # Recomputed with today's teams, the earlier runs would have moved with the customer.
+    recomputed_east = rebuilt("lifecycle", summaries.team_scope(night.east.pk), third)
+    assert (
+        recomputed_east["trend"][str(second.pk)]
+        != after[east]["dashboard:lifecycle"]["trend"][str(second.pk)]
+    )
+    # The company's figures are everyone's whatever the teams.
+    assert after["company", 0]["dashboard:lifecycle"] == rebuilt(
+        "lifecycle", summaries.company_scope(), third
+    )
+
+
+def rebuilt(section_key, scope, run):
+    """The section's figures of `scope` computed now, with today's teams and owners."""
+    (section,) = [
+        s for key, s in dashboards.summarised_sections() if key.endswith(f":{section_key}")
+    ]
+    return summaries.as_stored(section.build(scope, run))

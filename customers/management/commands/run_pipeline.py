@@ -51,7 +51,11 @@ def run_report(run, *, as_of=None, error=""):
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "steps": [
-            {key: step.get(key) for key in ("name", "rows", "seconds", "summary")}
+            {
+                key: step[key]
+                for key in ("name", "rows", "seconds", "started", "prepare_seconds", "summary")
+                if key in step
+            }
             for step in run.steps
         ],
         "error": run.error,
