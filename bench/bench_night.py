@@ -45,7 +45,7 @@ def night(database_url):
         process = subprocess.Popen(
             [sys.executable, "manage.py", "run_pipeline", "--json"],
             cwd=BASE_DIR,
-            env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"},
+            env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "INFO"},
             stdout=out,
             stderr=err,
         )
@@ -58,7 +58,12 @@ def night(database_url):
         stdout, stderr = out.read(), err.read()
     if process.returncode:
         raise SystemExit(f"run_pipeline failed ({process.returncode}):\n{stderr[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, json.loads(stdout.strip().splitlines()[-1])
+    report = json.loads(stdout.strip().splitlines()[-1])
+    # The publish hook's log line: how long the dashboards' figures took, section by section.
+    report["summaries"] = next(
+        (line.strip() for line in stderr.splitlines() if "Dashboard summaries of run" in line), ""
+    )
+    return seconds, usage.ru_maxrss / 1024, report
 
 
 def run_seconds(report):
@@ -106,6 +111,8 @@ def measure(args, figures):
             f"      {'after the run':16} {seconds - run_seconds(report):7.2f} s "
             "(the dashboards' figures for every scope, and the process's start)"
         )
+        if report["summaries"]:
+            print(f"      {report['summaries']}")
     figures.add("night.total", seconds, "s", label="whole night (run_pipeline, steady state)")
     figures.add("night.run", run_seconds(report), "s", label="the run, started to published")
     figures.add("night.peak_rss", peak_mb, "MB", label="whole night, peak RSS")

@@ -15,6 +15,8 @@ rows); other databases fall back to batched statements through the same calls.
 
 import csv
 import io
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pandas as pd
@@ -110,14 +112,23 @@ def copy_binary(table, frame, columns):
     return len(frame)
 
 
-def copy_text(table, columns):
+def copy_text(table, columns, *, parts=1):
     """Append rows to `table` (PostgreSQL) from `columns`, {table column: object array of
     the values already as text}, joined column-wise into COPY's text format: for a million
     rows, pandas' CSV writer takes seconds that this saves. The values must hold no tab,
-    newline or backslash (they are not escaped). Returns the row count."""
+    newline or backslash (they are not escaped). Returns the row count.
+
+    With `parts` > 1 the rows are cut into that many runs of consecutive rows, written at
+    once: the first on this connection, in its transaction, each other one in a thread on
+    a connection of its own (one COPY keeps one core of the server busy maintaining the
+    table's indexes). Those parts commit on their own whatever this transaction does
+    afterwards: only for rows that no reader takes until something else says so (a run's
+    snapshot rows, read once the run is published; a failed run's are pruned)."""
     names, texts = list(columns), list(columns.values())
     if not texts or not len(texts[0]):
         return 0
+    if parts > 1:
+        return _copy_text_in_parts(table, columns, parts)
     lines = texts[0]
     for text in texts[1:]:
         lines = lines + "\t" + text
@@ -131,6 +142,28 @@ def copy_text(table, columns):
             payload,
         )
     return len(texts[0])
+
+
+def _copy_text_in_parts(table, columns, parts):
+    rows = len(next(iter(columns.values())))
+    bounds = [rows * part // parts for part in range(parts + 1)]
+    cut = [
+        {name: text[start:end] for name, text in columns.items()}
+        for start, end in itertools.pairwise(bounds)
+    ]
+    with ThreadPoolExecutor(max_workers=parts - 1) as pool:
+        others = [pool.submit(_copy_text_apart, table, part) for part in cut[1:]]
+        written = copy_text(table, cut[0])
+        return written + sum(other.result() for other in others)
+
+
+def _copy_text_apart(table, columns):
+    """copy_text on this thread's own connection, committed; the connection is closed."""
+    try:
+        with transaction.atomic():
+            return copy_text(table, columns)
+    finally:
+        connection.close()
 
 
 def _csv_buffer(frame):

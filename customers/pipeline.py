@@ -13,7 +13,8 @@ A step that writes rows keyed by the run (snapshots, see customers.snapshots)
 names their models in `snapshots=` and how many published runs keep theirs in
 `keep=`: before the step, in its transaction, the frame deletes those models'
 rows of every other run (which also clears what an interrupted execution of
-this run wrote) and adds `snapshots_pruned` to the step's summary.
+this run wrote) and adds `snapshots_pruned` to the step's summary. (When steps
+execute at once, in a transaction of its own that ends before the step starts.)
 
 On PostgreSQL, outside a transaction, settings.PIPELINE_STEP_THREADS steps (two by
 default) execute at once, each in a
@@ -203,11 +204,13 @@ def snapshots_prune(models, *, keep):
 UNPREPARED = object()
 
 
-def step_execute(step, run, prepared=UNPREPARED):
-    """One step as the frame runs it, in its own transaction: its old snapshots pruned,
-    then the step (its prepare first, unless `prepared` is what it returned)."""
+def step_execute(step, run, prepared=UNPREPARED, pruned=None):
+    """One step as the frame runs it, in its own transaction: its old snapshots pruned
+    (unless `pruned` says how many runs lost rows already), then the step (its prepare
+    first, unless `prepared` is what it returned)."""
     with transaction.atomic():
-        pruned = snapshots_prune(step.snapshots, keep=step.keep()) if step.snapshots else None
+        if pruned is None and step.snapshots:
+            pruned = snapshots_prune(step.snapshots, keep=step.keep())
         if step.prepare is None:
             result = step.func(run)
         else:
@@ -224,29 +227,39 @@ def step_prepare(step, run):
         return step.prepare(run)
 
 
+def step_prune(step):
+    """A step's pruning as the frame executes it early, before the step, in a transaction
+    of its own; returns how many runs lost rows."""
+    with transaction.atomic():
+        return snapshots_prune(step.snapshots, keep=step.keep())
+
+
 @dataclass(frozen=True)
 class _Task:
-    """A step, or a step's prepare, as steps_execute schedules it."""
+    """A step, or a part of it executed before it (its prepare, its pruning), as
+    steps_execute schedules it."""
 
     step: Step
-    prepares: bool = False
+    part: str = ""  # "", "prepare" or "prune"
 
     @property
     def name(self):
-        return f"{self.step.name}:prepare" if self.prepares else self.step.name
+        return f"{self.step.name}:{self.part}" if self.part else self.step.name
 
 
 def steps_execute(run, steps, done, *, expected=None):
     """Execute `steps` (in dependency order) for `run`; `done(step, result, timing)` is
     called in this thread as each one ends, `timing` its seconds, when it started
-    (seconds into the execution) and, for a step with a prepare, the prepare's seconds. A
-    step's failure is raised once the steps executing beside it have ended; no further
-    step starts.
+    (seconds into the execution) and, in threads, the seconds of the parts executed
+    before it (`prepare_seconds`, `prune_seconds`). A step's failure is raised once the
+    steps executing beside it have ended; no further step starts.
 
-    In threads (see the module's text), of the tasks free to start the one with the
-    longest chain of tasks still to come starts first, each task counting the seconds
-    it took in `expected` ({task name: seconds}, a step's prepare as "name:prepare"; a
-    second if unknown): the longest chain sets how long the run takes."""
+    In threads (see the module's text) a step's pruning and its prepare are tasks of
+    their own, free from the start, each in its own transaction; the step waits for
+    them. Of the tasks free to start the one with the longest chain of tasks still to
+    come starts first, each task counting the seconds it took in `expected` ({task name:
+    seconds}, a step's parts as "name:prepare" and "name:prune"; a second if unknown):
+    the longest chain sets how long the run takes."""
     began = perf_counter()
     threads = settings.PIPELINE_STEP_THREADS
     if connection.vendor != "postgresql" or connection.in_atomic_block or threads < 2:
@@ -258,28 +271,28 @@ def steps_execute(run, steps, done, *, expected=None):
     tasks, needs = _tasks(steps)
     rank = _ranks(tasks, needs, expected or {})
     finished, pending, executing, failure = set(), list(tasks), {}, None
-    # What each step's prepare returned and its seconds, until the step starts or ends.
-    prepared, prepare_seconds = {}, {}
+    # What each step's parts returned and took, until the step starts or ends.
+    before, timings = {}, {}
     shared = current_shared()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         while pending or executing:
             free = [task for task in pending if finished.issuperset(needs[task.name])]
             for task in sorted(free, key=lambda task: -rank[task.name])[: threads - len(executing)]:
                 pending.remove(task)
-                argument = UNPREPARED if task.prepares else prepared.pop(task.name, UNPREPARED)
-                future = pool.submit(_task_apart, task, run, shared, argument, began)
+                parts = {} if task.part else before.pop(task.name, {})
+                future = pool.submit(_task_apart, task, run, shared, parts, began)
                 executing[future] = task
             ended, _executing = wait(executing, return_when=FIRST_COMPLETED)
             for future in sorted(ended, key=lambda f: tasks.index(executing[f])):
                 task = executing.pop(future)
                 try:
                     value, timing = future.result()
-                    if task.prepares:
-                        prepared[task.step.name] = value
-                        prepare_seconds[task.step.name] = timing["seconds"]
+                    if task.part:
+                        before.setdefault(task.step.name, {})[task.part] = value
+                        timings.setdefault(task.step.name, {})[task.part] = timing["seconds"]
                     else:
-                        if task.name in prepare_seconds:
-                            timing["prepare_seconds"] = prepare_seconds.pop(task.name)
+                        for part, seconds in timings.pop(task.name, {}).items():
+                            timing[f"{part}_seconds"] = seconds
                         done(task.step, value, timing)
                     finished.add(task.name)
                 except BaseException as exc:
@@ -291,17 +304,18 @@ def steps_execute(run, steps, done, *, expected=None):
 
 
 def _tasks(steps):
-    """The tasks of `steps` (a step's prepare before it) and {task name: the names of the
-    tasks it waits for}."""
+    """The tasks of `steps` (a step's pruning and prepare before it) and {task name: the
+    names of the tasks it waits for}."""
     names = {step.name for step in steps}
     tasks, needs = [], {}
     for step in steps:
         waits = names & set(step.after)
-        if step.prepare is not None:
-            prepare = _Task(step, prepares=True)
-            tasks.append(prepare)
-            needs[prepare.name] = set()
-            waits.add(prepare.name)
+        parts = (("prune", step.snapshots), ("prepare", step.prepare))
+        for part in [part for part, needed in parts if needed]:
+            task = _Task(step, part)
+            tasks.append(task)
+            needs[task.name] = set()
+            waits.add(task.name)
         tasks.append(_Task(step))
         needs[step.name] = waits
     return tasks, needs
@@ -317,16 +331,33 @@ def _ranks(tasks, needs, expected):
     return rank
 
 
-def _task_apart(task, run, shared, prepared, began):
+# Set in the threads of steps executed at once (see executing_apart).
+_apart = threading.local()
+
+
+def executing_apart():
+    """Whether this thread executes a step beside others, on a connection of its own and
+    outside any test's transaction: a step may then write on more connections at once
+    (customers.bulk.copy_text's parts)."""
+    return getattr(_apart, "active", False)
+
+
+def _task_apart(task, run, shared, parts, began):
     """A task in a thread of its own, sharing the order read of the execution; its
-    database connection is closed when it ends. Returns (what it returned, timing)."""
+    database connection is closed when it ends. `parts`: what the step's prepare and
+    pruning returned. Returns (what the task returned, timing)."""
+    _apart.active = True
     try:
         with sharing(shared):
             started = perf_counter()
-            if task.prepares:
+            if task.part == "prepare":
                 value = step_prepare(task.step, run)
+            elif task.part == "prune":
+                value = step_prune(task.step)
             else:
-                value = step_execute(task.step, run, prepared)
+                value = step_execute(
+                    task.step, run, parts.get("prepare", UNPREPARED), parts.get("prune")
+                )
             return value, {"seconds": perf_counter() - started, "started": started - began}
     finally:
         connection.close()
@@ -339,8 +370,9 @@ def expected_seconds():
     expected = {}
     for row in (current.steps or []) if current is not None else []:
         expected[row["name"]] = row.get("seconds") or 0.0
-        if row.get("prepare_seconds") is not None:
-            expected[f"{row['name']}:prepare"] = row["prepare_seconds"]
+        for part in ("prepare", "prune"):
+            if row.get(f"{part}_seconds") is not None:
+                expected[f"{row['name']}:{part}"] = row[f"{part}_seconds"]
     return expected
 
 

@@ -161,6 +161,8 @@ class RunScopes:
         # `shared`.
         self.memo = {}
         self._locks, self._guard = {}, threading.Lock()
+        # Seconds each section's build took, for the log.
+        self.seconds = {}
         # A section's figures of the previous build: see SectionScopes.
         self.earlier = Earlier()
         self.sizes = self.add_up(pairs, int, lambda total, count: total + count)
@@ -305,10 +307,14 @@ def build_run_summaries(run):
         SectionSummary.objects.bulk_create(rows, batch_size=200)
         SectionSummary.objects.exclude(run=run).delete()
     logger.info(
-        "Dashboard summaries of run %s: %s scopes in %.1f s",
+        "Dashboard summaries of run %s: %s scopes in %.1f s (%s)",
         run.pk,
         len(rows),
         perf_counter() - started,
+        ", ".join(
+            f"{key} {seconds:.1f} s"
+            for key, seconds in sorted(scopes.seconds.items(), key=lambda item: -item[1])
+        ),
     )
     return len(rows)
 
@@ -361,11 +367,14 @@ def _built_sections(sections, scopes, run, earlier=None):
 def _built(section, scopes, run):
     """The section's stored figures of every scope: at once where it can, else scope by
     scope."""
+    started = perf_counter()
     built = section.build_all(scopes, run) if section.build_all is not None else {}
-    return {
+    stored = {
         key: as_stored(built[key] if key in built else section.build(scopes.scope(key), run))
         for key in scopes.scope_keys()
     }
+    scopes.seconds[section.key] = perf_counter() - started
+    return stored
 
 
 def _built_apart(section, scopes, run):

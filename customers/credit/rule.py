@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from customers.bulk import cents_sql, read_frame
+from customers.bulk import cents_sql, is_postgresql, read_binary, read_frame
 
 _WHOLE_NUMBERS = [
     "invoices",
@@ -100,21 +100,48 @@ LEFT JOIN (
 """
 
 
+_FLAGS = ("grade_locked", "refuses_to_pay", "has_credit_history")
+_LETTERS = ("credit_grade", "suggested_grade")
+
+
 def read_payment_history(as_of, rules):
     """One row per customer with the invoice aggregates the rule needs."""
-    frame = read_frame(
-        _grading_sql(),
-        {
-            "as_of": as_of,
-            "window_start": as_of - dt.timedelta(days=rules.window_days),
-            "period_start": as_of - dt.timedelta(days=rules.d_silence_days),
-            "grace": rules.grace_days,
-        },
-    )
+    params = {
+        "as_of": as_of,
+        "window_start": as_of - dt.timedelta(days=rules.window_days),
+        "period_start": as_of - dt.timedelta(days=rules.d_silence_days),
+        "grace": rules.grace_days,
+    }
+    frame = _read_binary(params) if is_postgresql() else read_frame(_grading_sql(), params)
     for column in _WHOLE_NUMBERS:
         frame[column] = frame[column].astype("int64")
-    for column in ("grade_locked", "refuses_to_pay", "has_credit_history"):
+    for column in _FLAGS:
         frame[column] = frame[column].astype(bool)
+    return frame
+
+
+def _read_binary(params):
+    """The grading query's rows by binary COPY, as numbers (a grade as its letter's code,
+    0 for none; a flag as 0 or 1), turned back into letters here: a third of the time of
+    fetching a million rows of text. The work memory stays the server's: a larger one
+    made this query slower."""
+    letters = ", ".join(f"ascii(COALESCE(g.{name}, '')) AS {name}" for name in _LETTERS)
+    flags = ", ".join(f"CAST(g.{name} AS INTEGER) AS {name}" for name in _FLAGS)
+    numbers = ", ".join(f"CAST(g.{name} AS BIGINT) AS {name}" for name in _WHOLE_NUMBERS)
+    sql = (
+        f"SELECT CAST(g.id AS BIGINT) AS id, {letters}, {flags}, {numbers} "
+        f"FROM ({_grading_sql()}) g"
+    )
+    fields = [
+        ("id", "int8"),
+        *((name, "int4") for name in _LETTERS),
+        *((name, "int4") for name in _FLAGS),
+        *((name, "int8") for name in _WHOLE_NUMBERS),
+    ]
+    frame = read_binary(sql, params, fields, work_mem=None)
+    codes = np.array(["", *(chr(code) for code in range(1, 128))], dtype=object)
+    for name in _LETTERS:
+        frame[name] = codes[frame[name].to_numpy()]
     return frame
 
 

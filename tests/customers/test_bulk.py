@@ -163,3 +163,29 @@ def test_a_rewrite_does_not_wait_for_readers_it_keeps_the_indexes_instead(
     assert indexes_dropped(queries) == []
     customer.refresh_from_db()
     assert customer.credit_grade == "C"
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_rows_copied_in_parts_are_all_written_the_other_parts_committed_on_their_own():
+    from customers.snapshots import PurchaseFigure
+
+    run = pipeline_run(as_of=dt.date(2026, 2, 1))
+    customers = [CustomerFactory() for _ in range(5)]
+    columns = {
+        "run_id": pd.Series([str(run.pk)] * 5).to_numpy(dtype=object),
+        "customer_id": pd.Series([str(c.pk) for c in customers]).to_numpy(dtype=object),
+        "purchases": pd.Series([f"{n}.50" for n in range(5)]).to_numpy(dtype=object),
+    }
+    table = PurchaseFigure._meta.db_table
+    PurchaseFigure.objects.filter(run=run).delete()
+
+    with pytest.raises(RuntimeError), bulk.transaction.atomic():
+        assert bulk.copy_text(table, columns, parts=3) == 5
+        assert PurchaseFigure.objects.filter(run=run).count() == 5
+        raise RuntimeError("the caller's transaction fails")
+
+    # The first part went on this connection and was rolled back with it; the other two
+    # were written on connections of their own and stay.
+    kept = sorted(PurchaseFigure.objects.filter(run=run).values_list("customer_id", flat=True))
+    assert kept == [c.pk for c in customers[1:]]

@@ -9,8 +9,11 @@ import pandas as pd
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
+from customers.bulk import read_frame
+from customers.credit import rule
 from customers.credit.rule import read_payment_history, suggest_grades
 from customers.credit.services import grade_set
 from customers.models import CreditRules, Customer, Grade, GradeChange, PipelineRun
@@ -664,3 +667,37 @@ def test_grade_rank_orders_and_compares_in_sql(cast):
     ranked = Customer.objects.annotate(rank=Grade.rank_of("credit_grade")).order_by("rank")
     assert [c.credit_grade for c in ranked] == ["A", "C", "D"]
     assert [c.credit_grade for c in ranked.filter(rank__gte=Grade.rank("C"))] == ["C", "D"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="read by binary COPY on PostgreSQL only"
+)
+@pytest.mark.django_db
+def test_the_binary_read_gives_the_rows_the_text_read_gives(rules):
+    graded = CustomerFactory(credit_grade="C", suggested_grade="D", grade_locked=True)
+    refusing = CustomerFactory(refuses_to_pay=True, has_credit_history=True)
+    CustomerFactory()
+    invoice_paid(graded, days_late=40)
+    invoice_paid(refusing, days_late=None, amount=Decimal("12345678.91"))
+    params = {
+        "as_of": AS_OF,
+        "window_start": AS_OF - dt.timedelta(days=rules.window_days),
+        "period_start": AS_OF - dt.timedelta(days=rules.d_silence_days),
+        "grace": rules.grace_days,
+    }
+    text = read_frame(rule._grading_sql(), params)
+
+    binary = read_payment_history(AS_OF, rules)
+
+    assert list(binary.columns) == list(text.columns)
+    text = text.astype({column: binary[column].dtype for column in binary.columns})
+    pd.testing.assert_frame_equal(
+        binary.sort_values("id", ignore_index=True), text.sort_values("id", ignore_index=True)
+    )
+    row = binary.set_index("id").loc[graded.pk]
+    assert (row["credit_grade"], row["suggested_grade"], bool(row["grade_locked"])) == (
+        "C",
+        "D",
+        True,
+    )
+    assert binary.set_index("id").loc[refusing.pk, "overdue_cents"] == 1234567891

@@ -687,3 +687,33 @@ def test_of_the_steps_free_to_start_the_longest_chain_goes_first(steps):
     # Two threads: "short" waits, though registered first.
     assert set(started[:2]) == {"long", "longer"}
     assert started[2:] == ["last", "short"] or started[2:] == ["short", "last"]
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_old_snapshots_are_pruned_beside_other_steps_before_the_step(steps):
+    from customers.snapshots import PurchaseFigure
+
+    customer = CustomerFactory()
+    seen = []
+
+    def figures(run):
+        # Pruned before the step starts: only the current run's rows are left.
+        seen.append(sorted(PurchaseFigure.objects.values_list("run_id", flat=True)))
+        PurchaseFigure.objects.create(run=run, customer=customer, purchases=1)
+        return StepResult(rows=1)
+
+    register_step("figures", figures, snapshots=(PurchaseFigure,), keep=lambda: 1)
+    first = pipeline_run(as_of=AS_OF)
+    second = pipeline_run(as_of=AS_OF + dt.timedelta(days=1))
+
+    third = pipeline_run(as_of=AS_OF + dt.timedelta(days=2))
+
+    assert third.status == PipelineRun.Status.SUCCEEDED, third.error
+    assert seen == [[], [first.pk], [second.pk]]
+    (step,) = third.steps
+    assert step["summary"]["snapshots_pruned"] == 1 and step["prune_seconds"] >= 0
+    assert sorted(PurchaseFigure.objects.values_list("run_id", flat=True)) == [
+        second.pk,
+        third.pk,
+    ]

@@ -183,3 +183,27 @@ def test_cancelled_orders_leave_every_score_as_if_they_never_existed(history):
     # Not won back by an order that was cancelled.
     flagged.refresh_from_db()
     assert flagged.outcome == ChurnEpisode.Outcome.OPEN
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="steps at once on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_steps_executed_at_once_score_as_steps_executed_one_by_one(history, settings):
+    fields = ("risk", "band", "value", "expected_value", "value_at_risk", "value_tier", "reasons")
+
+    def scored(run):
+        assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+        return {
+            score.customer_id: tuple(getattr(score, name) for name in fields)
+            for score in ChurnScore.objects.filter(run=run)
+        }
+
+    at_once = pipeline_run(as_of=AS_OF)
+    settings.PIPELINE_STEP_THREADS = 1
+    one_by_one = pipeline_run(as_of=AS_OF)
+
+    churn_at_once = next(step for step in at_once.steps if step["name"] == "churn")
+    churn_one_by_one = next(step for step in one_by_one.steps if step["name"] == "churn")
+    # Its order statistics prepared beside the steps it waits for, only when at once.
+    assert "prepare_seconds" in churn_at_once and "prepare_seconds" not in churn_one_by_one
+    assert len(scored(at_once)) == 3
+    assert scored(at_once) == scored(one_by_one)
