@@ -138,17 +138,14 @@ def build_all_stages(scopes, run):
         return {key: _empty_stages(run) for key in scopes.scope_keys()}
     live, moves, within, months, kept = _section_reads(run)
     figures = {key: _empty_stages(run) for key in scopes.scope_keys()}
-    settled = _settled_snapshots(scopes.earlier, kept)
+    kept_runs = _kept_runs(kept)
+    settled = _settled_snapshots(scopes.earlier, kept_runs)
+    unsettled = kept.filter(run_id__in=[run_id for run_id in kept_runs if run_id not in settled])
     reads = [
         (scopes.pairs(live, "stage", n=Count("pk")), _add_funnel),
         (scopes.pairs(moves, "old_stage", "new_stage", **within), _add_flow),
         (scopes.pairs(months, "month", n=Count("pk")), _add_win_backs),
-        (
-            scopes.pairs(
-                kept.exclude(run_id__in=settled), "run_id", "run__as_of", "stage", n=Count("pk")
-            ),
-            _add_trend,
-        ),
+        (scopes.pairs(unsettled, "run_id", "run__as_of", "stage", n=Count("pk")), _add_trend),
     ]
     for rows, add in reads:
         for team_id, owner_id, *values in rows:
@@ -163,19 +160,25 @@ def build_all_stages(scopes, run):
     return figures
 
 
-def _settled_snapshots(earlier, kept):
-    """The ids of the runs whose snapshots are still kept and that the earlier build
-    counted (its company trend has them): their counts are taken from it. One query."""
+def _kept_runs(kept):
+    """The ids of the runs whose snapshots `kept` holds: one query over the runs, each
+    looked up by the snapshots' index that starts with the run."""
     from customers.models import PipelineRun
 
+    return list(
+        PipelineRun.objects.filter(Exists(kept.filter(run_id=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _settled_snapshots(earlier, kept_runs):
+    """The ids of the kept runs that the earlier build counted (its company trend has
+    them): their counts are taken from it."""
     if earlier.run is None:
         return []
     counted = {int(run_id) for run_id in (earlier.of(("company", 0)) or {}).get("trend", {})}
-    return sorted(
-        PipelineRun.objects.filter(pk__in=counted)
-        .filter(Exists(kept.filter(run_id=OuterRef("pk"))))
-        .values_list("pk", flat=True)
-    )
+    return [run_id for run_id in kept_runs if run_id in counted]
 
 
 def _add_funnel(figures, stage, count):

@@ -88,11 +88,12 @@ def _read_orders(as_of) -> _Orders:
         f"FROM {Order._meta.db_table} "
         "WHERE order_date <= %(as_of)s AND status = 'recorded'"
     )
-    fields = [("customer_id", "int8"), ("order_date", "date"), ("cents", "int8")]
     if is_postgresql():
+        fields = [("customer_id", "int8"), ("order_date", "days"), ("cents", "int8")]
         frame = read_binary(sql, {"as_of": as_of}, fields, work_mem=None)
-        days = frame["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        days = frame["order_date"].to_numpy()
     else:
+        fields = [("customer_id", "int8"), ("order_date", "date"), ("cents", "int8")]
         frame = read_frame(sql, {"as_of": as_of}, columns=[name for name, _kind in fields])
         days = _day_numbers(pd.to_datetime(frame["order_date"], format="ISO8601"))
     codes, customers = pd.factorize(frame["customer_id"].to_numpy(dtype=np.int64), sort=True)

@@ -135,3 +135,24 @@ def test_round_trip_through_the_snapshot_table():
         (Decimal("0.00"), "lost", "small", 0),
     ]
     assert RfmScore.objects.get(run=run, customer=customers[0]).value_rank is None
+
+
+def test_rows_read_back_from_the_wire_format():
+    from customers.pgbinary import HEADER, TRAILER, decode_rows
+
+    def field(value, width):
+        return be(width, 4) + be(value, width)
+
+    # 2026-03-01 is 9556 days after 2000-01-01 and 20513 after 1970-01-01.
+    rows = [(7, 9556, 1234567), (8, -1, -5)]
+    data = HEADER
+    for number, day, cents in rows:
+        data += be(3, 2) + field(number, 8) + field(day, 4) + field(cents, 8)
+    data += TRAILER
+
+    dated = decode_rows(data, [("id", "int8"), ("on", "date"), ("cents", "int8")])
+    counted = decode_rows(data, [("id", "int8"), ("on", "days"), ("cents", "int8")])
+
+    assert list(dated["id"]) == [7, 8] and list(dated["cents"]) == [1234567, -5]
+    assert list(dated["on"]) == [pd.Timestamp("2026-03-01"), pd.Timestamp("1999-12-31")]
+    assert list(counted["on"]) == [20513, 10956]
