@@ -348,6 +348,10 @@ def _task_apart(task, run, shared, parts, began):
     pruning returned. Returns (what the task returned, timing)."""
     _apart.active = True
     try:
+        with connection.cursor() as cursor:
+            # Two steps already keep the cores busy: a query's parallel workers would only
+            # add their overhead (and a plan that repeats a join in each worker).
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
         with sharing(shared):
             started = perf_counter()
             if task.part == "prepare":

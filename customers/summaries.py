@@ -380,6 +380,9 @@ def _built(section, scopes, run):
 def _built_apart(section, scopes, run):
     """_built in a thread of its own: its database connection is closed when it is done."""
     try:
+        with connection.cursor() as cursor:
+            # The builds keep the cores busy: parallel workers would only add overhead.
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
         return _built(section, scopes, run)
     finally:
         connection.close()

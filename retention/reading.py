@@ -69,7 +69,7 @@ def _stats_params(as_of, season):
 @dataclass(frozen=True)
 class _Orders:
     """The recorded orders up to a date, column-wise: `codes` index `customers` (ascending
-    ids), `days` count from 1970-01-01, `cents` are whole cents (exact integers held as
+    ids), `days` count from 1970-01-01 (both int32), `cents` are whole cents (exact integers held as
     floats, so that sums of them are exact up to 2**53)."""
 
     customers: np.ndarray
@@ -97,10 +97,11 @@ def _read_orders(as_of) -> _Orders:
         frame = read_frame(sql, {"as_of": as_of}, columns=[name for name, _kind in fields])
         days = _day_numbers(pd.to_datetime(frame["order_date"], format="ISO8601"))
     codes, customers = pd.factorize(frame["customer_id"].to_numpy(dtype=np.int64), sort=True)
+    # Codes and days fit 32 bits: ten million orders held in 160 MB rather than 240.
     return _Orders(
         customers=np.asarray(customers, dtype=np.int64),
-        codes=codes,
-        days=days,
+        codes=codes.astype(np.int32),
+        days=np.asarray(days).astype(np.int32),
         cents=frame["cents"].to_numpy(dtype=np.float64),
     )
 
@@ -122,7 +123,11 @@ def _stats(orders: _Orders, params) -> pd.DataFrame:
 
     as_of = day("as_of")
     upto = orders.days <= as_of
-    codes, days, cents = orders.codes[upto], orders.days[upto], orders.cents[upto]
+    if upto.all():
+        # The run's own date: every order read, and no copy of them.
+        codes, days, cents = orders.codes, orders.days, orders.cents
+    else:
+        codes, days, cents = orders.codes[upto], orders.days[upto], orders.cents[upto]
     size = len(orders.customers)
 
     def count(mask=None):
