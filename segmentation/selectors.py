@@ -5,12 +5,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from django.db.models import (
     Count,
     Exists,
-    ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Sum,
     Window,
@@ -18,7 +17,8 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import PipelineRun
+from customers.bulk import cents_sql, is_postgresql, read_binary, read_frame
+from customers.models import Customer, PipelineRun, SectionSummary
 from customers.summaries import live_figures
 from segmentation import charts
 from segmentation.models import RfmRunSummary, RfmScore, Segment, ValueTier
@@ -32,6 +32,8 @@ from segmentation.rfm import (
     segment_sizes,
     top_share,
 )
+
+Scope_ = SectionSummary.Scope
 
 # Rows of the dashboard's trend table (the sparklines span every run in the trend).
 TREND_ROWS = 12
@@ -222,38 +224,88 @@ VALUE_ORDER = [F("value_rank").asc(nulls_last=True), F("customer_id").asc()]
 
 def _all_ranked_samples(scopes, run_id):
     """_ranked_samples of every team and owner in the run `run_id`: {scope key: (ranks,
-    cumulative spend)}. Two queries, a window over each kind of scope, which keeps the
-    ranks that are curve_positions of the scope's size."""
+    cumulative spend)}. One read of the run's rows with their customers' team and owner;
+    each kind of scope is then one sort here (the windows this replaces took a sort each
+    in the database and twice the time at a million rows)."""
+    rows = _value_rows(run_id)
+    team, owner = rows["team_id"].to_numpy(), rows["owner_id"].to_numpy()
+    managed = np.array(
+        [
+            (user_id << 32) | team_id
+            for user_id, teams in scopes.managed.items()
+            for team_id in teams
+        ],
+        dtype=np.int64,
+    )
+    in_managed = np.isin((owner << 32) | np.maximum(team, 0), managed) & (team >= 0)
     samples = {}
-    for kind, scope_id, narrowed in scopes.partitions(RfmScore.objects.filter(run_id=run_id)):
-        position = Window(RowNumber(), partition_by=[scope_id], order_by=VALUE_ORDER)
-        size = Window(Count("pk"), partition_by=[scope_id])
-        rows = (
-            narrowed.annotate(
-                _scope=scope_id,
-                position=position,
-                running=Window(Sum("monetary"), partition_by=[scope_id], order_by=VALUE_ORDER),
-                size=size,
-            )
-            .alias(sample=_is_curve_position(F("position"), F("size")))
-            .filter(sample__gt=0)
-            .values_list("_scope", "position", "running")
+    for kind, scope_ids, keep in (
+        (Scope_.TEAM, team, team >= 0),
+        (Scope_.OWNER, owner, (owner >= 0) & ~in_managed),
+    ):
+        _add_samples(
+            samples,
+            kind,
+            scope_ids[keep],
+            rows["value_key"].to_numpy()[keep],
+            rows["customer_id"].to_numpy()[keep],
+            rows["cents"].to_numpy()[keep],
         )
-        for scope, rank, running in sorted(rows, key=lambda row: (row[0], row[1])):
-            ranks, cumulative = samples.setdefault((kind, scope), ([], []))
-            ranks.append(rank)
-            cumulative.append(_cents(running))
     return samples
 
 
-def _is_curve_position(rank, size, points=CURVE_POINTS):
+def _add_samples(samples, kind, scope_ids, value_key, customer_ids, cents):
+    """Each scope's ranks in VALUE_ORDER and cumulative spend at its curve positions."""
+    if not len(scope_ids):
+        return
+    order = np.lexsort((customer_ids, value_key, scope_ids))
+    scope_ids, cents = scope_ids[order], cents[order]
+    starts = np.flatnonzero(np.r_[True, scope_ids[1:] != scope_ids[:-1]])
+    sizes = np.diff(np.r_[starts, len(scope_ids)])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    position = np.arange(len(scope_ids)) - starts[group] + 1
+    total = np.cumsum(cents)
+    before = np.r_[0, total][starts]
+    running = total - before[group]
+    size = sizes[group]
+    sampled = _curve_position_steps(position, size) > 0
+    for index, start in enumerate(starts):
+        end = start + sizes[index]
+        keep = sampled[start:end]
+        samples[kind, int(scope_ids[start])] = (
+            position[start:end][keep].tolist(),
+            running[start:end][keep].tolist(),
+        )
+
+
+def _curve_position_steps(rank, size, points=CURVE_POINTS):
     """More than 0 where `rank` (1 … size) is among curve_positions(size): the rank is
     floor(k × size / points) for some k when ceil(rank × points / size) < ceil((rank + 1)
     × points / size), ceil(k × size / points) when floor(rank × points / size) >
-    floor((rank - 1) × points / size). Integer division, in the database."""
-    floor_step = (rank * points) / size - ((rank - 1) * points) / size
-    ceil_step = ((rank + 1) * points + size - 1) / size - (rank * points + size - 1) / size
-    return ExpressionWrapper(floor_step + ceil_step, output_field=IntegerField())
+    floor((rank - 1) × points / size). Arrays of positive integers."""
+    floor_step = (rank * points) // size - ((rank - 1) * points) // size
+    ceil_step = ((rank + 1) * points + size - 1) // size - (rank * points + size - 1) // size
+    return floor_step + ceil_step
+
+
+# A spend without a value rank sorts last (VALUE_ORDER's nulls last).
+_UNRANKED = 2**31 - 1
+
+
+def _value_rows(run_id):
+    """team_id, owner_id (−1 for none), value_key (the value rank, _UNRANKED for none),
+    customer_id and cents of every row of the run."""
+    sql = (
+        f"SELECT CAST(COALESCE(c.team_id, -1) AS BIGINT), CAST(COALESCE(c.owner_id, -1) AS "
+        f"BIGINT), CAST(COALESCE(r.value_rank, {_UNRANKED}) AS BIGINT), "
+        f"CAST(r.customer_id AS BIGINT), CAST({cents_sql('r.monetary')} AS BIGINT) "
+        f"FROM {RfmScore._meta.db_table} r JOIN {Customer._meta.db_table} c "
+        "ON c.id = r.customer_id WHERE r.run_id = %(run)s"
+    )
+    names = ["team_id", "owner_id", "value_key", "customer_id", "cents"]
+    if is_postgresql():
+        return read_binary(sql, {"run": run_id}, [(name, "int8") for name in names])
+    return read_frame(sql, {"run": run_id}, columns=names).astype("int64")
 
 
 def _empty_tiers():
