@@ -17,9 +17,8 @@ class RetentionConfig(AppConfig):
         merging.register_conflict_rule(ChurnEpisode, on_conflict=merging.KEEP_SURVIVOR)
 
         # Reads the RFM rows of the same run (the customers' value), the credit grades and the
-        # lifecycle's stages of the same run (who is lost, who was won back); its scores, made
-        # from the orders, complaints and published grades, need none of them and may be
-        # prepared beside them.
+        # lifecycle's stages of the same run (who is lost, who was won back); its order
+        # statistics and learned weights need none of them and may be prepared beside them.
         pipeline.register_step(
             "churn",
             churn_step,

@@ -8,8 +8,6 @@ interrupted execution of this run wrote; see customers.pipeline.snapshots_prune)
 data: the step works out their changes and the frame publishes them with the run.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from django.utils import formats, timezone
@@ -239,60 +237,36 @@ def episodes_write(run, ended, opened):
     )
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """The churn step's part that needs no other step of the run: the scores with their
-    reasons and expected values, and the settings they were made with."""
-
-    settings: RetentionSettings
-    scores: scoring.RunScores
-    reasons: np.ndarray
-    expected: np.ndarray
-
-
 def churn_prepare(run):
-    """Everything the churn step computes from the orders, the calendar, the complaints and
-    the published grades (the order statistics, the backtest and the learned weights, the
-    scores, their reasons and expected values): the frame may execute it beside the steps
-    the churn step waits for. The grades are the published ones whenever it reads them:
-    a run's new grades are published with the run."""
+    """The churn step's part that reads only the orders and the calendar (the order
+    statistics, the backtest and the learned weights): the frame may execute it beside
+    the steps the churn step waits for."""
+    return scoring.learn_as_of(run.as_of, RetentionSettings.current().horizon_days)
+
+
+def churn_step(run, prepared):
+    """Pipeline step: a churn risk with reasons for every customer who ever ordered."""
     settings = RetentionSettings.current()
+    # What an interrupted execution of this run wrote (pruned by the frame unless published).
+    ChurnScore.objects.filter(run=run).delete()
+    ChurnRunSummary.objects.filter(run=run).delete()
     as_of = run.as_of
 
     def read_signals(stats):
         return signals_for(stats, read_open_complaints(as_of), read_grades(as_of))
 
-    scores = scoring.score_prepared(scoring.learn_as_of(as_of, settings.horizon_days), read_signals)
-    return Prepared(settings, scores, scores.reasons(), churn.expected_value(scores.scored))
-
-
-def churn_step(run, prepared):
-    """Pipeline step: a churn risk with reasons for every customer who ever ordered, from
-    what churn_prepare computed and the RFM values and lifecycle stages of the run."""
-    # What an interrupted execution of this run wrote (pruned by the frame unless published).
-    ChurnScore.objects.filter(run=run).delete()
-    ChurnRunSummary.objects.filter(run=run).delete()
-    scores = prepared.scores
+    scores = scoring.score_prepared(prepared, read_signals)
     stats, scored = scores.stats, scores.scored
+    reasons = scores.reasons()
     value, value_tier = read_values(run, stats)
-    rows = score_rows(
-        run,
-        stats,
-        scored,
-        prepared.reasons,
-        value,
-        value_tier,
-        prepared.settings,
-        prepared.expected,
-    )
+    expected = churn.expected_value(scored)
+    rows = score_rows(run, stats, scored, reasons, value, value_tier, settings, expected)
     snapshot_write(rows)
     summary = run_summary_create(run, scores)
     ended, opened = plan_episodes(run, stats, scored, rows["band"].to_numpy())
     return StepResult(
         rows=len(rows),
-        summary=step_summary(
-            rows, scored.params, ended, opened, accuracy.figures(summary, run.as_of)
-        ),
+        summary=step_summary(rows, scored.params, ended, opened, accuracy.figures(summary, as_of)),
         publish=lambda: episodes_write(run, ended, opened),
     )
 
