@@ -41,7 +41,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -59,6 +59,7 @@ from django.utils.translation import gettext, gettext_lazy
 from customers.models import PipelineRun
 from customers.people import display_name
 from customers.rollups import current_shared, shared_order_figures, sharing
+from customers.threads import connection_threads
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ def steps_execute(run, steps, done, *, expected=None):
     # What each step's parts returned and took, until the step starts or ends.
     before, timings = {}, {}
     shared = current_shared()
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    with connection_threads(threads) as pool:
         while pending or executing:
             free = [task for task in pending if finished.issuperset(needs[task.name])]
             for task in sorted(free, key=lambda task: -rank[task.name])[: threads - len(executing)]:
@@ -343,28 +344,25 @@ def executing_apart():
 
 
 def _task_apart(task, run, shared, parts, began):
-    """A task in a thread of its own, sharing the order read of the execution; its
-    database connection is closed when it ends. `parts`: what the step's prepare and
+    """A task in a thread of the pool (its connection kept for the pool's next tasks),
+    sharing the order read of the execution. `parts`: what the step's prepare and
     pruning returned. Returns (what the task returned, timing)."""
     _apart.active = True
-    try:
-        with connection.cursor() as cursor:
-            # Two steps already keep the cores busy: a query's parallel workers would only
-            # add their overhead (and a plan that repeats a join in each worker).
-            cursor.execute("SET max_parallel_workers_per_gather = 0")
-        with sharing(shared):
-            started = perf_counter()
-            if task.part == "prepare":
-                value = step_prepare(task.step, run)
-            elif task.part == "prune":
-                value = step_prune(task.step)
-            else:
-                value = step_execute(
-                    task.step, run, parts.get("prepare", UNPREPARED), parts.get("prune")
-                )
-            return value, {"seconds": perf_counter() - started, "started": started - began}
-    finally:
-        connection.close()
+    with connection.cursor() as cursor:
+        # Two steps already keep the cores busy: a query's parallel workers would only
+        # add their overhead (and a plan that repeats a join in each worker).
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    with sharing(shared):
+        started = perf_counter()
+        if task.part == "prepare":
+            value = step_prepare(task.step, run)
+        elif task.part == "prune":
+            value = step_prune(task.step)
+        else:
+            value = step_execute(
+                task.step, run, parts.get("prepare", UNPREPARED), parts.get("prune")
+            )
+        return value, {"seconds": perf_counter() - started, "started": started - began}
 
 
 def expected_seconds():

@@ -27,7 +27,6 @@ built on the spot where the figures do not add up (a Pareto curve).
 import json
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -40,6 +39,7 @@ from django.db.models.functions import RowNumber
 from customers import dashboards
 from customers.access import can_see_all_customers, managed_team_ids
 from customers.models import Customer, PipelineRun, SectionSummary, Team
+from customers.threads import connection_threads
 
 logger = logging.getLogger(__name__)
 
@@ -357,7 +357,7 @@ def _built_sections(sections, scopes, run, earlier=None):
     }
     if connection.vendor != "postgresql" or connection.in_atomic_block or BUILD_THREADS < 2:
         return {key: _built(section, views[key], run) for key, section in sections}
-    with ThreadPoolExecutor(max_workers=BUILD_THREADS) as pool:
+    with connection_threads(BUILD_THREADS) as pool:
         pending = {
             key: pool.submit(_built_apart, section, views[key], run) for key, section in sections
         }
@@ -378,14 +378,11 @@ def _built(section, scopes, run):
 
 
 def _built_apart(section, scopes, run):
-    """_built in a thread of its own: its database connection is closed when it is done."""
-    try:
-        with connection.cursor() as cursor:
-            # The builds keep the cores busy: parallel workers would only add overhead.
-            cursor.execute("SET max_parallel_workers_per_gather = 0")
-        return _built(section, scopes, run)
-    finally:
-        connection.close()
+    """_built in a thread of the pool (its connection kept for the pool's next builds)."""
+    with connection.cursor() as cursor:
+        # The builds keep the cores busy: parallel workers would only add overhead.
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    return _built(section, scopes, run)
 
 
 def publish_hook(run):
