@@ -16,7 +16,6 @@ rows); other databases fall back to batched statements through the same calls.
 import csv
 import io
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pandas as pd
@@ -24,6 +23,7 @@ from django.db import OperationalError, connection, transaction
 
 from customers import pgbinary
 from customers.pgbinary import Column  # noqa: F401  (re-exported: steps describe columns)
+from customers.threads import connection_threads
 
 # Enough for a million groups in memory; PostgreSQL's default (4 MB) spills to disk.
 AGGREGATION_WORK_MEM = "256MB"
@@ -151,19 +151,16 @@ def _copy_text_in_parts(table, columns, parts):
         {name: text[start:end] for name, text in columns.items()}
         for start, end in itertools.pairwise(bounds)
     ]
-    with ThreadPoolExecutor(max_workers=parts - 1) as pool:
+    with connection_threads(parts - 1) as pool:
         others = [pool.submit(_copy_text_apart, table, part) for part in cut[1:]]
         written = copy_text(table, cut[0])
         return written + sum(other.result() for other in others)
 
 
 def _copy_text_apart(table, columns):
-    """copy_text on this thread's own connection, committed; the connection is closed."""
-    try:
-        with transaction.atomic():
-            return copy_text(table, columns)
-    finally:
-        connection.close()
+    """copy_text on the pool thread's own connection, committed."""
+    with transaction.atomic():
+        return copy_text(table, columns)
 
 
 def _csv_buffer(frame):

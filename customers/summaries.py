@@ -123,6 +123,10 @@ class Earlier:
         """The stored figures of scope `key`, or None."""
         return self.figures.get(key)
 
+    def of_company(self):
+        """The company's stored figures (every run and month the build counted), or None."""
+        return self.figures.get((Scope_.COMPANY, 0))
+
 
 class SectionScopes:
     """RunScopes as one section's `build_all` sees them: with `earlier`, the section's

@@ -177,7 +177,7 @@ def _settled_snapshots(earlier, kept_runs):
     them): their counts are taken from it."""
     if earlier.run is None:
         return []
-    counted = {int(run_id) for run_id in (earlier.of(("company", 0)) or {}).get("trend", {})}
+    counted = {int(run_id) for run_id in (earlier.of_company() or {}).get("trend", {})}
     return [run_id for run_id in kept_runs if run_id in counted]
 
 

@@ -185,7 +185,7 @@ def _settled_months(earlier, months):
     of its run's date."""
     if earlier.run is None:
         return []
-    counted = {row[0] for row in (earlier.of(("company", 0)) or {}).get("months", [])}
+    counted = {row[0] for row in (earlier.of_company() or {}).get("months", [])}
     until = earlier.run.as_of.replace(day=1)
     settled = []
     for month in months:

@@ -23,7 +23,6 @@ from customers.summaries import live_figures
 from segmentation import charts
 from segmentation.models import RfmRunSummary, RfmScore, Segment, ValueTier
 from segmentation.rfm import (
-    CURVE_POINTS,
     SCORES,
     TOP_STEP,
     curve_positions,
@@ -255,37 +254,20 @@ def _all_ranked_samples(scopes, run_id):
 
 
 def _add_samples(samples, kind, scope_ids, value_key, customer_ids, cents):
-    """Each scope's ranks in VALUE_ORDER and cumulative spend at its curve positions."""
+    """Each scope's curve_positions (ranks in VALUE_ORDER) and cumulative spend at them."""
     if not len(scope_ids):
         return
     order = np.lexsort((customer_ids, value_key, scope_ids))
-    scope_ids, cents = scope_ids[order], cents[order]
+    scope_ids, running = scope_ids[order], np.cumsum(cents[order])
     starts = np.flatnonzero(np.r_[True, scope_ids[1:] != scope_ids[:-1]])
-    sizes = np.diff(np.r_[starts, len(scope_ids)])
-    group = np.repeat(np.arange(len(starts)), sizes)
-    position = np.arange(len(scope_ids)) - starts[group] + 1
-    total = np.cumsum(cents)
-    before = np.r_[0, total][starts]
-    running = total - before[group]
-    size = sizes[group]
-    sampled = _curve_position_steps(position, size) > 0
-    for index, start in enumerate(starts):
-        end = start + sizes[index]
-        keep = sampled[start:end]
+    ends = np.r_[starts[1:], len(scope_ids)]
+    for start, end in zip(starts, ends, strict=True):
+        positions = curve_positions(end - start)
+        before = running[start - 1] if start else 0
         samples[kind, int(scope_ids[start])] = (
-            position[start:end][keep].tolist(),
-            running[start:end][keep].tolist(),
+            positions.tolist(),
+            (running[start + positions - 1] - before).tolist(),
         )
-
-
-def _curve_position_steps(rank, size, points=CURVE_POINTS):
-    """More than 0 where `rank` (1 … size) is among curve_positions(size): the rank is
-    floor(k × size / points) for some k when ceil(rank × points / size) < ceil((rank + 1)
-    × points / size), ceil(k × size / points) when floor(rank × points / size) >
-    floor((rank - 1) × points / size). Arrays of positive integers."""
-    floor_step = (rank * points) // size - ((rank - 1) * points) // size
-    ceil_step = ((rank + 1) * points + size - 1) // size - (rank * points + size - 1) // size
-    return floor_step + ceil_step
 
 
 # A spend without a value rank sorts last (VALUE_ORDER's nulls last).
@@ -383,7 +365,7 @@ def _all_figures(scopes, run, curves):
 
 def _settled_runs(earlier, runs, run):
     """The ids of the trend runs before `run` that the earlier build counted."""
-    counted = {f["run"] for f in earlier.of(("company", 0)) or []}
+    counted = {f["run"] for f in earlier.of_company() or []}
     return {summary.run_id for summary in runs if summary.run_id != run.pk} & counted
 
 
