@@ -1,6 +1,7 @@
 """Thread pools over the database: a connection per thread, not per task, closed at the end."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -21,10 +22,17 @@ def backend():
         return threading.get_ident(), cursor.fetchone()[0]
 
 
-def alive(pids):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
-        return {row[0] for row in cursor.fetchall()}
+def alive(pids, *, until_gone=False):
+    """The backends of `pids` still running; with until_gone, waited for (a closed
+    connection's backend leaves pg_stat_activity a moment after the client hangs up)."""
+    for _ in range(50 if until_gone else 1):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
+            running = {row[0] for row in cursor.fetchall()}
+        if not running:
+            break
+        time.sleep(0.1)
+    return running
 
 
 def test_each_thread_keeps_one_connection_across_its_tasks_and_closes_it_at_the_end():
@@ -37,4 +45,4 @@ def test_each_thread_keeps_one_connection_across_its_tasks_and_closes_it_at_the_
         by_thread.setdefault(thread, set()).add(pid)
     assert 1 <= len(by_thread) <= 2
     assert all(len(pids) == 1 for pids in by_thread.values())
-    assert alive({pid for _thread, pid in seen}) == set()
+    assert alive({pid for _thread, pid in seen}, until_gone=True) == set()
